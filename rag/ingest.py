@@ -1,0 +1,85 @@
+"""Add, update and remove documents in a Store. Unchanged files (same sha256) cost nothing;
+the index is saved once at the end, atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .chunking import chunk_document
+from .embedder import Embedder
+from .errors import LoadError
+from .loaders import Skipped, expand, load_file
+from .store import Store
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # files gone from a folder that was ingested
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks: int = 0  # chunks embedded in this run
+
+    def summary(self) -> str:
+        return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+                f"{len(self.removed)} removed, {len(self.skipped)} skipped; {self.chunks} chunks embedded")
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def ingest(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_overlap: int,
+           progress: bool = False, warn=None) -> IngestReport:
+    warn = warn or (lambda msg: print(f"warning: {msg}", file=sys.stderr))
+    report = IngestReport()
+    files, report.skipped = expand(paths)
+    for s in report.skipped:
+        warn(str(s))
+    pending = []  # (source, sha, chunks)
+    for path in files:
+        source = str(path.resolve())
+        try:
+            sha = file_sha256(path)
+        except OSError as e:
+            report.skipped.append(Skipped(str(path), f"cannot read it ({e.strerror})"))
+            warn(str(report.skipped[-1]))
+            continue
+        known = store.manifest.files.get(source)
+        if known and known["sha256"] == sha:
+            report.unchanged.append(source)
+            continue
+        try:
+            doc = load_file(path)
+        except LoadError as e:
+            report.skipped.append(Skipped(str(path), str(e)))
+            warn(str(report.skipped[-1]) + (" (the indexed version is kept)" if known else ""))
+            continue
+        chunks = chunk_document(doc, chunk_tokens, chunk_overlap, embedder.count_tokens)
+        pending.append((source, sha, chunks))
+        (report.updated if known else report.added).append(source)
+
+    all_chunks = [c for _, _, chunks in pending for c in chunks]
+    vectors = embedder.embed_documents([c.text for c in all_chunks], progress=progress) if all_chunks else None
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    offset = 0
+    for source, sha, chunks in pending:
+        store.remove_source(source)
+        store.add_source(source, sha, chunks, vectors[offset:offset + len(chunks)], now)
+        offset += len(chunks)
+    report.chunks = len(all_chunks)
+
+    seen = {str(f.resolve()) for f in files}
+    for folder in (Path(p).resolve() for p in paths if Path(p).is_dir()):
+        for source in list(store.manifest.files):
+            if Path(source).is_relative_to(folder) and source not in seen and not Path(source).exists():
+                store.remove_source(source)
+                report.removed.append(source)
+    if pending or report.removed:
+        store.save()
+    return report

@@ -1,0 +1,146 @@
+"""The one core every front end calls: retrieve, stream, ask, ingest, remove."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from . import citations
+from .config import Settings, load_settings
+from .embedder import Embedder, load_embedder
+from .generator import Generator, load_generator
+from .ingest import IngestReport, ingest
+from .prompts import answer_messages, template
+from .store import Store
+from .types import Answer, Hit, IndexedFile, Timings
+
+History = Sequence[tuple[str, str]]  # (question, answer text) pairs, oldest first
+
+
+class Bot:
+    """A chatbot over one index. Models load on first use and are shared per process."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 generator: Generator | None = None):
+        self.settings = settings
+        self._embedder = embedder
+        self._generator = generator
+        self._lock = threading.RLock()  # ingest/remove vs. retrieval
+        self.store = Store.open(settings.index_dir, self.embedder.id, self.embedder.dim,
+                                settings.chunk_tokens, settings.chunk_overlap)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings.embedder)
+        return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            s = self.settings
+            self._generator = load_generator(s.model, s.n_ctx, s.n_threads, s.seed)
+        return self._generator
+
+    @property
+    def refusal(self) -> str:
+        return template(self.settings.prompts_dir, "refusal")
+
+    # ---------- documents ----------
+    def ingest(self, paths, progress: bool = False, warn=None) -> IngestReport:
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        with self._lock:
+            return ingest(self.store, self.embedder, list(paths), self.settings.chunk_tokens,
+                          self.settings.chunk_overlap, progress=progress, warn=warn)
+
+    def remove(self, source: str) -> bool:
+        """Remove a document by its path (or file name, if unique). True if it was indexed."""
+        with self._lock:
+            match = self.find_source(source)
+            if match is None:
+                return False
+            self.store.remove_source(match)
+            self.store.save()
+            return True
+
+    def find_source(self, source: str) -> str | None:
+        files = self.store.manifest.files
+        resolved = str(Path(source).resolve())
+        if resolved in files:
+            return resolved
+        if source in files:
+            return source
+        by_name = [s for s in files if Path(s).name == source]
+        return by_name[0] if len(by_name) == 1 else None
+
+    def documents(self) -> list[IndexedFile]:
+        return self.store.files()
+
+    # ---------- questions ----------
+    def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
+        k = k or self.settings.top_k
+        vector = self.embedder.embed_query(question)
+        with self._lock:
+            found = self.store.search(vector, k)
+        return [Hit(chunk=c, score=s, rank=i) for i, (c, s) in enumerate(found, start=1)]
+
+    def stream(self, question: str, history: History = ()) -> Iterator[str | Answer]:
+        """Yields text pieces as the model writes them, then the final Answer."""
+        start = time.perf_counter()
+        hits = self.retrieve(question)
+        retrieved = time.perf_counter()
+        if not hits:
+            text = self.refusal
+            yield text
+            yield Answer(question=question, text=text, refused=True, query=question, raw_text=text,
+                         timings=Timings(retrieve_s=retrieved - start, first_token_s=None,
+                                         total_s=time.perf_counter() - start))
+            return
+        messages = answer_messages(self.settings.prompts_dir, question, hits, history)
+        parts, first = [], None
+        shown = citations.MarkerFilter(len(hits))
+        for piece in self.generator.stream(messages, self.settings.max_tokens, self.settings.temperature):
+            if first is None:
+                first = time.perf_counter()
+            parts.append(piece)
+            if text := shown.feed(piece):
+                yield text
+        if text := shown.flush():
+            yield text
+        yield self._finish(question, "".join(parts), hits, messages, Timings(
+            retrieve_s=retrieved - start, first_token_s=(first - start) if first else None,
+            total_s=time.perf_counter() - start, completion_tokens=len(parts)))
+
+    def ask(self, question: str, history: History = ()) -> Answer:
+        answer = None
+        for part in self.stream(question, history):
+            answer = part
+        return answer
+
+    def _finish(self, question, raw, hits, messages, timings) -> Answer:
+        if citations.is_refusal(raw, self.refusal) or not raw.strip():
+            return Answer(question=question, text=self.refusal, passages=tuple(hits), refused=True,
+                          timings=timings, query=question, raw_text=raw)
+        text = citations.clean_markers(raw, len(hits))
+        return Answer(question=question, text=text, citations=citations.extract(text, hits),
+                      passages=tuple(hits), refused=False, timings=timings, query=question, raw_text=raw)
+
+    def status(self) -> dict:
+        files = self.store.manifest.files
+        return {"documents": len(files), "chunks": sum(f["chunks"] for f in files.values()),
+                "model": self.settings.model, "embedder": self.settings.embedder,
+                "index": str(self.settings.index_dir)}
+
+
+def open(where: str | Path | Settings | None = None, **overrides) -> Bot:  # noqa: A001
+    """rag.open("index/") or rag.open(settings): opens the index there, or an empty one."""
+    if isinstance(where, Settings):
+        settings = where.replace(**overrides) if overrides else where
+    else:
+        if where is not None:
+            overrides["index_dir"] = str(where)
+        settings = load_settings(**overrides)
+    return Bot(settings)

@@ -1,0 +1,38 @@
+"""Prompt templates are text files in prompts/; this module only fills them in."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import ConfigError
+from .types import Hit
+
+
+@lru_cache(maxsize=32)
+def template(prompts_dir: str, name: str) -> str:
+    path = Path(prompts_dir) / f"{name}.txt"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ConfigError(f"Prompt template {path} is missing (prompts_dir = {prompts_dir}).") from None
+
+
+def format_passages(hits: list[Hit]) -> str:
+    blocks = []
+    for h in hits:
+        page = f", page {h.chunk.page}" if h.chunk.page is not None else ""
+        blocks.append(f"[{h.rank}] ({h.chunk.name}{page})\n{h.chunk.text.strip()}")
+    return "\n\n".join(blocks)
+
+
+def answer_messages(prompts_dir: str, question: str, hits: list[Hit],
+                    history: list[tuple[str, str]] = ()) -> list[dict]:
+    refusal = template(prompts_dir, "refusal")
+    user = template(prompts_dir, "answer").format(
+        refusal=refusal, passages=format_passages(hits), question=question.strip())
+    messages = [{"role": "system", "content": template(prompts_dir, "system")}]
+    for q, a in history:
+        messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    messages.append({"role": "user", "content": user})
+    return messages

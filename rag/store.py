@@ -1,0 +1,189 @@
+"""The index on disk: FAISS vectors, the chunk store and a manifest, as plain files.
+
+    index/CURRENT              name of the live generation, e.g. "gen-000003"
+    index/gen-000003/manifest.json   format, embedder id and dim, chunking, files (sha256, date)
+    index/gen-000003/chunks.jsonl    one chunk per line, with its vector id
+    index/gen-000003/vectors.faiss   FAISS IndexIDMap2 over inner product (normalised vectors)
+
+Each write builds a new generation folder and then swaps CURRENT with os.replace, so an
+interrupted ingest leaves the previous index loadable."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .errors import IndexMismatchError, MissingDependency, RagError
+from .types import Chunk, IndexedFile
+
+FORMAT = 1
+
+
+class VectorIndex(Protocol):
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+    def remove(self, ids: np.ndarray) -> None: ...
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+    def save(self, path: Path) -> None: ...
+    def __len__(self) -> int: ...
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError:
+        raise MissingDependency("faiss", "faiss-cpu") from None
+    return faiss
+
+
+class FaissIndex:
+    """Exact inner-product search; vectors are normalised, so scores are cosines."""
+
+    def __init__(self, dim: int, index=None):
+        faiss = _faiss()
+        self.dim = dim
+        self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+    @classmethod
+    def load(cls, path: Path, dim: int) -> "FaissIndex":
+        index = _faiss().read_index(str(path))
+        if index.d != dim:
+            raise IndexMismatchError(f"{path} holds {index.d}-dimensional vectors, expected {dim}. Re-index.")
+        return cls(dim, index)
+
+    def add(self, ids, vectors):
+        if len(ids):
+            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype="float32"), np.asarray(ids, dtype="int64"))
+
+    def remove(self, ids):
+        if len(ids):
+            self.index.remove_ids(np.asarray(ids, dtype="int64"))
+
+    def search(self, vector, k):
+        if self.index.ntotal == 0 or k <= 0:
+            return []
+        scores, ids = self.index.search(np.ascontiguousarray(vector, dtype="float32").reshape(1, -1),
+                                        min(k, self.index.ntotal))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
+
+    def save(self, path: Path):
+        _faiss().write_index(self.index, str(path))
+
+    def __len__(self):
+        return int(self.index.ntotal)
+
+
+@dataclass
+class Manifest:
+    embedder: str
+    dim: int
+    chunk_tokens: int
+    chunk_overlap: int
+    format: int = FORMAT
+    next_id: int = 0
+    files: dict[str, dict] = field(default_factory=dict)  # source -> {sha256, chunks, added}
+
+    def check(self, embedder: str, dim: int, chunk_tokens: int, chunk_overlap: int, where: Path):
+        problems = []
+        if self.format != FORMAT:
+            problems.append(f"index format {self.format} (this version reads {FORMAT})")
+        if (self.embedder, self.dim) != (embedder, dim):
+            problems.append(f"embedder {self.embedder} ({self.dim} dims), configured {embedder} ({dim} dims)")
+        if (self.chunk_tokens, self.chunk_overlap) != (chunk_tokens, chunk_overlap):
+            problems.append(f"chunking {self.chunk_tokens}/{self.chunk_overlap} tokens, "
+                            f"configured {chunk_tokens}/{chunk_overlap}")
+        if problems:
+            raise IndexMismatchError(
+                f"The index at {where} was built with {'; '.join(problems)}. "
+                f"Re-index into a new folder (rag --index NEW_DIR ingest ...), or delete {where} and ingest again.")
+
+
+class Store:
+    """Chunks, vectors and manifest of one index folder, loaded in memory."""
+
+    def __init__(self, root: Path, manifest: Manifest, chunks: dict[int, Chunk], vectors: VectorIndex):
+        self.root = root
+        self.manifest = manifest
+        self.chunks = chunks  # vector id -> Chunk
+        self.vectors = vectors
+
+    # ---------- opening ----------
+    @classmethod
+    def open(cls, root, embedder: str, dim: int, chunk_tokens: int, chunk_overlap: int) -> "Store":
+        root = Path(root)
+        current = root / "CURRENT"
+        if not current.exists():
+            return cls(root, Manifest(embedder, dim, chunk_tokens, chunk_overlap), {}, FaissIndex(dim))
+        gen = root / current.read_text().strip()
+        try:
+            manifest = Manifest(**json.loads((gen / "manifest.json").read_text()))
+        except (OSError, ValueError, TypeError) as e:
+            raise RagError(f"The index at {root} is damaged ({e}). Delete it and ingest again.") from None
+        manifest.check(embedder, dim, chunk_tokens, chunk_overlap, root)
+        chunks = {}
+        with open(gen / "chunks.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                vid = row.pop("vid")
+                chunks[vid] = Chunk(**row)
+        return cls(root, manifest, chunks, FaissIndex.load(gen / "vectors.faiss", dim))
+
+    # ---------- reading ----------
+    def files(self) -> list[IndexedFile]:
+        return [IndexedFile(source=s, sha256=f["sha256"], chunks=f["chunks"], added=f["added"])
+                for s, f in sorted(self.manifest.files.items())]
+
+    def search(self, vector, k: int) -> list[tuple[Chunk, float]]:
+        return [(self.chunks[i], s) for i, s in self.vectors.search(vector, k) if i in self.chunks]
+
+    def chunk_list(self) -> list[Chunk]:
+        return [self.chunks[i] for i in sorted(self.chunks)]
+
+    # ---------- writing ----------
+    def remove_source(self, source: str) -> int:
+        ids = [vid for vid, c in self.chunks.items() if c.source == source]
+        self.vectors.remove(np.array(ids, dtype="int64"))
+        for vid in ids:
+            del self.chunks[vid]
+        self.manifest.files.pop(source, None)
+        return len(ids)
+
+    def add_source(self, source: str, sha256: str, chunks: list[Chunk], vectors: np.ndarray, added: str):
+        ids = np.arange(self.manifest.next_id, self.manifest.next_id + len(chunks), dtype="int64")
+        self.manifest.next_id += len(chunks)
+        self.vectors.add(ids, vectors)
+        for vid, chunk in zip(ids.tolist(), chunks):
+            self.chunks[vid] = chunk
+        self.manifest.files[source] = {"sha256": sha256, "chunks": len(chunks), "added": added}
+
+    def save(self) -> None:
+        """Write a new generation, then point CURRENT at it; old generations are removed."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        gen = Path(tempfile.mkdtemp(prefix=".new-", dir=self.root))
+        try:
+            (gen / "manifest.json").write_text(json.dumps(asdict(self.manifest), indent=1), encoding="utf-8")
+            with open(gen / "chunks.jsonl", "w", encoding="utf-8") as fh:
+                for vid in sorted(self.chunks):
+                    fh.write(json.dumps({"vid": vid, **asdict(self.chunks[vid])}, ensure_ascii=False) + "\n")
+            self.vectors.save(gen / "vectors.faiss")
+            existing = sorted(p.name for p in self.root.glob("gen-*"))
+            number = int(existing[-1][4:]) + 1 if existing else 1
+            final = self.root / f"gen-{number:06d}"
+            os.replace(gen, final)
+            tmp = self.root / "CURRENT.tmp"
+            tmp.write_text(final.name)
+            os.replace(tmp, self.root / "CURRENT")
+        except BaseException:
+            shutil.rmtree(gen, ignore_errors=True)
+            raise
+        for old in self.root.glob("gen-*"):
+            if old.name != final.name:
+                shutil.rmtree(old, ignore_errors=True)
+        for stale in self.root.glob(".new-*"):
+            shutil.rmtree(stale, ignore_errors=True)

@@ -1,0 +1,99 @@
+"""The data that flows: Document -> Chunk -> Hit -> Answer (with Citations)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    source: str  # file path as given (absolute)
+    text: str
+    # (page number, start offset in text); empty when the format has no pages
+    pages: tuple[tuple[int, int], ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        page = None
+        for number, start in self.pages:
+            if start <= offset:
+                page = number
+            else:
+                break
+        return page
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str  # stable: "<source sha>:<start>-<end>"
+    source: str
+    text: str
+    start: int  # character span in the source document's text
+    end: int
+    page: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.source.replace("\\", "/").rsplit("/", 1)[-1]
+
+    @property
+    def position(self) -> str:
+        where = f"p. {self.page}, " if self.page is not None else ""
+        return f"{where}chars {self.start}-{self.end}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float
+    rank: int  # 1-based; the [n] the model sees
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int  # the marker number, as shown in the answer
+    chunk_id: str
+    source: str
+    page: int | None
+    start: int  # span of the cited passage in its source
+    end: int
+    text: str  # the passage text
+    sentence: str = ""  # the answer sentence that carries the marker
+    supported: bool | None = None  # set by citation verification, None = not checked
+
+    @property
+    def name(self) -> str:
+        return self.source.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieve_s: float = 0.0
+    first_token_s: float | None = None
+    total_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Hit, ...] = ()
+    refused: bool = False
+    timings: Timings = field(default_factory=Timings)
+    query: str = ""  # the query used for retrieval (rewritten for follow-ups)
+    raw_text: str = ""  # the model's output before marker clean-up
+
+    @property
+    def cited_passages(self) -> tuple[Hit, ...]:
+        cited = {c.n for c in self.citations}
+        return tuple(h for h in self.passages if h.rank in cited)
+
+
+@dataclass(frozen=True)
+class IndexedFile:
+    source: str
+    sha256: str
+    chunks: int
+    added: str  # ISO timestamp
