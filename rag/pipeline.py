@@ -80,17 +80,18 @@ class Bot:
         return self.store.files()
 
     # ---------- questions ----------
-    def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
+    def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
+        """The k best passages for a question; mode is dense, bm25 or hybrid (default: settings)."""
         k = k or self.settings.top_k
         vector = self.embedder.embed_query(question)
         with self._lock:
             found = self.store.search(vector, k)
         return [Hit(chunk=c, score=s, rank=i) for i, (c, s) in enumerate(found, start=1)]
 
-    def stream(self, question: str, history: History = ()) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: History = (), k: int | None = None) -> Iterator[str | Answer]:
         """Yields text pieces as the model writes them, then the final Answer."""
         start = time.perf_counter()
-        hits = self.retrieve(question)
+        hits = self.retrieve(question, k)
         retrieved = time.perf_counter()
         if not hits:
             text = self.refusal
@@ -114,9 +115,9 @@ class Bot:
             retrieve_s=retrieved - start, first_token_s=(first - start) if first else None,
             total_s=time.perf_counter() - start, completion_tokens=len(parts)))
 
-    def ask(self, question: str, history: History = ()) -> Answer:
+    def ask(self, question: str, history: History = (), k: int | None = None) -> Answer:
         answer = None
-        for part in self.stream(question, history):
+        for part in self.stream(question, history, k):
             answer = part
         return answer
 
