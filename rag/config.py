@@ -26,6 +26,12 @@ class Settings:
     chunk_overlap: int = 32  # overlap in embedder tokens (whole sentences)
     # retrieval
     top_k: int = 4
+    retriever: str = "hybrid"  # dense, bm25 or hybrid
+    fusion: str = "weighted"  # weighted (min-max normalised scores) or rrf
+    dense_weight: float = 0.5  # weight of the dense scores in weighted fusion (BM25 gets the rest)
+    rrf_k: int = 60
+    candidates: int = 50  # passages each retriever proposes before fusion
+    mmr_lambda: float = 1.0  # 1 = no diversity re-ranking; lower trades relevance for diversity
     # generation
     model: str = "qwen2.5-coder-1.5b"  # a preset name, a .gguf path or hf:REPO/FILE
     n_ctx: int = 4096

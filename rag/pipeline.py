@@ -7,8 +7,9 @@ import time
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from . import citations
+from . import citations, fusion
 from .config import Settings, load_settings
+from .errors import ConfigError
 from .embedder import Embedder, load_embedder
 from .generator import Generator, load_generator
 from .ingest import IngestReport, ingest
@@ -82,11 +83,29 @@ class Bot:
     # ---------- questions ----------
     def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
         """The k best passages for a question; mode is dense, bm25 or hybrid (default: settings)."""
-        k = k or self.settings.top_k
-        vector = self.embedder.embed_query(question)
+        s = self.settings
+        k = k or s.top_k
+        mode = mode or s.retriever
+        if mode not in ("dense", "bm25", "hybrid"):
+            raise ConfigError(f"Unknown retriever '{mode}': use dense, bm25 or hybrid")
+        n = max(k, s.candidates)
         with self._lock:
-            found = self.store.search(vector, k)
-        return [Hit(chunk=c, score=s, rank=i) for i, (c, s) in enumerate(found, start=1)]
+            dense = self.store.dense(self.embedder.embed_query(question), n) if mode != "bm25" else []
+            lexical = self.store.lexical(question, n) if mode != "dense" else []
+            if mode == "dense":
+                ranked = dense
+            elif mode == "bm25":
+                ranked = lexical
+            elif s.fusion == "rrf":
+                ranked = fusion.rrf([dense, lexical], k=s.rrf_k)
+            else:
+                ranked = fusion.weighted([dense, lexical], [s.dense_weight, 1 - s.dense_weight])
+            if s.mmr_lambda < 1.0:
+                ranked = fusion.mmr(ranked[:n], {i: self.store.vector(i) for i, _ in ranked[:n]}, k, s.mmr_lambda)
+            dense_of, lexical_of = dict(dense), dict(lexical)
+            return [Hit(chunk=self.store.chunks[i], score=score, rank=r, dense=dense_of.get(i),
+                        lexical=lexical_of.get(i))
+                    for r, (i, score) in enumerate(ranked[:k], start=1)]
 
     def stream(self, question: str, history: History = (), k: int | None = None) -> Iterator[str | Answer]:
         """Yields text pieces as the model writes them, then the final Answer."""

@@ -112,6 +112,7 @@ class Store:
         self.manifest = manifest
         self.chunks = chunks  # vector id -> Chunk
         self.vectors = vectors
+        self._bm25 = None  # built on first lexical search, dropped on every change
 
     # ---------- opening ----------
     @classmethod
@@ -140,7 +141,20 @@ class Store:
                 for s, f in sorted(self.manifest.files.items())]
 
     def search(self, vector, k: int) -> list[tuple[Chunk, float]]:
-        return [(self.chunks[i], s) for i, s in self.vectors.search(vector, k) if i in self.chunks]
+        return [(self.chunks[i], s) for i, s in self.dense(vector, k)]
+
+    def dense(self, vector, k: int) -> list[tuple[int, float]]:
+        return [(i, s) for i, s in self.vectors.search(vector, k) if i in self.chunks]
+
+    def lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+        if self._bm25 is None:
+            from .bm25 import BM25Index
+            ids = sorted(self.chunks)
+            self._bm25 = BM25Index(ids, [self.chunks[i].text for i in ids])
+        return self._bm25.search(query, k)
+
+    def vector(self, vid: int) -> np.ndarray:
+        return self.vectors.index.reconstruct(int(vid))
 
     def chunk_list(self) -> list[Chunk]:
         return [self.chunks[i] for i in sorted(self.chunks)]
@@ -152,6 +166,7 @@ class Store:
         for vid in ids:
             del self.chunks[vid]
         self.manifest.files.pop(source, None)
+        self._bm25 = None
         return len(ids)
 
     def add_source(self, source: str, sha256: str, chunks: list[Chunk], vectors: np.ndarray, added: str):
@@ -161,6 +176,7 @@ class Store:
         for vid, chunk in zip(ids.tolist(), chunks):
             self.chunks[vid] = chunk
         self.manifest.files[source] = {"sha256": sha256, "chunks": len(chunks), "added": added}
+        self._bm25 = None
 
     def save(self) -> None:
         """Write a new generation, then point CURRENT at it; old generations are removed."""

@@ -44,8 +44,10 @@ class Chunk:
 @dataclass(frozen=True)
 class Hit:
     chunk: Chunk
-    score: float
+    score: float  # of the retriever used (fused score for hybrid)
     rank: int  # 1-based; the [n] the model sees
+    dense: float | None = None  # cosine similarity to the query, when known
+    lexical: float | None = None  # BM25 score, when known
 
 
 @dataclass(frozen=True)
