@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 from functools import lru_cache
 from typing import Iterator, Protocol
@@ -34,6 +35,7 @@ class LlamaGenerator:
                 self.llm = Llama(model_path=path, **kwargs)
         except Exception as e:
             raise ModelError(f"Cannot load model '{model}' ({path}): {e}") from None
+        atexit.register(self.llm.close)  # close before interpreter teardown, not in __del__
         self.id = model
         self.path = path
         self.lock = threading.Lock()

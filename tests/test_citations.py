@@ -1,0 +1,44 @@
+from rag.citations import MarkerFilter, clean_markers, extract, is_refusal
+from rag.types import Chunk, Hit
+
+
+def hits(n):
+    return [Hit(chunk=Chunk(id=f"c{i}", source=f"/d/f{i}.txt", text=f"passage {i}", start=10 * i,
+                            end=10 * i + 9, page=None), score=1.0, rank=i) for i in range(1, n + 1)]
+
+
+def test_invalid_markers_are_removed_valid_normalised():
+    text = "Meta spends $65bn [1]. Bad [7]. Both [2, 9]. Twice [2][2]. After. [3]"
+    assert clean_markers(text, 3) == "Meta spends $65bn [1]. Bad. Both [2]. Twice [2]. After [3]."
+
+
+def test_extract_citations_point_at_passages():
+    text = clean_markers("Apples are red [2]. Bananas are yellow [1][2].", 2)
+    cites = extract(text, hits(2))
+    assert [c.n for c in cites] == [2, 1]
+    assert cites[0].chunk_id == "c2" and cites[0].source == "/d/f2.txt" and (cites[0].start, cites[0].end) == (20, 29)
+    assert cites[0].sentence == "Apples are red."
+    assert cites[1].sentence == "Bananas are yellow."
+
+
+def test_no_markers_no_citations():
+    assert extract("Nothing cited here.", hits(2)) == ()
+
+
+def test_refusal_detection_ignores_case_and_punctuation():
+    refusal = "I could not find the answer in your documents."
+    assert is_refusal("i could not find the answer in your documents", refusal)
+    assert not is_refusal("Meta spent $60 billion.", refusal)
+
+
+def test_marker_filter_streams_clean_text():
+    f = MarkerFilter(2)
+    pieces = ["Apples [", "1", "] and [", "5] pears [a] x [2", ", 3]."]
+    out = "".join(f.feed(p) for p in pieces) + f.flush()
+    assert "[1]" in out and "[5]" not in out and "[a]" in out and "[2]" in out and "[3]" not in out
+
+
+def test_marker_filter_flushes_incomplete_bracket():
+    f = MarkerFilter(2)
+    assert f.feed("ends with [") == "ends with "
+    assert f.flush() == "["

@@ -1,0 +1,118 @@
+import json
+
+import pytest
+
+import rag
+from rag.errors import IndexMismatchError
+from rag.store import Store
+
+from conftest import FakeEmbedder
+
+
+def test_second_ingest_of_unchanged_files_embeds_nothing(make_bot, docs_dir, fake_embedder):
+    bot = make_bot()
+    first = bot.ingest([docs_dir])
+    assert len(first.added) == 2 and first.chunks > 0
+    calls = fake_embedder.calls
+    again = make_bot().ingest([docs_dir])  # a new process would reopen from disk the same way
+    assert len(again.unchanged) == 2 and again.chunks == 0
+    assert fake_embedder.calls == calls
+
+
+def test_changed_file_is_reembedded_and_old_chunks_go(make_bot, docs_dir):
+    bot = make_bot()
+    bot.ingest([docs_dir])
+    (docs_dir / "fruit.txt").write_text("Grapes are purple and grow in bunches.")
+    report = bot.ingest([docs_dir])
+    assert [p.rsplit("/", 1)[-1] for p in report.updated] == ["fruit.txt"]
+    texts = " ".join(c.text for c in bot.store.chunks.values())
+    assert "Grapes" in texts and "Bananas" not in texts
+    reopened = make_bot()
+    assert {c.text for c in reopened.store.chunks.values()} == {c.text for c in bot.store.chunks.values()}
+
+
+def test_deleted_file_in_ingested_folder_is_removed(make_bot, docs_dir):
+    bot = make_bot()
+    bot.ingest([docs_dir])
+    (docs_dir / "space.md").unlink()
+    report = bot.ingest([docs_dir])
+    assert len(report.removed) == 1
+    assert [f.source.rsplit("/", 1)[-1] for f in bot.documents()] == ["fruit.txt"]
+    assert not bot.retrieve("Moon orbits Earth", mode="bm25")
+
+
+def test_bad_files_warn_and_the_rest_goes_in(make_bot, docs_dir):
+    (docs_dir / "empty.txt").write_text("")
+    (docs_dir / "prog.exe").write_bytes(b"MZ")
+    warnings = []
+    report = make_bot().ingest([docs_dir, docs_dir / "missing.pdf"], warn=warnings.append)
+    assert len(report.added) == 2
+    assert sorted(s.path.rsplit("/", 1)[-1] for s in report.skipped) == ["empty.txt", "missing.pdf", "prog.exe"]
+    assert any("empty.txt" in w and "no text" in w for w in warnings)
+
+
+def test_bad_update_keeps_indexed_version(make_bot, docs_dir):
+    bot = make_bot()
+    bot.ingest([docs_dir])
+    (docs_dir / "fruit.txt").write_text("")
+    warnings = []
+    bot.ingest([docs_dir / "fruit.txt"], warn=warnings.append)
+    assert "kept" in warnings[0]
+    assert any("Bananas" in c.text for c in make_bot().store.chunks.values())
+
+
+def test_remove_by_file_name(make_bot, docs_dir):
+    bot = make_bot()
+    bot.ingest([docs_dir])
+    assert bot.remove("space.md")
+    assert not bot.remove("space.md")
+    assert [f.source.rsplit("/", 1)[-1] for f in make_bot().documents()] == ["fruit.txt"]
+
+
+def test_other_embedder_or_chunking_is_a_clear_error(make_bot, docs_dir, tmp_path):
+    make_bot().ingest([docs_dir])
+    settings = make_bot().settings
+    with pytest.raises(IndexMismatchError, match="embedder fake-words.*re-index|Re-index"):
+        rag.Bot(settings, embedder=FakeEmbedder(dim=32, id="other"), generator=None)
+    with pytest.raises(IndexMismatchError, match="chunking"):
+        make_bot(chunk_tokens=99)
+
+
+def test_newer_format_is_refused(make_bot, docs_dir, tmp_path):
+    bot = make_bot()
+    bot.ingest([docs_dir])
+    gen = bot.store.root / (bot.store.root / "CURRENT").read_text()
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["format"] = 99
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="format 99"):
+        make_bot()
+
+
+def test_interrupted_save_leaves_previous_index(make_bot, docs_dir, monkeypatch):
+    bot = make_bot()
+    bot.ingest([docs_dir / "fruit.txt"])
+
+    def crash(self, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(bot.store.vectors), "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        bot.ingest([docs_dir / "space.md"])
+    monkeypatch.undo()
+    again = make_bot()
+    assert [f.source.rsplit("/", 1)[-1] for f in again.documents()] == ["fruit.txt"]
+    assert len(again.store.vectors) == len(again.store.chunks)
+    assert not list(again.store.root.glob(".new-*"))
+
+
+def test_store_files_are_plain_and_readable(make_bot, docs_dir):
+    bot = make_bot()
+    bot.ingest([docs_dir])
+    gen = bot.store.root / (bot.store.root / "CURRENT").read_text()
+    assert sorted(p.name for p in gen.iterdir()) == ["chunks.jsonl", "manifest.json", "vectors.faiss"]
+    manifest = json.loads((gen / "manifest.json").read_text())
+    assert manifest["embedder"] == "fake-words" and manifest["dim"] == 64 and manifest["format"] == 1
+    rows = [json.loads(line) for line in (gen / "chunks.jsonl").read_text().splitlines()]
+    assert all(r["text"] for r in rows) and len(rows) == len(Store.open(
+        bot.store.root, "fake-words", 64, 40, 8).chunks)

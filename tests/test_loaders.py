@@ -1,0 +1,58 @@
+import pytest
+
+from rag.errors import LoadError
+from rag.loaders import expand, load_file
+
+from helpers import make_docx, make_pdf
+
+
+def test_text_and_markdown(tmp_path):
+    (tmp_path / "a.txt").write_text("Plain text here.")
+    (tmp_path / "b.md").write_text("# Title\nSome *markdown*.")
+    assert load_file(tmp_path / "a.txt").text == "Plain text here."
+    assert "Some *markdown*." in load_file(tmp_path / "b.md").text
+
+
+def test_html_drops_scripts_and_styles(tmp_path):
+    (tmp_path / "p.html").write_text("<html><head><style>body{color:red}</style><script>alert('x')</script>"
+                                     "</head><body><h1>Heading</h1><p>Visible paragraph.</p></body></html>")
+    text = load_file(tmp_path / "p.html").text
+    assert "Heading" in text and "Visible paragraph." in text
+    assert "alert" not in text and "color" not in text
+
+
+def test_pdf_keeps_page_numbers(tmp_path):
+    doc = load_file(make_pdf(tmp_path / "r.pdf", ["First page words.", "Second page words."]))
+    assert "First page words." in doc.text and "Second page words." in doc.text
+    assert doc.page_at(doc.text.index("Second")) == 2
+    assert doc.page_at(0) == 1
+
+
+def test_docx_and_csv(tmp_path):
+    assert "Hello from Word." in load_file(make_docx(tmp_path / "w.docx", ["Hello from Word."])).text
+    (tmp_path / "t.csv").write_text("company,capex\nMeta,65\nMicrosoft,80\n")
+    text = load_file(tmp_path / "t.csv").text
+    assert "company: Meta; capex: 65." in text and "Microsoft" in text
+
+
+@pytest.mark.parametrize("name,content,reason", [
+    ("x.exe", b"MZ", "unsupported file type"),
+    ("empty.txt", b"   \n", "no text"),
+    ("broken.pdf", b"%PDF-1.4 garbage", "PDF"),
+    ("broken.docx", b"not a zip", "docx"),
+])
+def test_bad_files_raise_load_error_with_reason(tmp_path, name, content, reason):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(LoadError, match=reason):
+        load_file(tmp_path / name)
+
+
+def test_expand_walks_folders_and_reports_unsupported(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_text("a")
+    (tmp_path / "b.md").write_text("b")
+    (tmp_path / "c.bin").write_bytes(b"\0")
+    (tmp_path / ".hidden.txt").write_text("h")
+    files, skipped = expand([tmp_path, tmp_path / "nope.txt"])
+    assert [f.name for f in files] == ["b.md", "a.txt"]
+    assert {s.path.rsplit("/", 1)[-1] for s in skipped} == {"c.bin", "nope.txt"}

@@ -1,0 +1,64 @@
+import pytest
+
+from rag.errors import ConfigError
+
+
+def test_ask_parses_citations_and_drops_bad_markers(make_bot, docs_dir, fake_generator):
+    bot = make_bot(top_k=2)
+    bot.ingest([docs_dir])
+    fake_generator.queue("Bananas are yellow [1]. Cherries are dark red [1][9].")
+    answer = bot.ask("What colour are bananas?")
+    assert answer.text == "Bananas are yellow [1]. Cherries are dark red [1]."
+    assert not answer.refused
+    assert len(answer.passages) == 2 and answer.passages[0].rank == 1
+    (cite,) = answer.citations
+    assert cite.n == 1 and cite.name == "fruit.txt" and "Bananas are yellow" in cite.text
+    assert answer.timings.total_s >= answer.timings.retrieve_s >= 0
+
+
+def test_prompt_numbers_the_passages_and_holds_the_question(make_bot, docs_dir, fake_generator):
+    bot = make_bot(top_k=2)
+    bot.ingest([docs_dir])
+    bot.ask("How many moons does Mars have?", history=[("Earlier question?", "Earlier answer.")])
+    messages = fake_generator.seen[-1]
+    assert messages[0]["role"] == "system"
+    assert [m["content"] for m in messages[1:3]] == ["Earlier question?", "Earlier answer."]
+    prompt = messages[-1]["content"]
+    assert "[1] (" in prompt and "[2] (" in prompt and "How many moons does Mars have?" in prompt
+    assert "I could not find the answer in your documents." in prompt
+
+
+def test_stream_yields_text_then_answer(make_bot, docs_dir, fake_generator):
+    bot = make_bot()
+    bot.ingest([docs_dir])
+    fake_generator.queue("Mars has two moons [1].")
+    parts = list(bot.stream("How many moons does Mars have?"))
+    *pieces, answer = parts
+    assert all(isinstance(p, str) for p in pieces) and len(pieces) > 1
+    assert "".join(pieces).strip() == answer.text == "Mars has two moons [1]."
+    assert answer.timings.first_token_s is not None
+
+
+def test_refusal_is_one_fixed_sentence(make_bot, docs_dir, fake_generator):
+    bot = make_bot()
+    bot.ingest([docs_dir])
+    fake_generator.queue("I could not find the answer in your documents [1].")
+    answer = bot.ask("Who won the 1998 World Cup?")
+    assert answer.refused and answer.text == bot.refusal and answer.citations == ()
+
+
+def test_empty_index_refuses_without_calling_the_model(make_bot, fake_generator):
+    answer = make_bot().ask("Anything?")
+    assert answer.refused and fake_generator.seen == []
+
+
+def test_retrieval_modes(make_bot, docs_dir):
+    bot = make_bot()
+    bot.ingest([docs_dir])
+    for mode in ("dense", "bm25", "hybrid"):
+        top = bot.retrieve("yellow bananas", k=1, mode=mode)[0]
+        assert top.chunk.name == "fruit.txt", mode
+    hybrid = bot.retrieve("yellow bananas", k=1, mode="hybrid")[0]
+    assert hybrid.dense is not None and hybrid.lexical is not None
+    with pytest.raises(ConfigError):
+        bot.retrieve("x", mode="magic")

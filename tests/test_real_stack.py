@@ -1,0 +1,87 @@
+"""The real parts: MiniLM embeddings, FAISS on disk, SmolLM2-135M through llama.cpp, the CLI."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import rag
+from rag.errors import IndexMismatchError
+
+from conftest import CORPUS
+
+pytestmark = pytest.mark.slow
+
+
+def test_corpus_is_indexed_with_real_embedder(real_bot):
+    docs = real_bot.documents()
+    assert len(docs) == 5 and all(d.chunks > 0 for d in docs)
+    assert real_bot.store.manifest.embedder == "all-MiniLM-L6-v2" and real_bot.store.manifest.dim == 384
+    # the repeated paragraphs of the comment thread are indexed once
+    texts = [c.text for c in real_bot.store.chunks.values()]
+    assert len(texts) == len(set(texts))
+
+
+def test_real_retrieval_finds_the_meta_capex_passage(real_bot):
+    for mode in ("dense", "bm25", "hybrid"):
+        hits = real_bot.retrieve("How much will Meta spend on capital expenditures in 2025?", k=4, mode=mode)
+        assert any("$60 billion" in h.chunk.text for h in hits), mode
+
+
+def test_reingest_unchanged_corpus_embeds_nothing(real_bot):
+    report = real_bot.ingest([CORPUS])
+    assert len(report.unchanged) == 5 and report.chunks == 0
+
+
+def test_reopen_with_other_chunking_is_refused(real_settings, real_bot):
+    with pytest.raises(IndexMismatchError, match="Re-index"):
+        rag.Bot(real_settings.replace(chunk_tokens=200))
+
+
+def test_real_model_ask_and_stream(real_bot):
+    answer = real_bot.ask("How much did Meta plan to spend on capex in 2025?")
+    assert answer.text and answer.passages and answer.timings.first_token_s is not None
+    for c in answer.citations:  # whatever the tiny model cites must point at a shown passage
+        assert c.n in {h.rank for h in answer.passages}
+    parts = list(real_bot.stream("What did Microsoft say about capex?"))
+    assert isinstance(parts[-1], rag.Answer) and any(isinstance(p, str) and p for p in parts[:-1])
+    # temperature 0: the same question gives the same answer
+    assert real_bot.ask("How much did Meta plan to spend on capex in 2025?").raw_text == answer.raw_text
+
+
+def _cli(args, settings, **kw):
+    env = {**os.environ, "RAG_MODEL": "smollm2-135m", "RAG_MAX_TOKENS": "64", "RAG_INDEX_DIR": settings.index_dir}
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=600, **kw)
+
+
+def test_cli_docs_ask_remove(real_settings, real_bot, tmp_path):
+    out = _cli(["docs"], real_settings)
+    assert out.returncode == 0 and "all-MiniLM-L6-v2" in out.stdout and out.stdout.count(" chunks  ") == 5
+    out = _cli(["ask", "--json", "How much did Meta plan to spend on capex in 2025?"], real_settings)
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["text"] and len(answer["passages"]) == real_settings.top_k
+    note = tmp_path / "note.txt"
+    note.write_text("The blue heron nests by the old mill pond every spring.")
+    assert _cli(["ingest", str(note)], real_settings).returncode == 0
+    assert _cli(["remove", "note.txt"], real_settings).returncode == 0
+    out = _cli(["remove", "note.txt"], real_settings)
+    assert out.returncode == 1 and "not indexed" in out.stderr
+
+
+def test_cli_errors_are_one_line_messages(real_settings, tmp_path):
+    out = _cli(["--model", "no-such-model", "ask", "hi"], real_settings)
+    assert out.returncode == 1 and out.stderr.startswith("error: ") and "Traceback" not in out.stderr
+    out = _cli(["--top-k", "lots", "docs"], real_settings)
+    assert out.returncode == 1 and "must be int" in out.stderr
+    out = _cli(["ingest", str(tmp_path / "nothing-here")], real_settings)
+    assert out.returncode == 1 and "no such file" in out.stderr
+
+
+def test_cli_chat_streams_and_keeps_turns(real_settings, real_bot):
+    out = _cli(["chat"], real_settings, input="What is DeepSeek?\nAnd Meta?\n\n")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("> ") >= 3 and "documents" in out.stdout
