@@ -32,6 +32,14 @@ class Settings:
     rrf_k: int = 60
     candidates: int = 50  # passages each retriever proposes before fusion
     mmr_lambda: float = 1.0  # 1 = no diversity re-ranking; lower trades relevance for diversity
+    min_score: float = 0.0  # refuse without generating when the best passage's cosine is below this
+    # grounding
+    rewrite: bool = True  # rewrite follow-up questions into standalone ones using the chat history
+    compact: bool = True  # give the model the best sentences, not whole chunks
+    context_tokens: int = 320  # budget for the compact context, in embedder tokens
+    verify: bool = True  # check every answer sentence against the passages it cites
+    min_overlap: float = 0.5  # share of a sentence's content words its passages must contain
+    keep_unsupported: bool = False  # show unsupported sentences instead of dropping them
     # generation
     model: str = "qwen2.5-coder-1.5b"  # a preset name, a .gguf path or hf:REPO/FILE
     n_ctx: int = 4096

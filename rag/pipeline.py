@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from . import citations, fusion
+from . import citations, context, fusion, verify
 from .config import Settings, load_settings
 from .errors import ConfigError
 from .embedder import Embedder, load_embedder
@@ -107,22 +108,39 @@ class Bot:
                         lexical=lexical_of.get(i))
                     for r, (i, score) in enumerate(ranked[:k], start=1)]
 
+    def rewrite(self, question: str, history: History) -> str:
+        """A follow-up question made standalone with the chat history (one short model call)."""
+        if not history:
+            return question
+        lines = [f"User: {q}\nAssistant: {a}" for q, a in history[-3:]]
+        prompt = template(self.settings.prompts_dir, "rewrite").format(history="\n".join(lines), question=question)
+        out = "".join(self.generator.stream([{"role": "user", "content": prompt}], 64, 0.0))
+        out = out.strip().splitlines()[0].strip().strip('"') if out.strip() else ""
+        return out if len(out) > 3 else question
+
     def stream(self, question: str, history: History = (), k: int | None = None) -> Iterator[str | Answer]:
         """Yields text pieces as the model writes them, then the final Answer."""
+        s = self.settings
         start = time.perf_counter()
-        hits = self.retrieve(question, k)
-        retrieved = time.perf_counter()
-        if not hits:
-            text = self.refusal
-            yield text
-            yield Answer(question=question, text=text, refused=True, query=question, raw_text=text,
-                         timings=Timings(retrieve_s=retrieved - start, first_token_s=None,
+        query = self.rewrite(question, history) if s.rewrite else question
+        hits = self.retrieve(query, k)
+        best = max((h.dense for h in hits if h.dense is not None), default=None)
+        if not hits or (best is not None and best < s.min_score):
+            yield self.refusal
+            yield Answer(question=question, text=self.refusal, passages=tuple(hits), retrieved=tuple(hits),
+                         refused=True, query=query, raw_text="",
+                         timings=Timings(retrieve_s=time.perf_counter() - start, first_token_s=None,
                                          total_s=time.perf_counter() - start))
             return
-        messages = answer_messages(self.settings.prompts_dir, question, hits, history)
+        passages = hits
+        if s.compact:
+            passages = context.select(query, self.embedder.embed_query(query), hits, self.embedder,
+                                      s.context_tokens)
+        retrieved = time.perf_counter()
+        messages = answer_messages(s.prompts_dir, query, passages, () if s.rewrite else history)
         parts, first = [], None
-        shown = citations.MarkerFilter(len(hits))
-        for piece in self.generator.stream(messages, self.settings.max_tokens, self.settings.temperature):
+        shown = citations.MarkerFilter(len(passages))
+        for piece in self.generator.stream(messages, s.max_tokens, s.temperature):
             if first is None:
                 first = time.perf_counter()
             parts.append(piece)
@@ -130,9 +148,9 @@ class Bot:
                 yield text
         if text := shown.flush():
             yield text
-        yield self._finish(question, "".join(parts), hits, messages, Timings(
-            retrieve_s=retrieved - start, first_token_s=(first - start) if first else None,
-            total_s=time.perf_counter() - start, completion_tokens=len(parts)))
+        timings = Timings(retrieve_s=retrieved - start, first_token_s=(first - start) if first else None,
+                          total_s=time.perf_counter() - start, completion_tokens=len(parts))
+        yield self._finish(question, query, "".join(parts), passages, hits, timings)
 
     def ask(self, question: str, history: History = (), k: int | None = None) -> Answer:
         answer = None
@@ -140,13 +158,23 @@ class Bot:
             answer = part
         return answer
 
-    def _finish(self, question, raw, hits, messages, timings) -> Answer:
+    def _finish(self, question, query, raw, passages, hits, timings) -> Answer:
+        s = self.settings
+        common = dict(question=question, passages=tuple(passages), retrieved=tuple(hits), timings=timings,
+                      query=query, raw_text=raw)
         if citations.is_refusal(raw, self.refusal) or not raw.strip():
-            return Answer(question=question, text=self.refusal, passages=tuple(hits), refused=True,
-                          timings=timings, query=question, raw_text=raw)
-        text = citations.clean_markers(raw, len(hits))
-        return Answer(question=question, text=text, citations=citations.extract(text, hits),
-                      passages=tuple(hits), refused=False, timings=timings, query=question, raw_text=raw)
+            return Answer(text=self.refusal, refused=True, **common)
+        text = citations.clean_markers(raw, len(passages))
+        checks: list = []
+        if s.verify:
+            checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap)
+            if not any(c.supported for c in checks):
+                return Answer(text=self.refusal, refused=True, sentences=tuple(checks), **common)
+            text = verify.render(checks, keep_unsupported=s.keep_unsupported)
+        supported = {n for c in checks if c.supported for n in c.cited}
+        cites = tuple(dataclasses.replace(c, supported=c.n in supported) if s.verify else c
+                      for c in citations.extract(text, passages))
+        return Answer(text=text, citations=cites, refused=False, sentences=tuple(checks), **common)
 
     def status(self) -> dict:
         files = self.store.manifest.files

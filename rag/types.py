@@ -68,6 +68,16 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class SentenceCheck:
+    """One answer sentence after citation verification."""
+    text: str  # the sentence without markers
+    cited: tuple[int, ...]  # passage numbers (after re-attribution)
+    supported: bool
+    reattributed: bool = False
+    missing: tuple[str, ...] = ()  # numbers or names found in no cited passage
+
+
+@dataclass(frozen=True)
 class Timings:
     retrieve_s: float = 0.0
     first_token_s: float | None = None
@@ -86,6 +96,8 @@ class Answer:
     timings: Timings = field(default_factory=Timings)
     query: str = ""  # the query used for retrieval (rewritten for follow-ups)
     raw_text: str = ""  # the model's output before marker clean-up
+    sentences: tuple[SentenceCheck, ...] = ()  # verification of each sentence the model wrote
+    retrieved: tuple[Hit, ...] = ()  # the whole chunks retrieved (passages may be parts of them)
 
     @property
     def cited_passages(self) -> tuple[Hit, ...]:

@@ -17,7 +17,7 @@ def test_ask_parses_citations_and_drops_bad_markers(make_bot, docs_dir, fake_gen
 
 
 def test_prompt_numbers_the_passages_and_holds_the_question(make_bot, docs_dir, fake_generator):
-    bot = make_bot(top_k=2)
+    bot = make_bot(top_k=2, rewrite=False, compact=False)
     bot.ingest([docs_dir])
     bot.ask("How many moons does Mars have?", history=[("Earlier question?", "Earlier answer.")])
     messages = fake_generator.seen[-1]

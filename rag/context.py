@@ -1,0 +1,72 @@
+"""Compact context: the sentences of the retrieved passages that matter for the question,
+within a token budget. Each selected run of consecutive sentences becomes one passage whose
+span is exact in its document, so a citation still points at the text the model read."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .chunking import all_sentences
+from .types import Chunk, Hit
+from .verify import content_words
+
+
+def select(query: str, query_vector: np.ndarray, hits: list[Hit], embedder, budget: int,
+           neighbours: int = 1) -> list[Hit]:
+    """Score every sentence of the hits (cosine to the query plus word overlap), take the best
+    with up to `neighbours` sentences before each, until `budget` embedder tokens, and return
+    them as numbered passages in order of their best sentence."""
+    units = []  # (hit index, sentence index within hit, start, end) spans relative to the chunk
+    for h_i, hit in enumerate(hits):
+        for s_i, (s, e) in enumerate(all_sentences(hit.chunk.text)):
+            units.append((h_i, s_i, s, e))
+    if not units:
+        return hits
+    texts = [hits[h].chunk.text[s:e] for h, _, s, e in units]
+    vectors = embedder.embed_documents(texts)
+    cosine = vectors @ np.asarray(query_vector, dtype="float32").reshape(-1)
+    q_words = content_words(query)
+    overlap = np.array([len(q_words & content_words(t)) / max(len(q_words), 1) for t in texts])
+    scores = cosine + 0.5 * overlap
+
+    index = {(h, si): i for i, (h, si, _, _) in enumerate(units)}
+    chosen: dict[int, float] = {}  # unit -> score of the sentence it was chosen for
+    used = 0
+    for best in np.argsort(-scores, kind="stable"):
+        h, si = units[best][0], units[best][1]
+        group = [index[(h, j)] for j in range(si - neighbours, si + 1) if (h, j) in index]
+        new = [u for u in group if u not in chosen]
+        cost = sum(embedder.count_tokens(texts[u]) for u in new)
+        if used and used + cost > budget:
+            if not chosen or used >= budget:
+                break
+            continue
+        for u in new:
+            chosen[u] = float(scores[best])
+        used += cost
+        if used >= budget:
+            break
+
+    runs: list[tuple[float, Hit]] = []
+    for h_i, hit in enumerate(hits):
+        picked = sorted(units[u][1] for u in chosen if units[u][0] == h_i)
+        start = 0
+        while start < len(picked):
+            end = start
+            while end + 1 < len(picked) and picked[end + 1] == picked[end] + 1:
+                end += 1
+            first, last = index[(h_i, picked[start])], index[(h_i, picked[end])]
+            runs.append((max(chosen[index[(h_i, j)]] for j in picked[start:end + 1]),
+                         _sub_hit(hit, units[first][2], units[last][3])))
+            start = end + 1
+    runs.sort(key=lambda r: -r[0])
+    return [replace(hit, rank=n) for n, (_, hit) in enumerate(runs, start=1)]
+
+
+def _sub_hit(hit: Hit, start: int, end: int) -> Hit:
+    c = hit.chunk
+    chunk = Chunk(id=f"{c.id}@{start}-{end}", source=c.source, text=c.text[start:end],
+                  start=c.start + start, end=c.start + end, page=c.page)
+    return replace(hit, chunk=chunk)

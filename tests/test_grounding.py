@@ -1,0 +1,122 @@
+"""Compact context, citation verification, abstention and follow-up rewriting (with fakes)."""
+
+import numpy as np
+
+from rag import context, verify
+from rag.types import Chunk, Hit
+
+from conftest import FakeEmbedder
+
+REFUSAL = "I could not find the answer in your documents."
+
+
+def _hit(text, rank, start=100, source="/d/a.txt"):
+    return Hit(chunk=Chunk(id=f"c{rank}", source=source, text=text, start=start, end=start + len(text)),
+               score=1.0, rank=rank)
+
+
+# ---------- sentence selection ----------
+def test_selected_sentences_keep_exact_spans():
+    doc = "Intro words here. Meta will spend sixty billion on capex. Unrelated weather talk. Rain falls."
+    hits = [_hit(doc, 1, start=500)]
+    emb = FakeEmbedder()
+    out = context.select("Meta capex spend", emb.embed_query("Meta capex spend"), hits, emb, budget=12,
+                         neighbours=1)
+    assert out and out[0].rank == 1
+    c = out[0].chunk
+    assert "Meta will spend sixty billion on capex." in c.text and "Rain falls." not in c.text
+    assert doc[c.start - 500:c.end - 500] == c.text  # span stays exact in the source
+    assert c.source == "/d/a.txt"
+
+
+def test_selection_makes_one_passage_per_run_and_respects_budget():
+    a = "Apples are red. Cars are fast. Apples grow on trees. Boats float."
+    b = "Trains run on rails. Apples are sweet."
+    emb = FakeEmbedder()
+    out = context.select("apples", emb.embed_query("apples"), [_hit(a, 1), _hit(b, 2, source="/d/b.txt")],
+                         emb, budget=9, neighbours=0)
+    texts = [h.chunk.text for h in out]
+    assert all("Apples" in t for t in texts)
+    assert sum(len(t.split()) for t in texts) <= 9
+    assert [h.rank for h in out] == list(range(1, len(out) + 1))
+
+
+# ---------- citation verification ----------
+PASSAGES = {1: "Zuckerberg said Meta would spend more than $60 billion in 2025 on capital expenditures.",
+            2: "Microsoft expects to spend $80 billion on AI data centers this fiscal year."}
+
+
+def test_supported_sentence_keeps_its_citation():
+    (c,) = verify.check("Meta would spend more than $60 billion in 2025 [1].", PASSAGES)
+    assert c.supported and c.cited == (1,) and not c.reattributed
+
+
+def test_wrong_citation_is_reattributed():
+    (c,) = verify.check("Microsoft expects to spend $80 billion on AI data centers [1].", PASSAGES)
+    assert c.supported and c.cited == (2,) and c.reattributed
+
+
+def test_invented_number_is_never_supported():
+    (c,) = verify.check("Meta would spend more than $75 billion in 2025 [1].", PASSAGES)
+    assert not c.supported and "75" in c.missing
+
+
+def test_unknown_name_is_unsupported():
+    (c,) = verify.check("Google would spend more than $60 billion in 2025 [1].", PASSAGES)
+    assert not c.supported and "google" in c.missing
+
+
+def test_numbers_are_normalised():
+    assert verify.numbers("$1,000 and 1000.0 and 65bn") == {"1000", "65"}
+
+
+def test_render_drops_unsupported_and_places_markers():
+    checks = verify.check("Meta spends more than $60 billion in 2025 [2]. Apple spends $9 billion [1].", PASSAGES)
+    assert verify.render(checks) == "Meta spends more than $60 billion in 2025 [1]."
+
+
+# ---------- the pipeline with all of it ----------
+def _bot(make_bot, docs_dir, **kw):
+    bot = make_bot(**kw)
+    bot.ingest([docs_dir])
+    return bot
+
+
+def test_unsupported_sentence_is_dropped_and_answer_says_so(make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir, compact=False)
+    fake_generator.queue("Bananas are yellow [1]. Bananas cost 12 dollars [1].")
+    answer = bot.ask("What colour are bananas?")
+    assert answer.text == "Bananas are yellow [1]."
+    assert [s.supported for s in answer.sentences] == [True, False]
+    assert answer.citations[0].supported is True
+
+
+def test_answer_with_no_supported_sentence_is_refused(make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir)
+    fake_generator.queue("The Eiffel Tower is 330 metres tall [1].")
+    answer = bot.ask("How tall is the Eiffel Tower?")
+    assert answer.refused and answer.text == REFUSAL and answer.passages
+
+
+def test_low_retrieval_score_refuses_before_generation(make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir, min_score=0.99)
+    answer = bot.ask("Completely unrelated quantum chromodynamics?")
+    assert answer.refused and fake_generator.seen == [] and answer.passages  # closest passages listed
+
+
+def test_follow_up_is_rewritten_before_retrieval(make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir)
+    fake_generator.queue("How many moons does Mars have?", "Mars has two moons [1].")
+    answer = bot.ask("And Mars?", history=[("How many moons does Earth have?", "One.")])
+    assert answer.query == "How many moons does Mars have?"
+    rewrite_prompt = fake_generator.seen[0][-1]["content"]
+    assert "How many moons does Earth have?" in rewrite_prompt and "And Mars?" in rewrite_prompt
+    assert "How many moons does Mars have?" in fake_generator.seen[1][-1]["content"]
+    assert answer.passages[0].chunk.name == "space.md"
+
+
+def test_no_rewrite_without_history(make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir)
+    fake_generator.queue("Mars has two moons [1].")
+    bot.ask("How many moons does Mars have?")
+    assert len(fake_generator.seen) == 1
