@@ -1,0 +1,216 @@
+"""`rag serve`: the browser chat (ui/app.py) and an OpenAI-compatible API, one process, one port.
+
+    POST /v1/chat/completions   OpenAI chat format; stream true gives server-sent events.
+                                Responses also carry `citations`, `passages` and `refused`.
+    GET  /v1/models             the one model served
+    /                           the browser chat
+"""
+
+import importlib.util
+import ipaddress
+import json
+import socket
+import sys
+import time
+import uuid
+from dataclasses import asdict
+from functools import partial
+
+from .config import PROJECT_ROOT
+from .errors import ConfigError, RagError
+
+HISTORY_TURNS = 2  # earlier question/answer pairs used for a follow-up, as in `rag chat`
+UI_FILE = PROJECT_ROOT / "ui" / "app.py"
+
+
+def load_ui():
+    """The ui/app.py module (ui/ is a folder of the project, not an importable package)."""
+    spec = importlib.util.spec_from_file_location("rag_ui_app", UI_FILE)
+    if spec is None or not UI_FILE.exists():
+        raise ConfigError(f"The browser app is missing: {UI_FILE}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---------- OpenAI format ----------
+def _content(message: dict) -> str:
+    content = message.get("content") or ""
+    if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)
+
+
+def parse_messages(messages) -> tuple[str, list[tuple[str, str]]]:
+    """(question, history) from OpenAI messages: the last user message is the question,
+    earlier user messages followed by an assistant message are the history."""
+    if not isinstance(messages, list) or not messages:
+        raise ValueError("'messages' must be a non-empty list")
+    if not all(isinstance(m, dict) for m in messages):
+        raise ValueError("each message must be an object with 'role' and 'content'")
+    last = messages[-1]
+    if last.get("role") != "user" or not _content(last).strip():
+        raise ValueError("the last message must be a non-empty user message (the question)")
+    history, pending = [], None
+    for m in messages[:-1]:
+        if m.get("role") == "user":
+            pending = _content(m)
+        elif m.get("role") == "assistant" and pending is not None:
+            history.append((pending, _content(m)))
+            pending = None
+    return _content(last).strip(), history[-HISTORY_TURNS:]
+
+
+def citations_json(answer) -> list[dict]:
+    return [asdict(c) | {"name": c.name} for c in answer.citations]
+
+
+def passages_json(answer) -> list[dict]:
+    return [{"n": h.rank, "score": h.score, "chunk_id": h.chunk.id, "source": h.chunk.source,
+             "name": h.chunk.name, "page": h.chunk.page, "start": h.chunk.start, "end": h.chunk.end,
+             "text": h.chunk.text} for h in answer.passages]
+
+
+def rag_fields(answer) -> dict:
+    return {"citations": citations_json(answer), "passages": passages_json(answer),
+            "refused": answer.refused, "timings": asdict(answer.timings)}
+
+
+def completion_json(answer, model: str, id_: str, created: int) -> dict:
+    t = answer.timings
+    return {"id": id_, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": answer.text}}],
+            "usage": {"prompt_tokens": t.prompt_tokens, "completion_tokens": t.completion_tokens,
+                      "total_tokens": t.prompt_tokens + t.completion_tokens},
+            **rag_fields(answer)}
+
+
+def chunk_json(model: str, id_: str, created: int, delta: dict, finish: str | None = None) -> dict:
+    return {"id": id_, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+def sse(data) -> str:
+    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def error_json(message: str, kind: str = "invalid_request_error") -> dict:
+    return {"error": {"message": message, "type": kind}}
+
+
+def sse_events(bot, question, history, k, model, id_, created):
+    """The streamed answer as SSE lines; the last chunk carries the final text and the sources."""
+    yield sse(chunk_json(model, id_, created, {"role": "assistant", "content": ""}))
+    stream = bot.stream(question, history=history, k=k)
+    try:
+        for part in stream:
+            if isinstance(part, str):
+                yield sse(chunk_json(model, id_, created, {"content": part}))
+            else:
+                yield sse(chunk_json(model, id_, created, {}, "stop") | {"text": part.text} | rag_fields(part))
+    except RagError as e:
+        yield sse(error_json(str(e), "server_error"))
+    finally:
+        stream.close()
+    yield "data: [DONE]\n\n"
+
+
+async def _in_thread(iterator):
+    """Iterate a blocking generator off the event loop; close it whatever happens
+    (a client that disconnects must not leave the model locked)."""
+    import anyio
+    done = object()
+    try:
+        while (item := await anyio.to_thread.run_sync(next, iterator, done)) is not done:
+            yield item
+    finally:
+        iterator.close()
+
+
+# ---------- the app ----------
+def add_api(app, bot) -> None:
+    from fastapi import Request
+    from fastapi.responses import JSONResponse, StreamingResponse
+    from starlette.concurrency import run_in_threadpool
+
+    model = bot.settings.model
+
+    @app.get("/v1/models")
+    def models():
+        return {"object": "list", "data": [{"id": model, "object": "model", "created": 0, "owned_by": "local"}]}
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request):
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
+            question, history = parse_messages(body.get("messages"))
+            k = body.get("k") or body.get("top_k")
+            k = int(k) if k is not None else None
+        except (ValueError, TypeError) as e:
+            return JSONResponse(error_json(f"Bad request: {e}"), status_code=400)
+        id_, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+        if body.get("stream"):
+            events = sse_events(bot, question, history, k, model, id_, created)
+            return StreamingResponse(_in_thread(events), media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache"})
+        try:
+            answer = await run_in_threadpool(partial(bot.ask, question, history=history, k=k))
+        except RagError as e:
+            return JSONResponse(error_json(str(e), "server_error"), status_code=500)
+        return completion_json(answer, model, id_, created)
+
+
+def build_app(bot):
+    """One FastAPI app: the OpenAI-compatible API under /v1 and the browser chat at /."""
+    import gradio as gr
+    from fastapi import FastAPI
+
+    app = FastAPI(title="rag", description="Questions about your documents, answered locally with sources.")
+    add_api(app, bot)
+    ui = load_ui().ChatUI(bot)
+    return gr.mount_gradio_app(app, ui.create_app(), path="/", ssr_mode=False, **ui.page_kwargs())
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            raise ConfigError(f"Cannot listen on {host}:{port} ({e.strerror}). Is another `rag serve` "
+                              f"running? Choose another port with --port.") from None
+
+
+def serve(bot, allow_remote: bool = False) -> int:
+    """Serve the chat and the API on settings.host:settings.port until Ctrl-C."""
+    import uvicorn
+
+    host, port = bot.settings.host, bot.settings.port
+    if not is_loopback(host):
+        if not allow_remote:
+            raise ConfigError(f"Refusing to listen on {host}: anyone who can reach this machine could read "
+                              f"your documents. Use --host 127.0.0.1, or add --allow-remote if you mean it.")
+        print(f"warning: listening on {host}: anyone who can reach this address can ask about "
+              f"(and upload or remove) your documents. There is no login.", file=sys.stderr)
+    check_port_free(host, port)
+    print(f"Loading the model {bot.settings.model} ...", file=sys.stderr)
+    bot.generator  # noqa: B018  (load it now, so the first question is not slow)
+    app = build_app(bot)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"Chat in your browser: http://{shown}:{port}/\n"
+          f"OpenAI-compatible API: http://{shown}:{port}/v1/chat/completions\nCtrl-C to stop.", file=sys.stderr)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0

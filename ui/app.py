@@ -1,0 +1,396 @@
+"""The browser chat: a Gradio app over one rag.Bot. It only calls the Bot's public methods
+(stream, ingest, remove, documents, status); every callback is a plain method.
+
+Loaded by path from rag/server.py (ui/ is not a package). To run it alone:
+    python ui/app.py            (same as `rag serve`, without the HTTP API)
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from rag.chunking import all_sentences  # noqa: E402
+from rag.errors import RagError  # noqa: E402
+from rag.loaders import SUPPORTED  # noqa: E402
+
+HISTORY_TURNS = 2  # earlier question/answer pairs sent with a follow-up, as in `rag chat`
+WAITING = "_Searching your documents…_"
+NO_SOURCES = '<div class="rag-sources"><p class="rag-hint">Sources appear here after an answer.</p></div>'
+PENDING_SOURCES = '<div class="rag-sources"><p class="rag-hint">Sources appear when the answer is complete.</p></div>'
+MARKER = re.compile(r"\[(\d+)\]")
+STOPWORDS = frozenset("""a an and are as at be by for from has have in is it its of on or that the
+their there they this to was were which will with what when who how why""".split())
+
+CSS = """
+.rag-sources { font-size: 0.95em; line-height: 1.45; }
+.rag-sources h3 { margin: 0 0 0.4em; }
+.rag-source { border-left: 3px solid #6366f1; padding: 0.35em 0.7em; margin: 0.6em 0; scroll-margin: 80px; }
+.rag-source.rag-flash { outline: 2px solid #f59e0b; }
+.rag-head { font-weight: 600; }
+.rag-where { font-weight: normal; opacity: 0.7; }
+.rag-passage { white-space: pre-wrap; margin: 0.3em 0; }
+.rag-passage mark { background: #fde68a; color: #111; padding: 0 0.1em; }
+.rag-for { opacity: 0.75; font-style: italic; }
+.rag-warn { color: #b45309; }
+.rag-refused { font-weight: 600; }
+.rag-sources details { margin: 0.6em 0; }
+.rag-sources summary { cursor: pointer; }
+a.rag-cite { text-decoration: none; font-weight: 600; }
+"""
+
+# A click on an [n] in the chat scrolls the Sources panel to that passage (opening any
+# collapsed section around it) instead of following the link.
+HEAD = """
+<script>
+document.addEventListener("click", function (event) {
+  const link = event.target.closest && event.target.closest("a.rag-cite");
+  if (!link) return;
+  const target = document.getElementById(link.getAttribute("href").slice(1));
+  if (!target) return;
+  event.preventDefault();
+  event.stopPropagation();
+  for (let el = target.parentElement; el; el = el.parentElement) {
+    if (el.tagName === "DETAILS") el.open = true;
+  }
+  target.scrollIntoView({behavior: "smooth", block: "center"});
+  target.classList.add("rag-flash");
+  setTimeout(function () { target.classList.remove("rag-flash"); }, 1600);
+}, true);
+</script>
+"""
+
+
+# ---------- pure helpers (no Bot, no Gradio) ----------
+def words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2 and w not in STOPWORDS}
+
+
+def highlight(passage: str, sentence: str) -> str:
+    """The passage as HTML, with <mark> around the sentences that best match `sentence`
+    by word overlap (the whole passage when none shares a word)."""
+    spans = all_sentences(passage) or [(0, len(passage))]
+    wanted = words(sentence)
+    scores = [len(words(passage[s:e]) & wanted) for s, e in spans]
+    best = max(scores)
+    if best == 0:
+        return f"<mark>{html.escape(passage)}</mark>"
+    out, cursor = [], 0
+    for (s, e), score in zip(spans, scores):
+        out.append(html.escape(passage[cursor:s]))
+        piece = html.escape(passage[s:e])
+        out.append(f"<mark>{piece}</mark>" if score >= max(1, 0.6 * best) else piece)
+        cursor = e
+    out.append(html.escape(passage[cursor:]))
+    return "".join(out)
+
+
+def anchor(turn: int, n: int) -> str:
+    return f"rag-src-{turn}-{n}"
+
+
+def linkify(text: str, turn: int) -> str:
+    """Answer text for the chat: HTML-escaped, each [n] a link to its passage."""
+    return MARKER.sub(lambda m: f'<a class="rag-cite" href="#{anchor(turn, int(m.group(1)))}">[{m.group(1)}]</a>',
+                      html.escape(text, quote=False))
+
+
+def position(page, start, end) -> str:
+    where = f"p. {page}, " if page is not None else ""
+    return f"{where}chars {start}-{end}"
+
+
+def passage_html(turn: int, hit, body: str, note: str = "") -> str:
+    c = hit.chunk
+    return (f'<div class="rag-source" id="{anchor(turn, hit.rank)}">'
+            f'<div class="rag-head">[{hit.rank}] {html.escape(c.name)} '
+            f'<span class="rag-where">· {html.escape(position(c.page, c.start, c.end))}</span></div>'
+            f'<div class="rag-passage">{body}</div>{note}</div>')
+
+
+def plain_passages(turn: int, hits) -> str:
+    return "".join(passage_html(turn, h, html.escape(h.chunk.text)) for h in hits)
+
+
+def answer_sources(turn: int, answer) -> str:
+    """The Sources of one Answer: cited passages with the cited span marked, then the rest collapsed."""
+    if answer.refused:
+        closest = answer.passages
+        more = (f"<details><summary>Closest passages ({len(closest)})</summary>"
+                f"{plain_passages(turn, closest)}</details>") if closest else ""
+        return f'<p class="rag-refused">Not found in your documents.</p>{more}'
+    by_rank = {h.rank: h for h in answer.passages}
+    parts = []
+    for c in answer.citations:
+        hit = by_rank.get(c.n)
+        if hit is None:
+            continue
+        note = f'<div class="rag-for">Cited for: “{html.escape(c.sentence)}”</div>' if c.sentence else ""
+        if getattr(c, "supported", None) is False:
+            note += '<div class="rag-warn">This passage may not support the sentence.</div>'
+        parts.append(passage_html(turn, hit, highlight(c.text, c.sentence), note))
+    if not parts:
+        parts.append('<p class="rag-hint">The answer cites no passage.</p>')
+    cited = {c.n for c in answer.citations}
+    rest = [h for h in answer.passages if h.rank not in cited]
+    if rest:
+        parts.append(f"<details><summary>Also retrieved, not cited ({len(rest)})</summary>"
+                     f"{plain_passages(turn, rest)}</details>")
+    return "".join(parts)
+
+
+def sources_html(turns: list[dict]) -> str:
+    """The Sources panel: the latest answer in full, earlier answers collapsed."""
+    answered = [(i, t) for i, t in enumerate(turns, start=1) if t.get("answer") is not None]
+    if not answered:
+        return NO_SOURCES
+    (last_i, last), earlier = answered[-1], answered[:-1]
+    out = ['<div class="rag-sources"><h3>Sources</h3>', answer_sources(last_i, last["answer"])]
+    for i, t in reversed(earlier):
+        out.append(f"<details><summary>Earlier: {html.escape(t['question'])}</summary>"
+                   f"{answer_sources(i, t['answer'])}</details>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def chat_messages(turns: list[dict]) -> list[dict]:
+    messages = []
+    for i, t in enumerate(turns, start=1):
+        messages.append({"role": "user", "content": html.escape(t["question"], quote=False)})
+        text = t.get("error") or (linkify(t["text"], i) if t["text"] else WAITING)
+        messages.append({"role": "assistant", "content": text})
+    return messages
+
+
+def history_of(turns: list[dict]) -> list[tuple[str, str]]:
+    done = [(t["question"], t["answer"].text) for t in turns if t.get("answer") is not None]
+    return done[-HISTORY_TURNS:]
+
+
+def safe_name(name: str) -> str:
+    """A file name safe to create inside the uploads folder (no folders, no odd characters)."""
+    base = Path(name.replace("\\", "/")).name
+    stem, suffix = os.path.splitext(base)
+    stem = re.sub(r"[^\w\- ]+", "_", stem).strip(" ._")[:100] or "upload"
+    suffix = re.sub(r"[^\w.]+", "", suffix.lower())[:10]
+    return stem + suffix
+
+
+# ---------- the app ----------
+class ChatUI:
+    """Callbacks and layout of the browser chat over one Bot."""
+
+    def __init__(self, bot):
+        self.bot = bot
+
+    # chat
+    def respond(self, message: str, turns: list[dict], k: float | None = None):
+        """Streams (chat messages, sources HTML, turns, textbox value) as the answer is written."""
+        question = (message or "").strip()
+        if not question:
+            yield chat_messages(turns), sources_html(turns), turns, ""
+            return
+        turn = {"question": question, "text": "", "answer": None}
+        history = history_of(turns)
+        turns = [*turns, turn]
+        yield chat_messages(turns), PENDING_SOURCES, turns, ""
+        stream = self.bot.stream(question, history=history, k=int(k) if k else None)
+        try:
+            for part in stream:
+                if isinstance(part, str):
+                    turn["text"] += part
+                    yield chat_messages(turns), gr.skip(), turns, gr.skip()
+                else:
+                    turn["text"], turn["answer"] = part.text, part
+        except RagError as e:
+            turn["error"] = f"⚠️ {html.escape(str(e), quote=False)}"
+        finally:
+            stream.close()
+        yield chat_messages(turns), sources_html(turns), turns, ""
+
+    def new_chat(self):
+        return [], NO_SOURCES, [], ""
+
+    # documents
+    def documents_table(self) -> list[list]:
+        return [[Path(f.source).name, f.chunks, f.added.replace("T", " ")[:16]] for f in self.bot.documents()]
+
+    def document_choices(self) -> list[tuple[str, str]]:
+        files = [f.source for f in self.bot.documents()]
+        names = [Path(s).name for s in files]
+        return [(name if names.count(name) == 1 else source, source) for name, source in zip(names, files)]
+
+    def status_line(self) -> str:
+        s = self.bot.status()
+        docs = (f"**{s['documents']}** documents · **{s['chunks']}** chunks" if s["documents"]
+                else "**No documents yet**: add some in the Documents tab")
+        return f"{docs} · model `{s['model']}` · index `{s['index']}`"
+
+    def refresh(self):
+        """(table, remove dropdown, status line) as they are now."""
+        return (self.documents_table(), gr.update(choices=self.document_choices(), value=None),
+                self.status_line())
+
+    def upload(self, files, progress=gr.Progress(track_tqdm=True)):
+        """Copy uploaded files into settings.data_dir and index them from there.
+        Returns (message, table, remove dropdown, status line, cleared file input)."""
+        paths = [Path(f if isinstance(f, (str, os.PathLike)) else f.name) for f in (files or [])]
+        if not paths:
+            return ("Choose one or more files first.", *self.refresh(), None)
+        progress(0, desc="Copying files")
+        problems, stored = [], {}  # stored: destination -> previous bytes (None if new)
+        for path in paths:
+            problem = self._check_upload(path)
+            if problem:
+                problems.append(f"**{html.escape(path.name)}** was not added: {problem}.")
+                continue
+            dest = self._destination(path.name)
+            stored[dest] = dest.read_bytes() if dest.exists() else None
+            shutil.copyfile(path, dest)
+        report = None
+        if stored:
+            progress(0.1, desc="Indexing")
+            report = self.bot.ingest(list(stored), progress=True, warn=lambda msg: None)
+            for skipped in report.skipped:
+                problems.append(f"**{html.escape(Path(skipped.path).name)}** was not indexed: "
+                                f"{html.escape(skipped.reason)}.")
+                self._restore(Path(skipped.path), stored)
+        progress(1, desc="Done")
+        return (self._upload_message(report, problems), *self.refresh(), None)
+
+    def remove(self, source: str | None):
+        """Remove one document from the index (and its uploaded copy, if it is one).
+        Returns (message, table, remove dropdown, status line)."""
+        if not source:
+            return ("Choose a document to remove.", *self.refresh())
+        name = html.escape(Path(source).name)
+        if not self.bot.remove(source):
+            return (f"**{name}** is not in the index.", *self.refresh())
+        upload = Path(source).resolve()
+        if upload.parent == self._data_dir() and upload.is_file():
+            upload.unlink()
+        return (f"Removed **{name}** from the index.", *self.refresh())
+
+    def _data_dir(self) -> Path:
+        folder = Path(self.bot.settings.data_dir).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _destination(self, name: str) -> Path:
+        folder = self._data_dir()
+        dest = (folder / safe_name(name)).resolve()
+        if dest.parent != folder:
+            raise RagError(f"Refusing to store an upload outside {folder}")
+        return dest
+
+    def _check_upload(self, path: Path) -> str | None:
+        limit = self.bot.settings.max_upload_mb
+        if path.suffix.lower() not in SUPPORTED:
+            return f"unsupported file type (use {' '.join(SUPPORTED)})"
+        if not path.is_file():
+            return "the upload did not arrive"
+        if path.stat().st_size > limit * 1024 * 1024:
+            return f"larger than the {limit} MB limit"
+        return None
+
+    @staticmethod
+    def _restore(dest: Path, stored: dict) -> None:
+        previous = stored.get(dest.resolve())
+        if previous is None:
+            dest.unlink(missing_ok=True)
+        else:
+            dest.write_bytes(previous)
+
+    @staticmethod
+    def _upload_message(report, problems: list[str]) -> str:
+        lines = []
+        if report is not None:
+            for label, paths in (("Added", report.added), ("Updated", report.updated),
+                                 ("Already indexed, unchanged", report.unchanged)):
+                if paths:
+                    names = ", ".join(f"**{html.escape(Path(p).name)}**" for p in paths)
+                    lines.append(f"{label}: {names}.")
+            if report.added or report.updated:
+                lines.append(f"{report.chunks} passages indexed.")
+        lines += problems
+        if problems:
+            lines.append("Nothing already indexed was lost.")
+        return "\n\n".join(lines) or "Nothing to do."
+
+    # layout
+    def page_kwargs(self) -> dict:
+        """Page-level options, for gr.mount_gradio_app or Blocks.launch."""
+        return dict(css=CSS, head=HEAD, theme=theme(), footer_links=["api", "settings"],
+                    max_file_size=f"{self.bot.settings.max_upload_mb}mb")
+
+    def create_app(self) -> gr.Blocks:
+        s = self.bot.settings
+        with gr.Blocks(title="Ask your documents", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
+            turns = gr.State([])
+            gr.Markdown("## Ask your documents\nAnswers come only from your indexed documents, with "
+                        "numbered sources. Everything runs on this computer.")
+            status = gr.Markdown(self.status_line(), elem_id="rag-status")
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row():
+                    gr.Textbox(s.model, label="Model", interactive=False, scale=2)
+                    k = gr.Slider(1, 12, value=s.top_k, step=1, label="Passages per question", scale=3,
+                                  info="How many passages the model reads before answering")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(label="Chat", height=480, elem_id="rag-chat", buttons=["copy"],
+                                             placeholder="Ask a question about your documents.",
+                                             feedback_options=None)
+                        question = gr.Textbox(placeholder="Ask a question and press Enter", show_label=False,
+                                              elem_id="rag-question", autofocus=True)
+                        with gr.Row():
+                            send = gr.Button("Ask", variant="primary", elem_id="rag-ask")
+                            stop = gr.Button("Stop", variant="stop", elem_id="rag-stop")
+                            new = gr.Button("New chat", elem_id="rag-new")
+                    with gr.Column(scale=2):
+                        sources = gr.HTML(NO_SOURCES, elem_id="rag-sources", max_height=640, js_on_load=None)
+            with gr.Tab("Documents", id="documents"):
+                gr.Markdown(f"Add {', '.join(SUPPORTED)} files (up to {s.max_upload_mb} MB each). "
+                            f"They are copied to `{s.data_dir}` and indexed there.")
+                files = gr.File(label="Add documents", file_count="multiple", file_types=list(SUPPORTED),
+                                elem_id="rag-upload")
+                message = gr.Markdown(elem_id="rag-upload-message")
+                table = gr.Dataframe(self.documents_table(), headers=["Document", "Passages", "Added (UTC)"],
+                                     interactive=False, elem_id="rag-docs", wrap=True)
+                with gr.Row():
+                    doomed = gr.Dropdown(self.document_choices(), value=None, label="Remove a document",
+                                         elem_id="rag-remove-choice", scale=3)
+                    remove = gr.Button("Remove", variant="stop", elem_id="rag-remove", scale=1)
+
+            ask = gr.on([question.submit, send.click], self.respond, [question, turns, k],
+                        [chatbot, sources, turns, question], api_name="chat")
+            stop.click(None, cancels=[ask], api_visibility="private")
+            new.click(self.new_chat, None, [chatbot, sources, turns, question], cancels=[ask],
+                      api_visibility="private")
+            files.upload(self.upload, files, [message, table, doomed, status, files], api_visibility="private")
+            remove.click(self.remove, doomed, [message, table, doomed, status], api_visibility="private")
+            app.load(self.refresh, None, [table, doomed, status], api_visibility="private")
+        return app
+
+    def launch(self, **kwargs):
+        s = self.bot.settings
+        options = dict(server_name=s.host, server_port=s.port, **self.page_kwargs())
+        options.update(kwargs)
+        return self.create_app().launch(**options)
+
+
+def theme():
+    """The default theme with system fonts: the page loads nothing from the internet."""
+    return gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                             font_mono=["ui-monospace", "Consolas", "monospace"])
+
+
+if __name__ == "__main__":
+    import rag
+    ChatUI(rag.Bot(rag.load_settings())).launch()
