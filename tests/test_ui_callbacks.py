@@ -1,0 +1,265 @@
+"""The browser chat's callbacks, called directly (no browser, no server), over the fakes."""
+
+from pathlib import Path
+
+import pytest
+
+from rag.errors import ModelError
+from rag.server import load_ui
+
+ui = load_ui()
+
+
+def no_progress(*args, **kwargs):
+    pass
+
+
+def run_chat(chat, question, turns=(), k=None):
+    """All yields of one chat callback, and the last one."""
+    outputs = list(chat.respond(question, list(turns), k))
+    return outputs, outputs[-1]
+
+
+def assistant_texts(outputs):
+    return [messages[-1]["content"] for messages, *_ in outputs]
+
+
+@pytest.fixture
+def bot(make_bot, docs_dir):
+    bot = make_bot(top_k=2)
+    bot.ingest([docs_dir])
+    return bot
+
+
+@pytest.fixture
+def chat(bot, fake_generator, monkeypatch):
+    """Side calls of the pipeline (e.g. rewriting a follow-up) get an empty reply, so the queued
+    replies go to the answers."""
+    answer = fake_generator.stream
+
+    def stream(messages, *args, **kwargs):
+        if "Passages" in messages[-1]["content"]:
+            return answer(messages, *args, **kwargs)
+        fake_generator.seen.append(messages)
+        return iter(())
+    monkeypatch.setattr(fake_generator, "stream", stream)
+    return ui.ChatUI(bot)
+
+
+def seen_text(fake_generator, since: int) -> str:
+    return " ".join(m["content"] for messages in fake_generator.seen[since:] for m in messages)
+
+
+def test_streamed_text_accumulates_then_links_markers(chat, fake_generator):
+    fake_generator.queue("Apples are red [1]. Cherries are small and dark red [1].")
+    outputs, (messages, sources, turns, box) = run_chat(chat, "What colour are apples?")
+    texts = assistant_texts(outputs)
+    assert texts[0] == ui.WAITING
+    streamed = [t for t in texts[1:-1]]
+    assert len(set(streamed)) > 3
+    assert all(b.startswith(a.split(" <a")[0][:-1]) for a, b in zip(streamed, streamed[1:]))
+    assert messages[0] == {"role": "user", "content": "What colour are apples?"}
+    assert messages[1]["content"] == ('Apples are red <a class="rag-cite" href="#rag-src-1-1">[1]</a>. Cherries '
+                                      'are small and dark red <a class="rag-cite" href="#rag-src-1-1">[1]</a>.')
+    assert box == "" and len(turns) == 1 and turns[0]["answer"].text.startswith("Apples are red [1]")
+    assert 'id="rag-src-1-1"' in sources
+
+
+def test_sources_mark_the_cited_sentence_and_escape_document_text(make_bot, tmp_path, fake_generator):
+    docs = tmp_path / "html-docs"
+    docs.mkdir()
+    (docs / "notes.txt").write_text("<script>alert(1)</script> Intro line here.\n"
+                                    "Plums & grapes are purple. Lemons are sour.\n")
+    (docs / "other.txt").write_text("Grapes grow on vines in warm valleys.\n")
+    bot = make_bot(top_k=2)
+    bot.ingest([docs])
+    fake_generator.queue("Plums and grapes are <b>purple</b> [1].")
+    _, (messages, sources, _, _) = run_chat(ui.ChatUI(bot), "What colour are plums and grapes?")
+    assert "&lt;b&gt;purple&lt;/b&gt;" in messages[1]["content"]
+    assert "<script>" not in sources and "&lt;script&gt;alert(1)&lt;/script&gt;" in sources
+    assert "<mark>Plums &amp; grapes are purple.</mark>" in sources
+    assert "<mark>Lemons" not in sources
+    assert "notes.txt" in sources and 'id="rag-src-1-1"' in sources
+    assert "<details><summary>Also retrieved, not cited (1)</summary>" in sources
+    assert "Cited for: “Plums and grapes are &lt;b&gt;purple&lt;/b&gt;.”" in sources
+
+
+def test_highlight_picks_best_sentences_or_whole_passage():
+    passage = "Cars are fast. Apples are red and sweet. Trains are long."
+    assert ui.highlight(passage, "The apples are red.") == (
+        "Cars are fast. <mark>Apples are red and sweet.</mark> Trains are long.")
+    assert ui.highlight(passage, "Nothing shared here") == f"<mark>{passage}</mark>"
+    assert ui.highlight("a <b> & c", "zzz") == "<mark>a &lt;b&gt; &amp; c</mark>"
+
+
+def test_refused_answer_says_not_found_with_closest_passages(chat):
+    _, (messages, sources, turns, _) = run_chat(chat, "Who won the 1998 World Cup?")
+    assert messages[1]["content"] == chat.bot.refusal
+    assert "Not found in your documents" in sources
+    assert "<details><summary>Closest passages (2)</summary>" in sources
+    assert turns[0]["answer"].refused
+
+
+def test_history_is_per_session_and_new_chat_clears_it(chat, fake_generator):
+    fake_generator.queue("Apples are red [1].", "Mars has two moons [1].", "Bananas are yellow [1].")
+    _, (_, _, alice, _) = run_chat(chat, "What colour are apples?")
+    since = len(fake_generator.seen)
+    _, (_, _, bob, _) = run_chat(chat, "How many moons does Mars have?")
+    assert "What colour are apples?" not in seen_text(fake_generator, since)  # Bob sees none of Alice's chat
+    since = len(fake_generator.seen)
+    _, (messages, _, alice, _) = run_chat(chat, "And bananas?", alice)
+    sent = seen_text(fake_generator, since)
+    assert "What colour are apples?" in sent and "Apples are red" in sent
+    assert "How many moons does Mars have?" not in sent
+    assert len(alice) == 2 and len(bob) == 1 and len(messages) == 4
+    assert [q for q, _ in ui.history_of(alice)] == ["What colour are apples?", "And bananas?"]
+
+    cleared = chat.new_chat()
+    assert cleared[0] == [] and cleared[2] == [] and cleared[1] == ui.NO_SOURCES
+    since = len(fake_generator.seen)
+    run_chat(chat, "What colour are cherries?", cleared[2])
+    assert "What colour are apples?" not in seen_text(fake_generator, since)
+
+
+def test_earlier_answers_keep_their_sources_collapsed(chat, fake_generator):
+    fake_generator.queue("Apples are red [1].", "Mars has two moons [1].")
+    _, (_, _, turns, _) = run_chat(chat, "What colour are apples?")
+    _, (messages, sources, _, _) = run_chat(chat, "How many moons does Mars have?", turns)
+    assert 'href="#rag-src-2-1"' in messages[3]["content"]
+    assert 'id="rag-src-2-1"' in sources and 'id="rag-src-1-1"' in sources
+    assert sources.index("rag-src-2-1") < sources.index("<details><summary>Earlier: What colour are apples?")
+
+
+def test_passages_slider_sets_k(chat, fake_generator):
+    fake_generator.queue("Apples are red [1].")
+    _, (_, _, turns, _) = run_chat(chat, "What colour are apples?", k=1.0)
+    assert len(turns[0]["answer"].passages) == 1
+
+
+def test_empty_question_changes_nothing(chat, fake_generator):
+    outputs, (messages, _, turns, _) = run_chat(chat, "   ")
+    assert len(outputs) == 1 and messages == [] and turns == [] and fake_generator.seen == []
+
+
+def test_model_error_is_shown_without_traceback(chat, fake_generator, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ModelError("Cannot load model 'x': file missing")
+        yield  # pragma: no cover
+    monkeypatch.setattr(fake_generator, "stream", broken)
+    _, (messages, _, turns, _) = run_chat(chat, "What colour are apples?")
+    assert "Cannot load model 'x': file missing" in messages[1]["content"]
+    assert "Traceback" not in messages[1]["content"]
+    assert ui.history_of(turns) == []
+
+
+def test_stopping_closes_the_model_stream(chat, fake_generator, monkeypatch):
+    closed = []
+
+    def slow(messages, max_tokens=384, temperature=0.0):
+        try:
+            for word in ["Apples ", "are ", "red ", "[1]."]:
+                yield word
+        finally:
+            closed.append(True)
+    monkeypatch.setattr(fake_generator, "stream", slow)
+    events = chat.respond("What colour are apples?", [], None)
+    next(events), next(events), next(events)
+    events.close()  # what the Stop button does to the running event
+    assert closed == [True]
+
+
+def upload(chat, *paths):
+    return chat.upload([str(p) for p in paths], progress=no_progress)
+
+
+def test_upload_copies_into_data_dir_and_indexes(chat, tmp_path):
+    src = tmp_path / "incoming"
+    src.mkdir()
+    note = src / "my notes?.txt"
+    note.write_text("Kiwis are green and fuzzy.")
+    message, table, choices, status, cleared = upload(chat, note)
+    stored = Path(chat.bot.settings.data_dir) / "my notes.txt"
+    assert stored.read_text() == "Kiwis are green and fuzzy."
+    assert "Added: **my notes.txt**" in message and cleared is None
+    assert ["my notes.txt", 1] == table[-1][:2]
+    assert ("my notes.txt", str(stored.resolve())) in choices["choices"]
+    assert "**3** documents" in status
+    assert chat.bot.retrieve("green fuzzy kiwis", k=1)[0].chunk.source == str(stored.resolve())
+
+
+def test_bad_uploads_give_a_message_and_lose_nothing(make_bot, tmp_path):
+    bot = make_bot(max_upload_mb=1)
+    chat = ui.ChatUI(bot)
+    src = tmp_path / "incoming"
+    src.mkdir()
+    good = src / "notes.txt"
+    good.write_text("Kiwis are green.")
+    upload(chat, good)
+    before = bot.documents()
+
+    (src / "broken.pdf").write_bytes(b"this is not a pdf")
+    (src / "program.exe").write_bytes(b"MZ")
+    (src / "huge.txt").write_bytes(b"x" * (1024 * 1024 + 1))
+    empty = tmp_path / "again"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("")  # a new, unreadable version of an indexed file
+    message, table, _, _, _ = upload(chat, src / "broken.pdf", src / "program.exe", src / "huge.txt",
+                                     empty / "notes.txt")
+    assert "**broken.pdf** was not indexed: not a readable PDF" in message
+    assert "**program.exe** was not added: unsupported file type" in message
+    assert "**huge.txt** was not added: larger than the 1 MB limit" in message
+    assert "**notes.txt** was not indexed: no text in it" in message
+    assert "Nothing already indexed was lost." in message
+    assert bot.documents() == before and [row[0] for row in table] == ["notes.txt"]
+    uploads = Path(bot.settings.data_dir)
+    assert sorted(p.name for p in uploads.iterdir()) == ["notes.txt"]
+    assert (uploads / "notes.txt").read_text() == "Kiwis are green."
+
+
+def test_upload_of_nothing_asks_for_files(chat):
+    message, *_ = chat.upload(None, progress=no_progress)
+    assert message == "Choose one or more files first."
+
+
+@pytest.mark.parametrize("name, safe", [
+    ("../../etc/passwd", "passwd"),
+    ("..\\..\\Windows\\evil.TXT", "evil.txt"),
+    ("a<b>:c?.md", "a_b_c.md"),
+    ("...", "upload"),
+    ("Report 2025 (final).pdf", "Report 2025 _final.pdf"),
+])
+def test_safe_name(name, safe):
+    assert ui.safe_name(name) == safe
+
+
+def test_remove_takes_a_document_out_and_deletes_only_uploaded_copies(chat, docs_dir, tmp_path):
+    note = tmp_path / "kiwi.txt"
+    note.write_text("Kiwis are green.")
+    upload(chat, note)
+    stored = str((Path(chat.bot.settings.data_dir) / "kiwi.txt").resolve())
+    message, table, choices, status = chat.remove(stored)
+    assert message == "Removed **kiwi.txt** from the index."
+    assert "kiwi.txt" not in [row[0] for row in table] and not Path(stored).exists()
+    assert stored not in [value for _, value in choices["choices"]]
+
+    fruit = str(docs_dir / "fruit.txt")
+    message, table, _, status = chat.remove(fruit)
+    assert message == "Removed **fruit.txt** from the index."
+    assert [row[0] for row in table] == ["space.md"] and Path(fruit).exists()
+    assert "**1** documents" in status
+
+    assert chat.remove(fruit)[0] == "**fruit.txt** is not in the index."
+    assert chat.remove(None)[0] == "Choose a document to remove."
+
+
+def test_status_line_and_empty_index(make_bot):
+    chat = ui.ChatUI(make_bot())
+    assert "No documents yet" in chat.status_line() and "model `" in chat.status_line()
+    assert chat.documents_table() == []
+
+
+def test_create_app_builds_the_page(chat):
+    import gradio as gr
+    app = chat.create_app()
+    assert isinstance(app, gr.Blocks)
+    assert "chat" in {fn.api_name for fn in app.fns.values()}
