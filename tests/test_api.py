@@ -1,0 +1,155 @@
+"""The HTTP API of `rag serve`: OpenAI-compatible chat completions with sources, over real HTTP."""
+
+import json
+
+import httpx
+import pytest
+
+from live_server import LiveServer
+from rag.errors import ConfigError
+from rag.server import build_app, is_loopback, parse_messages, serve
+
+
+@pytest.fixture
+def bot(make_bot, docs_dir):
+    bot = make_bot(top_k=2, rewrite=False)
+    bot.ingest([docs_dir])
+    return bot
+
+
+@pytest.fixture
+def client(bot):
+    from fastapi.testclient import TestClient
+    with TestClient(build_app(bot)) as client:
+        yield client
+
+
+def sse_data(text: str) -> list:
+    """The payloads of a server-sent event stream ('[DONE]' kept as a string)."""
+    lines = [line[len("data: "):] for line in text.splitlines() if line.startswith("data: ")]
+    return [line if line == "[DONE]" else json.loads(line) for line in lines]
+
+
+def test_models(client, bot):
+    body = client.get("/v1/models").json()
+    assert body["object"] == "list" and body["data"][0]["id"] == bot.settings.model
+
+
+def test_completion_with_citations_and_history(client, fake_generator):
+    fake_generator.queue("Bananas are yellow [1].")
+    r = client.post("/v1/chat/completions", json={"model": "anything", "messages": [
+        {"role": "system", "content": "ignored"},
+        {"role": "user", "content": "What colour are apples?"},
+        {"role": "assistant", "content": "Apples are red [1]."},
+        {"role": "user", "content": [{"type": "text", "text": "What colour are bananas?"}]},
+    ]})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["object"] == "chat.completion"
+    assert body["choices"][0]["message"] == {"role": "assistant", "content": "Bananas are yellow [1]."}
+    assert body["choices"][0]["finish_reason"] == "stop" and body["refused"] is False
+    (cite,) = body["citations"]
+    assert cite["n"] == 1 and cite["name"] == "fruit.txt" and "Bananas are yellow" in cite["text"]
+    assert body["passages"][0]["n"] == 1 and body["passages"][0]["name"] == "fruit.txt"
+    sent = [m["content"] for m in fake_generator.seen[-1]]
+    assert sent[1:3] == ["What colour are apples?", "Apples are red [1]."]
+    assert "What colour are bananas?" in sent[-1] and "ignored" not in sent
+
+
+def test_streaming_completion(client, fake_generator):
+    fake_generator.queue("Mars has two moons [1].")
+    with client.stream("POST", "/v1/chat/completions", json={
+            "stream": True, "k": 1, "messages": [{"role": "user", "content": "How many moons does Mars have?"}]}) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        events = sse_data(r.read().decode())
+    assert events[-1] == "[DONE]"
+    chunks = events[:-1]
+    assert all(c["object"] == "chat.completion.chunk" and c["id"] == chunks[0]["id"] for c in chunks)
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert text == "Mars has two moons [1]." and len(chunks) > 3
+    final = chunks[-1]
+    assert final["choices"][0]["finish_reason"] == "stop" and final["text"] == text
+    assert [c["name"] for c in final["citations"]] == ["space.md"] and len(final["passages"]) == 1
+
+
+def test_refusal_is_flagged(client):
+    body = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "Who won in 1998?"}]}).json()
+    assert body["refused"] is True and body["citations"] == []
+    assert body["choices"][0]["message"]["content"] == "I could not find the answer in your documents."
+
+
+@pytest.mark.parametrize("body", [
+    {},
+    {"messages": []},
+    {"messages": [{"role": "assistant", "content": "hi"}]},
+    {"messages": [{"role": "user", "content": "  "}]},
+    {"messages": ["hello"]},
+    {"messages": [{"role": "user", "content": "q"}], "k": "many"},
+])
+def test_bad_requests_get_a_clear_400(client, body):
+    r = client.post("/v1/chat/completions", json=body)
+    assert r.status_code == 400 and r.json()["error"]["message"].startswith("Bad request:")
+
+
+def test_model_errors_are_messages_not_tracebacks(client, fake_generator, monkeypatch):
+    from rag.errors import ModelError
+
+    def broken(*args, **kwargs):
+        raise ModelError("Cannot load model 'x': file missing")
+        yield  # pragma: no cover
+    monkeypatch.setattr(fake_generator, "stream", broken)
+    r = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "What colour are apples?"}]})
+    assert r.status_code == 500 and r.json() == {
+        "error": {"message": "Cannot load model 'x': file missing", "type": "server_error"}}
+    r = client.post("/v1/chat/completions", json={"stream": True, "messages": [{"role": "user", "content": "apples?"}]})
+    events = sse_data(r.text)
+    assert events[-2]["error"]["message"] == "Cannot load model 'x': file missing" and events[-1] == "[DONE]"
+
+
+def test_the_browser_chat_is_mounted_at_root(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "<html" in r.text.lower()
+    assert client.get("/config").json()["title"] == "Ask your documents"
+
+
+def test_parse_messages_pairs_history_and_keeps_the_last_turns():
+    messages = []
+    for i in range(4):
+        messages += [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}]
+    question, history = parse_messages(messages + [{"role": "user", "content": " last "}])
+    assert question == "last" and history == [("q2", "a2"), ("q3", "a3")]
+
+
+def test_serve_refuses_a_remote_address_without_allow_remote(make_bot):
+    bot = make_bot(host="0.0.0.0")
+    with pytest.raises(ConfigError, match="--allow-remote"):
+        serve(bot)
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+
+
+def test_gradio_client_api_keeps_working(bot, fake_generator):
+    from gradio_client import Client
+    fake_generator.queue("Cherries are small and dark red [1].")
+    with LiveServer(build_app(bot)) as url:
+        client = Client(url, verbose=False)
+        chat, sources, box = client.predict("What are cherries like?", 2, api_name="/chat")
+        client.close()
+    assert chat[-1]["content"][0]["text"].startswith("Cherries are small and dark red")
+    assert "<mark>" in sources and "fruit.txt" in sources and box == ""
+
+
+@pytest.mark.slow
+def test_real_stack_over_http(real_bot):
+    question = {"role": "user", "content": "How much did Meta plan to spend on capital expenditures in 2025?"}
+    with LiveServer(build_app(real_bot)) as url, httpx.Client(base_url=url, timeout=120) as http:
+        body = http.post("/v1/chat/completions", json={"messages": [question]}).json()
+        assert body["choices"][0]["message"]["content"].strip()
+        assert body["passages"] and all(p["name"].endswith(".txt") for p in body["passages"])
+        with http.stream("POST", "/v1/chat/completions", json={"stream": True, "messages": [question]}) as r:
+            events = sse_data(r.read().decode())
+    assert events[-1] == "[DONE]" and events[-2]["choices"][0]["finish_reason"] == "stop"
+    assert events[-2]["passages"] and isinstance(events[-2]["citations"], list)
+    streamed = "".join(e["choices"][0]["delta"].get("content", "") for e in events[:-1])
+    assert streamed.strip()
