@@ -1,0 +1,376 @@
+"""Run question cases through a Bot, judge each answer, and aggregate the verdicts into a Report.
+
+    report = rag.evaluate(bot, "questions.jsonl")      # or a list of dicts / Case objects
+    report.metrics["answer"]["f1"]                      # {"value": 0.61, "n": 40, "ci95": [0.52, 0.70]}
+    report.save("reports/baseline")
+
+Each case costs one bot.ask (what a user would get) and one bot.retrieve at depth 10 for the
+retrieval curve. Ctrl-C stops the run; the Report then covers the questions done and is partial."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..citations import clean_markers, is_refusal, markers_in
+from ..config import PROJECT_ROOT
+from . import metrics as m
+from .cases import Case, as_cases, matches
+
+RETRIEVAL_KS = (1, 3, 5, 10)
+
+
+@dataclass
+class Report:
+    name: str
+    metrics: dict  # group -> metric -> {"value", "n", "ci95"}
+    cases: list[dict]  # one record per question: answer, passages, citations, verdict
+    info: dict = field(default_factory=dict)  # settings, model ids, index, git commit, timing
+    partial: bool = False  # stopped before every question was done
+
+    def value(self, key: str):
+        """report.value("answer.f1") -> the number, or None."""
+        group, _, name = key.partition(".")
+        return (self.metrics.get(group, {}).get(name) or {}).get("value")
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "partial": self.partial, "info": self.info, "metrics": self.metrics}
+
+    def summary(self) -> str:
+        from .report import summary_lines
+        return "\n".join(summary_lines(self.to_dict()))
+
+    def save(self, out_dir) -> Path:
+        from .report import write_report
+        return write_report(self, out_dir)
+
+
+# ---------- one case ----------
+
+
+def doc_key(chunk, sources) -> str:
+    """The gold source a chunk belongs to, else its own file: chunk hits become document hits."""
+    for s in sources:
+        if matches(chunk, s):
+            return s
+    return chunk.source
+
+
+def retrieval_verdict(ranked: list[str], relevant: set[str], ks=RETRIEVAL_KS) -> dict:
+    out = {}
+    for k in ks:
+        out[f"hit@{k}"] = m.hit_at_k(ranked, relevant, k)
+        out[f"recall@{k}"] = m.recall_at_k(ranked, relevant, k)
+    out["mrr@10"] = m.mrr_at_k(ranked, relevant, 10)
+    out["ndcg@10"] = m.ndcg_at_k(ranked, relevant, 10)
+    return out
+
+
+def outcome(case: Case, refused: bool, correct: bool | None) -> str:
+    if not case.answerable:
+        return "correct refusal" if refused else "answered unanswerable"
+    if refused:
+        return "refused"
+    if correct is None:
+        return "answered"
+    return "correct" if correct else "wrong"
+
+
+def refusal_kind(answer, refusal: str) -> str | None:
+    """Who refused: the retrieval step (no generation), the model, or citation verification."""
+    if not answer.refused:
+        return None
+    if not answer.raw_text.strip():
+        return "retrieval" if answer.timings.first_token_s is None else "model"
+    return "model" if is_refusal(answer.raw_text, refusal) else "verification"
+
+
+def citation_verdict(text: str, raw_text: str, passages: dict[int, str]) -> dict:
+    sentences = m.citation_verdicts(text, passages)
+    return {"validity": m.citation_validity(raw_text, set(passages)), "coverage": m.citation_coverage(sentences),
+            "support": m.citation_support(sentences), "precision": m.citation_precision(sentences),
+            "sentences": sentences}
+
+
+def judge(case: Case, answer, hits, refusal: str, ks=RETRIEVAL_KS) -> dict:
+    """Every verdict for one answer: retrieval of the gold sources, answer match, citations and
+    numbers, for the answer shown and for the model's own output before verification. Pure."""
+    relevant = set(case.sources) if case.answerable else set()
+    ranked = m.first_ranks(doc_key(h.chunk, case.sources) for h in hits)
+    shown = list(answer.passages)
+    passages = {h.rank: h.chunk.text for h in shown}
+    context = [h.chunk.text for h in shown] + [h.chunk.text for h in getattr(answer, "retrieved", ())]
+    golds = case.answers if case.answerable else ()
+    kind = refusal_kind(answer, refusal)
+    prediction = "" if answer.refused else m.strip_answer(answer.text, refusal)
+    model_text = "" if kind in ("retrieval", "model") else clean_markers(answer.raw_text or answer.text, len(shown))
+    model_prediction = m.strip_answer(model_text, refusal)
+    em, f1, contains = m.exact_match(prediction, golds), m.token_f1(prediction, golds), m.contains_answer(prediction, golds)
+    correct = None if em is None else bool(em or contains)
+    asked = case.question + " " + " ".join(q for q, _ in case.history)
+    verdict = {
+        "outcome": outcome(case, answer.refused, correct),
+        "refusal_kind": kind,
+        "retrieval": retrieval_verdict(ranked, relevant, ks),
+        "retrieved": ranked[:max(ks)],
+        "em": em, "f1": f1, "contains": contains,
+        "model_contains": m.contains_answer(model_prediction, golds),
+        "answer_in_passages": max((m.contains_answer(t, golds) for t in passages.values()), default=0.0)
+        if golds else None,
+        "citations": None, "model_citations": None,
+        "numbers": [raw for raw, _ in m.number_mentions(prediction)],
+        "unsupported_numbers": m.unsupported_numbers(prediction, context, asked),
+        "model_numbers": [raw for raw, _ in m.number_mentions(model_prediction)],
+        "model_unsupported_numbers": m.unsupported_numbers(model_prediction, context, asked),
+    }
+    if not answer.refused:
+        verdict["citations"] = citation_verdict(answer.text, answer.raw_text or answer.text, passages)
+    if model_text:
+        verdict["model_citations"] = citation_verdict(model_text, answer.raw_text or answer.text, passages)
+    return verdict
+
+
+def answer_record(answer) -> dict:
+    return {
+        "answer": answer.text, "raw_text": answer.raw_text, "refused": answer.refused, "query": answer.query,
+        "citations": [{"n": c.n, "chunk_id": c.chunk_id, "source": c.source, "page": c.page, "sentence": c.sentence}
+                      for c in answer.citations],
+        "passages": [{"rank": h.rank, "chunk_id": h.chunk.id, "source": h.chunk.source, "score": h.score}
+                     for h in answer.passages],
+        "markers": markers_in(answer.raw_text or ""),
+        "timings": dataclasses.asdict(answer.timings),
+    }
+
+
+def run_case(bot, case: Case, k: int | None = None, ks=RETRIEVAL_KS) -> dict:
+    record = {**case.to_dict(), "error": None}
+    try:
+        answer = bot.ask(case.question, history=case.history, k=k)
+        hits = bot.retrieve(answer.query or case.question, k=max(max(ks), len(answer.passages)))
+    except KeyboardInterrupt:
+        raise
+    except Exception as e:  # one failing question must not end the run
+        record.update(error=f"{type(e).__name__}: {e}", verdict={"outcome": "error"})
+        return record
+    record.update(answer_record(answer))
+    record["verdict"] = judge(case, answer, hits, bot.refusal, ks)
+    return record
+
+
+# ---------- aggregation ----------
+
+
+def _ok(records):
+    return [r for r in records if not r.get("error")]
+
+
+def _v(record, key):
+    return record.get("verdict", {}).get(key)
+
+
+def retrieval_metrics(records, seed=0, ks=RETRIEVAL_KS) -> dict:
+    names = [f"{kind}@{k}" for k in ks for kind in ("hit", "recall")] + ["mrr@10", "ndcg@10"]
+    out = {name: m.mean_stat(((_v(r, "retrieval") or {}).get(name) for r in records), seed) for name in names}
+    out["answer_in_passages"] = m.mean_stat((_v(r, "answer_in_passages") for r in records), seed)
+    return out
+
+
+def answer_metrics(records, seed=0) -> dict:
+    out = {"exact_match": m.mean_stat((_v(r, "em") for r in records), seed),
+           "f1": m.mean_stat((_v(r, "f1") for r in records), seed),
+           "contains": m.mean_stat((_v(r, "contains") for r in records), seed),
+           "model_contains": m.mean_stat((_v(r, "model_contains") for r in records), seed)}
+    if any(not r["answerable"] for r in records):
+        # SQuAD 2.0 "total": an unanswerable question scores 1 when the answer is a refusal
+        def total(key):
+            return [(1.0 if r["refused"] else 0.0) if not r["answerable"] else _v(r, key) for r in records]
+        out["exact_match_all"] = m.mean_stat(total("em"), seed)
+        out["f1_all"] = m.mean_stat(total("f1"), seed)
+    return out
+
+
+def citation_metrics(records, seed=0) -> dict:
+    out = {}
+    for prefix, key in (("", "citations"), ("model_", "model_citations")):
+        for name in ("validity", "coverage", "support", "precision"):
+            if prefix and name == "validity":
+                continue
+            out[prefix + name] = m.mean_stat(((_v(r, key) or {}).get(name) for r in records), seed)
+    return out
+
+
+def refusal_metrics(records, seed=0) -> dict:
+    pairs = [(r["answerable"], r["refused"]) for r in records]
+
+    def score(name):
+        return lambda items: m.refusal_scores([a for a, _ in items], [r for _, r in items])[name]
+    refusals = sum(r for _, r in pairs)
+    unanswerable = sum(not a for a, _ in pairs)
+    answerable = len(pairs) - unanswerable
+    return {
+        "precision": m.bootstrap_stat(pairs, score("precision"), refusals, seed),
+        "recall": m.bootstrap_stat(pairs, score("recall"), unanswerable, seed),
+        "f1": m.bootstrap_stat(pairs, score("f1"), len(pairs), seed),
+        "over_refusal": m.bootstrap_stat(pairs, score("over_refusal"), answerable, seed),
+        "refusal_rate": m.mean_stat((float(r) for _, r in pairs), seed),
+    }
+
+
+def number_metrics(records, seed=0) -> dict:
+    out = {}
+    for prefix in ("", "model_"):
+        counts = [(len(_v(r, prefix + "numbers") or []), len(_v(r, prefix + "unsupported_numbers") or []))
+                  for r in records if _v(r, prefix + "numbers") is not None]
+
+        def share(items):
+            total = sum(n for n, _ in items)
+            return sum(u for _, u in items) / total if total else None
+        with_numbers = [u > 0 for n, u in counts if n]
+        out[prefix + "hallucinated_numbers"] = m.bootstrap_stat(counts, share, sum(n for n, _ in counts), seed)
+        out[prefix + "answers_with_hallucinated_number"] = m.mean_stat(map(float, with_numbers), seed)
+    return out
+
+
+def peak_rss_mb() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+def speed_metrics(records, seed=0) -> dict:
+    timings = [r["timings"] for r in records if r.get("timings")]
+    first = [t["first_token_s"] for t in timings if t.get("first_token_s") is not None]
+    total = [t["total_s"] for t in timings]
+    retrieval_ms = [t["retrieve_s"] * 1000 for t in timings]
+    generated = [(t["completion_tokens"], t["total_s"] - t["first_token_s"]) for t in timings
+                 if t.get("first_token_s") is not None and t.get("completion_tokens")]
+
+    def pct(values, q):
+        return m.bootstrap_stat(values, lambda v: m.percentile(v, q), len(values), seed, resamples=300)
+    return {
+        "first_token_s_p50": pct(first, 50), "first_token_s_p95": pct(first, 95),
+        "total_s_p50": pct(total, 50), "total_s_p95": pct(total, 95),
+        "retrieval_ms_p50": pct(retrieval_ms, 50), "retrieval_ms_p95": pct(retrieval_ms, 95),
+        "tokens_per_s": m.bootstrap_stat(generated, lambda g: m.tokens_per_second([n for n, _ in g], [s for _, s in g]),
+                                         len(generated), seed, resamples=300),
+        "peak_rss_mb": m.stat(peak_rss_mb(), 1, None),
+    }
+
+
+def count_metrics(records) -> dict:
+    outcomes: dict[str, int] = {}
+    for r in records:
+        verdict = r.get("verdict") or {}
+        keys = [f"outcome: {verdict.get('outcome', 'error')}"]
+        if verdict.get("refusal_kind"):
+            keys.append(f"refused by: {verdict['refusal_kind']}")
+        for key in keys:
+            outcomes[key] = outcomes.get(key, 0) + 1
+    return {"questions": m.stat(len(records), len(records), None),
+            "errors": m.stat(sum(1 for r in records if r.get("error")), len(records), None),
+            **{k: m.stat(v, len(records), None) for k, v in sorted(outcomes.items())}}
+
+
+def aggregate(records: list[dict], seed: int = 0, ks=RETRIEVAL_KS) -> dict:
+    """Report metrics from per-case records (as written to cases.jsonl)."""
+    ok = _ok(records)
+    return {
+        "retrieval": retrieval_metrics(ok, seed, ks),
+        "answer": answer_metrics(ok, seed),
+        "citations": citation_metrics(ok, seed),
+        "refusal": refusal_metrics(ok, seed),
+        "numbers": number_metrics(ok, seed),
+        "speed": speed_metrics(ok, seed),
+        "counts": count_metrics(records),
+    }
+
+
+# ---------- the run ----------
+
+
+def git_info() -> dict:
+    def git(*args):
+        try:
+            out = subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
+            return out.stdout.strip() if out.returncode == 0 else None
+        except (OSError, subprocess.SubprocessError):
+            return None
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(status) if status is not None else None}
+
+
+def model_info(bot) -> dict:
+    from ..models import PRESETS, _sha256
+    generator = bot.generator
+    sha = None
+    if generator.id in PRESETS:
+        sha = PRESETS[generator.id].sha256
+    elif getattr(generator, "path", None) and Path(generator.path).is_file():
+        sha = _sha256(Path(generator.path))
+    return {"id": generator.id, "path": getattr(generator, "path", None), "sha256": sha}
+
+
+def index_info(bot) -> dict:
+    manifest = bot.store.manifest
+    current = Path(bot.store.root) / "CURRENT"
+    return {"dir": str(bot.store.root), "generation": current.read_text().strip() if current.exists() else None,
+            "embedder": manifest.embedder, "dim": manifest.dim, "chunk_tokens": manifest.chunk_tokens,
+            "chunk_overlap": manifest.chunk_overlap, "documents": len(manifest.files),
+            "chunks": len(bot.store.chunks)}
+
+
+def describe(bot, generation: bool = True) -> dict:
+    """Everything needed to know what was measured."""
+    info = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "settings": dataclasses.asdict(bot.settings), "embedder": bot.embedder.id,
+            "index": index_info(bot), "git": git_info(),
+            "python": platform.python_version(), "platform": platform.platform()}
+    if generation:
+        info["model"] = model_info(bot)
+    return info
+
+
+def warm_up(bot, generation: bool = True, mode: str | None = None) -> None:
+    """Load the models and build lazy indexes so that no question pays for them."""
+    bot.retrieve("warm up", k=1, mode=mode)
+    if generation:
+        bot.generator  # noqa: B018 - loads the model
+
+
+def unknown_sources(bot, cases: list[Case]) -> list[str]:
+    chunks = list(bot.store.chunks.values())
+    return sorted({s for c in cases for s in c.sources if not any(matches(ch, s) for ch in chunks)})
+
+
+def evaluate(bot, cases, *, k: int | None = None, seed: int = 0, progress: bool = False,
+             warmup: bool = True, name: str = "eval", ks=RETRIEVAL_KS) -> Report:
+    """Ask every case, judge the answers, aggregate. cases: a .jsonl path, or Case objects or
+    dicts in the question-set format. k: passages per answer (default: settings.top_k)."""
+    from tqdm import tqdm
+
+    cases = as_cases(cases)
+    started = time.perf_counter()
+    if warmup:
+        warm_up(bot)
+    records, partial = [], False
+    bar = tqdm(total=len(cases), desc=name, unit="q", disable=not progress, file=sys.stderr)
+    try:
+        for case in cases:
+            records.append(run_case(bot, case, k, ks))
+            bar.set_postfix_str(records[-1]["verdict"]["outcome"])
+            bar.update(1)
+    except KeyboardInterrupt:
+        partial = True
+    finally:
+        bar.close()
+    info = describe(bot)
+    info.update(questions=len(cases), done=len(records), seed=seed, k=k or bot.settings.top_k,
+                elapsed_s=time.perf_counter() - started, unknown_sources=unknown_sources(bot, cases))
+    return Report(name=name, metrics=aggregate(records, seed, ks), cases=records, info=info, partial=partial)

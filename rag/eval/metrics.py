@@ -1,0 +1,343 @@
+"""Metrics as small pure functions: retrieval (BEIR definitions), answers (SQuAD), citations
+(ALCE-style, lexical), refusals, numbers, speed, and bootstrap intervals.
+
+A function returns None when the metric is undefined for its input (no gold sources, no
+answer sentences, no refusals...); aggregates skip None values and report how many counted."""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter
+from decimal import Decimal, InvalidOperation
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from ..chunking import all_sentences
+from ..citations import MARKER, is_refusal, markers_in
+
+# ---------- retrieval (document level, binary relevance) ----------
+
+
+def first_ranks(keys: Iterable[str]) -> list[str]:
+    """Each key once, at its first (best) rank: chunk hits mapped to documents."""
+    seen: set[str] = set()
+    out = []
+    for key in keys:
+        if key not in seen:
+            seen.add(key)
+            out.append(key)
+    return out
+
+
+def hit_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float | None:
+    if not relevant:
+        return None
+    return float(any(d in relevant for d in ranked[:k]))
+
+
+def recall_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float | None:
+    if not relevant:
+        return None
+    return len(relevant.intersection(ranked[:k])) / len(relevant)
+
+
+def mrr_at_k(ranked: Sequence[str], relevant: set[str], k: int = 10) -> float | None:
+    if not relevant:
+        return None
+    for rank, d in enumerate(ranked[:k], start=1):
+        if d in relevant:
+            return 1.0 / rank
+    return 0.0
+
+
+def ndcg_at_k(ranked: Sequence[str], relevant: set[str], k: int = 10) -> float | None:
+    if not relevant:
+        return None
+    dcg = sum(1.0 / math.log2(rank + 1) for rank, d in enumerate(ranked[:k], start=1) if d in relevant)
+    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(len(relevant), k) + 1))
+    return dcg / ideal
+
+
+# ---------- answers (official SQuAD normalisation) ----------
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = set(string.punctuation)
+
+
+def normalize_answer(text: str) -> str:
+    """Lower case, no punctuation, no articles, single spaces (SQuAD v1.1/v2.0 evaluate script)."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def _refusal_pattern(refusal: str) -> re.Pattern:
+    return re.compile(r"\W+".join(re.findall(r"\w+", refusal)) + r"\W*", re.IGNORECASE)
+
+
+def strip_answer(text: str, refusal: str = "") -> str:
+    """The answer as a reader would score it: no [n] markers and no refusal sentence."""
+    text = MARKER.sub("", text)
+    if refusal.strip():
+        text = _refusal_pattern(refusal.strip()).sub(" ", text)
+    return " ".join(text.split())
+
+
+def _f1(prediction: str, gold: str) -> float:
+    pred, ref = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    if not pred or not ref:
+        return float(pred == ref)
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def exact_match(prediction: str, golds: Sequence[str]) -> float | None:
+    if not golds:
+        return None
+    return max(float(normalize_answer(prediction) == normalize_answer(g)) for g in golds)
+
+
+def token_f1(prediction: str, golds: Sequence[str]) -> float | None:
+    if not golds:
+        return None
+    return max(_f1(prediction, g) for g in golds)
+
+
+def contains_answer(prediction: str, golds: Sequence[str]) -> float | None:
+    """1 if some normalised gold answer occurs, as whole words, in the normalised prediction."""
+    if not golds:
+        return None
+    pred = f" {normalize_answer(prediction)} "
+    return float(any(normalize_answer(g) and f" {normalize_answer(g)} " in pred for g in golds))
+
+
+# ---------- numbers ----------
+
+_NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s*(thousand|million|billion|trillion|bn|tn)\b)?",
+                     re.IGNORECASE)
+_CURRENCY = re.compile(r"\b(USD|EUR|GBP|CHF|JPY|CNY|RMB|US\$)(?=\d)")
+_SCALE = {"thousand": 3, "million": 6, "billion": 9, "bn": 9, "trillion": 12, "tn": 12}
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def number_mentions(text: str) -> list[tuple[str, set[str]]]:
+    """Each number written with digits, with its equivalent forms: "$65 billion" ->
+    ("65 billion", {"65", "65000000000"}); "1,000" -> ("1,000", {"1000"}). Digits glued to
+    letters ("R1", "H100") are names, not numbers, except after a currency code ("USD20bn")."""
+    text = _CURRENCY.sub(r"\1 ", MARKER.sub(" ", text))
+    out = []
+    for m in _NUMBER.finditer(text):
+        try:
+            value = Decimal(m.group(1).replace(",", "") + (m.group(2) or ""))
+        except InvalidOperation:
+            continue
+        forms = {_plain(value)}
+        if m.group(3):
+            forms.add(_plain(value.scaleb(_SCALE[m.group(3).lower()])))
+        out.append((m.group(0), forms))
+    return out
+
+
+def number_forms(text: str) -> set[str]:
+    return {f for _, forms in number_mentions(text) for f in forms}
+
+
+def unsupported_numbers(answer: str, passages: Sequence[str], question: str = "") -> list[str]:
+    """Numbers in the answer that appear in no passage (nor in the question)."""
+    known = number_forms(question)
+    for p in passages:
+        known |= number_forms(p)
+    return [raw for raw, forms in number_mentions(answer) if not forms & known]
+
+
+# ---------- citations (lexical support, no judge model) ----------
+
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has have having
+he her here hers herself him himself his how however i if in into is it its itself just let me more most
+my myself no nor not of off on once only or other our ours ourselves out over own per same she should so
+some such than that the their theirs them themselves then there these they this those through to too under
+until up very was we were what when where which while who whom why will with would you your yours yourself
+yourselves said says say according passage passages document documents also may might must shall would
+""".split())
+
+SUPPORT_THRESHOLD = 0.6
+_WORD = re.compile(r"\w+")
+_POSSESSIVE = re.compile(r"['\u2019]s\b", re.IGNORECASE)
+
+
+def _stem(word: str) -> str:
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    return [_stem(w) for w in _WORD.findall(_POSSESSIVE.sub("", text.lower()))]
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in words(MARKER.sub(" ", text)) if len(w) > 1 and not w.isdigit() and w not in STOPWORDS}
+
+
+def names(sentence: str) -> set[str]:
+    """Capitalised words other than the sentence's first word ("Meta", "NVIDIA", "LeCun")."""
+    tokens = _WORD.findall(_POSSESSIVE.sub("", MARKER.sub(" ", sentence)))
+    return {_stem(t.lower()) for t in tokens[1:] if t[0].isupper() and t.lower() not in STOPWORDS}
+
+
+def supports(sentence: str, passages: Sequence[str], threshold: float = SUPPORT_THRESHOLD) -> bool:
+    """The passages together contain at least `threshold` of the sentence's content words,
+    and every number and capitalised name in it."""
+    if not passages:
+        return False
+    joined = "\n".join(passages)
+    vocabulary = set(words(joined))
+    content = content_words(sentence)
+    if content and len(content & vocabulary) / len(content) < threshold:
+        return False
+    if not names(sentence) <= vocabulary:
+        return False
+    known = number_forms(joined)
+    return all(forms & known for _, forms in number_mentions(sentence))
+
+
+def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
+    """(sentence without markers, distinct marker numbers in it) for each sentence."""
+    out = []
+    for s, e in all_sentences(text):
+        raw = text[s:e]
+        clean = " ".join(MARKER.sub("", raw).split())
+        if clean.strip(string.punctuation + " "):
+            out.append((clean, list(dict.fromkeys(markers_in(raw)))))
+    return out
+
+
+def citation_validity(raw_text: str, shown: set[int]) -> float | None:
+    """Share of [n] markers in the model's raw output that point at a passage it was shown."""
+    marks = markers_in(raw_text)
+    if not marks:
+        return None
+    return sum(n in shown for n in marks) / len(marks)
+
+
+def citation_verdicts(text: str, passages: dict[int, str], threshold: float = SUPPORT_THRESHOLD) -> list[dict]:
+    """Per answer sentence: its citations, whether they support it together, and which of
+    them are precise (needed or sufficient for that support)."""
+    out = []
+    for sentence, cited in answer_sentences(text):
+        cited = [n for n in cited if n in passages]
+        supported = bool(cited) and supports(sentence, [passages[n] for n in cited], threshold)
+        precise = []
+        for n in cited:
+            alone = supports(sentence, [passages[n]], threshold)
+            rest = [passages[m] for m in cited if m != n]
+            needed = not (rest and supports(sentence, rest, threshold))
+            precise.append(supported and (alone or needed))
+        out.append({"sentence": sentence, "cites": cited, "supported": supported, "precise": precise})
+    return out
+
+
+def citation_coverage(verdicts: list[dict]) -> float | None:
+    if not verdicts:
+        return None
+    return sum(bool(v["cites"]) for v in verdicts) / len(verdicts)
+
+
+def citation_support(verdicts: list[dict]) -> float | None:
+    """ALCE citation recall: share of sentences whose citations together support them."""
+    if not verdicts:
+        return None
+    return sum(v["supported"] for v in verdicts) / len(verdicts)
+
+
+def citation_precision(verdicts: list[dict]) -> float | None:
+    """ALCE citation precision: share of citations that are needed or sufficient."""
+    flags = [p for v in verdicts for p in v["precise"]]
+    if not flags:
+        return None
+    return sum(flags) / len(flags)
+
+
+# ---------- refusals ----------
+
+
+def refusal_scores(answerable: Sequence[bool], refused: Sequence[bool]) -> dict[str, float | None]:
+    """Refusal as a detector of unanswerable questions, and over-refusal on answerable ones."""
+    pairs = list(zip(answerable, refused))
+    true_refusals = sum(1 for a, r in pairs if r and not a)
+    refusals = sum(1 for _, r in pairs if r)
+    unanswerable = sum(1 for a, _ in pairs if not a)
+    answerable_n = len(pairs) - unanswerable
+    precision = true_refusals / refusals if refusals else None
+    recall = true_refusals / unanswerable if unanswerable else None
+    if precision is None or recall is None:
+        f1 = None
+    else:
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    over = sum(1 for a, r in pairs if r and a) / answerable_n if answerable_n else None
+    return {"precision": precision, "recall": recall, "f1": f1, "over_refusal": over}
+
+
+# ---------- speed ----------
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.percentile(values, q)) if values else None
+
+
+def tokens_per_second(tokens: Sequence[int], seconds: Sequence[float]) -> float | None:
+    """Generation speed after the first token: all tokens over all generation time."""
+    total = sum(seconds)
+    return sum(tokens) / total if total > 0 else None
+
+
+# ---------- aggregation with bootstrap intervals ----------
+
+
+def mean(values: Iterable[float | None]) -> float | None:
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else None
+
+
+def stat(value: float | None, n: int, ci: tuple[float, float] | None) -> dict:
+    return {"value": value, "n": n, "ci95": list(ci) if ci else None}
+
+
+def mean_stat(values: Iterable[float | None], seed: int = 0, resamples: int = 1000) -> dict:
+    """Mean of the defined values, their count and a percentile bootstrap 95% interval."""
+    arr = np.array([v for v in values if v is not None], dtype=float)
+    if not len(arr):
+        return stat(None, 0, None)
+    rng = np.random.default_rng(seed)
+    means = arr[rng.integers(0, len(arr), size=(resamples, len(arr)))].mean(axis=1)
+    return stat(float(arr.mean()), len(arr), (float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))))
+
+
+def bootstrap_stat(items: Sequence, fn: Callable[[Sequence], float | None], n: int,
+                   seed: int = 0, resamples: int = 1000) -> dict:
+    """fn over the items, with a 95% interval from resampling the items; n is the count the
+    rate is over (e.g. its denominator)."""
+    value = fn(items)
+    if value is None or not items:
+        return stat(value, n if value is not None else 0, None)
+    rng = np.random.default_rng(seed)
+    results = []
+    for _ in range(resamples):
+        picked = [items[i] for i in rng.integers(0, len(items), size=len(items))]
+        r = fn(picked)
+        if r is not None:
+            results.append(r)
+    ci = (float(np.percentile(results, 2.5)), float(np.percentile(results, 97.5))) if results else None
+    return stat(float(value), n, ci)

@@ -1,0 +1,276 @@
+"""rag.evaluate with the fakes, the report folder, rag eval (question set, benchmarks, compare),
+one end-to-end run on the real stack, and the opt-in SciFact anchor reproduction."""
+
+import json
+import os
+from argparse import Namespace
+
+import pytest
+
+import rag
+from rag.config import Settings
+from rag.eval import bench
+from rag.eval.cli import run
+from rag.eval.harness import evaluate
+from rag.eval.report import compare, load_report
+
+from conftest import BENCH, CORPUS
+
+REFUSAL = "I could not find the answer in your documents."
+FILES = {"report.json", "report.md", "cases.jsonl", "latency.png", "correctness.png", "recall_at_k.png"}
+
+CASES = [
+    {"id": "banana", "question": "What colour are bananas?", "answers": ["yellow"], "sources": ["fruit.txt"]},
+    {"id": "moon", "question": "How long does the Moon take to orbit the Earth?", "answers": ["27 days"],
+     "sources": ["space.md"]},
+    {"id": "cup", "question": "Who won the 1998 World Cup?", "answerable": False},
+    {"id": "cherry", "question": "What colour are cherries?", "answers": ["dark red"], "sources": ["fruit.txt"]},
+]
+REPLIES = ["Bananas are yellow [1].", "The Moon orbits the Earth every 72 days [1].", REFUSAL, REFUSAL]
+
+
+@pytest.fixture
+def bot(make_bot, docs_dir):
+    b = make_bot()
+    b.ingest([docs_dir])
+    return b
+
+
+def cli_args(*positional, **options):
+    defaults = dict(bench=None, data=None, out=None, sample=None, seed=0, retriever="dense", limit=None)
+    return Namespace(args=list(positional), **{**defaults, **options})
+
+
+def write_cases(path, cases=CASES):
+    path.write_text("".join(json.dumps(c) + "\n" for c in cases))
+    return path
+
+
+def test_evaluate_judges_every_case(bot, fake_generator):
+    fake_generator.queue(*REPLIES)
+    report = rag.evaluate(bot, CASES)
+    verdicts = {c["id"]: c["verdict"] for c in report.cases}
+    assert verdicts["banana"]["outcome"] == "correct" and verdicts["banana"]["contains"] == 1.0
+    # the made-up 72 is caught: verification refuses, the model's own output has a hallucinated number
+    assert verdicts["moon"]["outcome"] == "refused" and verdicts["moon"]["refusal_kind"] == "verification"
+    assert verdicts["moon"]["model_unsupported_numbers"] == ["72"]
+    assert verdicts["cup"]["outcome"] == "correct refusal" and verdicts["cup"]["refusal_kind"] == "model"
+    assert verdicts["cherry"]["outcome"] == "refused"
+    assert report.value("answer.contains") == pytest.approx(1 / 3)
+    assert report.value("answer.model_contains") == pytest.approx(1 / 3)
+    assert report.metrics["answer"]["contains"]["n"] == 3
+    assert report.value("refusal.recall") == 1.0 and report.metrics["refusal"]["recall"]["n"] == 1
+    assert report.value("refusal.precision") == pytest.approx(1 / 3)
+    assert report.value("refusal.over_refusal") == pytest.approx(2 / 3)
+    assert report.value("citations.support") == 1.0 and report.value("citations.model_support") == 0.5
+    assert report.value("numbers.model_hallucinated_numbers") == 1.0
+    assert report.value("retrieval.hit@1") == 1.0 and report.metrics["retrieval"]["hit@1"]["n"] == 3
+    assert report.metrics["counts"]["refused by: verification"]["value"] == 1
+    assert report.value("speed.total_s_p50") > 0 and report.info["index"]["documents"] == 2
+    assert not report.partial and report.info["done"] == 4
+    record = report.cases[0]
+    assert record["answer"] == "Bananas are yellow [1]." and record["citations"][0]["n"] == 1
+    assert record["passages"] and record["timings"]["total_s"] > 0
+
+
+def test_history_is_passed_to_the_bot(make_bot, docs_dir, fake_generator):
+    bot = make_bot(rewrite=False)
+    bot.ingest([docs_dir])
+    fake_generator.queue("Cherries are small and dark red [1].")
+    case = {"question": "And cherries?", "answers": ["dark red"],
+            "history": [["What colour are bananas?", "Bananas are yellow [1]."]]}
+    report = evaluate(bot, [case])
+    contents = [msg["content"] for msg in fake_generator.seen[-1]]
+    assert "What colour are bananas?" in contents and "Bananas are yellow [1]." in contents
+    assert report.cases[0]["verdict"]["outcome"] == "correct"
+
+
+def test_a_failing_question_is_recorded_and_ctrl_c_stops_with_a_partial_report(bot, fake_generator, monkeypatch):
+    real_ask = bot.ask
+    calls = []
+
+    def ask(question, history=(), k=None):
+        calls.append(question)
+        if len(calls) == 2:
+            raise RuntimeError("model crashed")
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_ask(question, history, k)
+    monkeypatch.setattr(bot, "ask", ask)
+    fake_generator.queue(REPLIES[0])
+    report = evaluate(bot, CASES)
+    assert report.partial and report.info["done"] == 2 and report.info["questions"] == 4
+    assert report.cases[1]["error"] == "RuntimeError: model crashed"
+    assert report.metrics["counts"]["errors"]["value"] == 1
+    assert report.metrics["answer"]["contains"]["n"] == 1
+
+
+def test_report_folder_has_every_file(bot, fake_generator, tmp_path):
+    fake_generator.queue(*REPLIES)
+    report = evaluate(bot, CASES, name="fruit")
+    out = report.save(tmp_path / "report")
+    assert FILES <= {p.name for p in out.iterdir()}
+    data = load_report(out)
+    assert data["metrics"]["answer"]["contains"]["value"] == pytest.approx(1 / 3)
+    assert data["info"]["git"]["commit"] and data["info"]["settings"]["top_k"] == 4
+    lines = (out / "cases.jsonl").read_text().splitlines()
+    assert [json.loads(x)["id"] for x in lines] == ["banana", "moon", "cup", "cherry"]
+    md = (out / "report.md").read_text()
+    assert "# Evaluation: fruit" in md and "| contains | 0.333 |" in md and "![latency](latency.png)" in md
+
+
+def test_cli_question_set_then_compare(make_bot, bot, fake_generator, tmp_path, capsys):
+    questions = write_cases(tmp_path / "questions.jsonl")
+    fake_generator.queue(*REPLIES)
+    assert run(make_bot, cli_args(str(questions), out=str(tmp_path / "a"))) == 0
+    assert FILES <= {p.name for p in (tmp_path / "a").iterdir()}
+    fake_generator.queue(REPLIES[0], "The Moon orbits the Earth every 27 days [1].", REFUSAL, REFUSAL)
+    assert run(make_bot, cli_args(str(questions), out=str(tmp_path / "b"), limit=3)) == 0
+    out = capsys.readouterr().out
+    assert "report written to" in out and "answer.contains" in out
+
+    table_file = tmp_path / "cmp.md"
+    assert run(make_bot, cli_args("compare", str(tmp_path / "a"), str(tmp_path / "b"), out=str(table_file))) == 0
+    table = capsys.readouterr().out
+    assert table == table_file.read_text()
+    assert "| done | 4 | 3 |" in table
+    row = next(line for line in table.splitlines() if line.startswith("| answer.contains |"))
+    assert row.split("|")[2].strip() == "0.333" and row.split("|")[6].strip().startswith("+0.667")
+
+
+def test_compare_function_marks_the_setup_change(bot, fake_generator, tmp_path):
+    fake_generator.queue(*REPLIES, *REPLIES)
+    evaluate(bot, CASES).save(tmp_path / "a")
+    report = evaluate(bot, CASES, k=2)
+    report.save(tmp_path / "b")
+    table = compare(tmp_path / "a", tmp_path / "b")
+    assert "| k | 4 | 2 |" in table and "| answer.contains | 0.333 | 3 | 0.333 | 3 | +0.000 |" in table
+
+
+def test_cli_errors_are_rag_errors(make_bot, tmp_path):
+    questions = write_cases(tmp_path / "questions.jsonl")
+    with pytest.raises(rag.RagError, match="is empty: rag ingest"):
+        run(make_bot, cli_args(str(questions)))
+    with pytest.raises(rag.RagError, match="usage"):
+        run(make_bot, cli_args())
+    with pytest.raises(rag.RagError, match="usage: rag eval compare"):
+        run(make_bot, cli_args("compare", "only-one"))
+    with pytest.raises(rag.RagError, match="No report at"):
+        run(make_bot, cli_args("compare", str(tmp_path / "x"), str(tmp_path / "y")))
+    with pytest.raises(rag.RagError, match="Unknown retriever"):
+        run(make_bot, cli_args(bench="scifact", data=str(tmp_path), retriever="magic"))
+    with pytest.raises(rag.RagError, match="corpus.jsonl not found"):
+        run(make_bot, cli_args(bench="scifact", data=str(tmp_path)))
+
+
+# ---------- benchmarks on tiny stand-ins ----------
+
+def tiny_beir(folder):
+    docs = {"d1": ("Aspirin", "Aspirin reduces the risk of heart attacks."),
+            "d2": ("Vitamin D", "Vitamin D deficiency is linked to bone fractures."),
+            "d3": ("Sleep", "Sleep loss impairs memory consolidation."),
+            "d4": ("Exercise", "Regular exercise lowers blood pressure.")}
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text("".join(
+        json.dumps({"_id": i, "title": t, "text": x, "metadata": {}}) + "\n" for i, (t, x) in docs.items()))
+    queries = {"1": "aspirin heart attacks", "2": "vitamin bone fractures", "3": "sleep memory", "9": "unjudged"}
+    (folder / "queries.jsonl").write_text("".join(json.dumps({"_id": i, "text": t}) + "\n" for i, t in queries.items()))
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t1\n2\td2\t1\n3\td3\t1\n3\td4\t1\n")
+    return folder
+
+
+@pytest.mark.parametrize("retriever", ["bm25", "dense", "hybrid"])
+def test_scifact_on_a_tiny_beir_folder(make_bot, tmp_path, retriever):
+    data = tiny_beir(tmp_path / "beir")
+    report = bench.scifact(make_bot, data, retriever=retriever, progress=False, cache=tmp_path / "cache")
+    assert report.info["questions"] == 3 and report.metrics["retrieval"]["ndcg@10"]["n"] == 3
+    assert report.value("retrieval.hit@1") == 1.0
+    assert report.cases[0]["verdict"]["retrieval"]["ndcg@10"] == 1.0
+    assert report.cases[2]["verdict"]["retrieval"]["recall@1"] == 0.5
+    assert report.info["index_documents"] == 4 and report.info["index"]["chunks"] == 4  # one chunk per document
+    assert report.info["index"]["chunk_tokens"] == bench.WHOLE_DOCUMENT
+    out = report.save(tmp_path / "out")
+    assert {"report.json", "report.md", "cases.jsonl", "recall_at_k.png", "latency.png"} <= {p.name for p in out.iterdir()}
+    again = bench.scifact(make_bot, data, retriever=retriever, progress=False, cache=tmp_path / "cache")
+    assert again.info["index_reused"] and again.value("retrieval.ndcg@10") == report.value("retrieval.ndcg@10")
+
+
+def tiny_squad(path):
+    def qa(i, question, answer=None):
+        return {"id": f"id{i}", "question": question, "is_impossible": answer is None,
+                "answers": [{"text": answer, "answer_start": 0}] if answer else [], "plausible_answers": []}
+    data = {"version": "v2.0", "data": [
+        {"title": "Fruit", "paragraphs": [
+            {"context": "Bananas are yellow. Apples are red.",
+             "qas": [qa(1, "What colour are bananas?", "yellow"), qa(2, "What colour are plums?")]},
+            {"context": "Cherries are small and dark red.",
+             "qas": [qa(3, "What colour are cherries?", "dark red"), qa(4, "How big are melons?")]}]},
+        {"title": "Space", "paragraphs": [
+            {"context": "The Moon orbits the Earth every 27 days.",
+             "qas": [qa(5, "How often does the Moon orbit the Earth?", "every 27 days"),
+                     qa(6, "How often does Mars orbit the Sun?")]}]}]}
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_squad2_samples_a_seeded_mix_and_reuses_its_index(make_bot, fake_generator, tmp_path):
+    data = tiny_squad(tmp_path / "dev-v2.0.json")
+    cases = bench.squad_cases(bench.load_squad(data), sample=4, seed=0)
+    assert sum(c.answerable for c in cases) == 2 and len({c.id for c in cases}) == 4
+    assert cases == bench.squad_cases(bench.load_squad(data), sample=4, seed=0)
+    assert all(c.sources[0] in ("Fruit-000.txt", "Fruit-001.txt", "Space-000.txt") for c in cases)
+    with pytest.raises(rag.RagError, match="more than the data holds"):
+        bench.squad_cases(bench.load_squad(data), sample=8)
+
+    report = bench.squad2(make_bot, data, sample=4, seed=0, progress=False, cache=tmp_path / "cache")
+    assert report.info["index_documents"] == 3 and not report.info["index_reused"]
+    assert report.info["unknown_sources"] == [] and report.metrics["retrieval"]["hit@1"]["n"] == 2
+    assert report.value("refusal.recall") == 1.0  # the fake model refuses everything
+    assert report.value("refusal.over_refusal") == 1.0 and report.value("answer.exact_match_all") == 0.5
+    again = bench.squad2(make_bot, data, sample=4, seed=0, limit=2, progress=False, cache=tmp_path / "cache")
+    assert again.info["index_reused"] and [c["id"] for c in again.cases] == [c["id"] for c in report.cases[:2]]
+
+
+# ---------- the real stack ----------
+
+REAL_CASES = [
+    {"id": "meta-capex", "question": "How much did Meta plan to spend on capital expenditures in 2025?",
+     "answers": ["$60 billion", "more than $60 billion"],
+     "sources": ["003_1e363a2095f710fa.txt", "004_75a344cfff7e9d22.txt"]},
+    {"id": "lecun", "question": "Who is Meta's chief AI scientist?", "answers": ["Yann LeCun"],
+     "sources": ["004_75a344cfff7e9d22.txt"]},
+    {"id": "tesla-capex", "question": "How much has Tesla spent on AI-related capex so far?",
+     "answers": ["approximately $5 billion", "$5 billion"], "sources": ["000_1ca4f3479bd6524a.txt"]},
+    {"id": "mercury", "question": "What is the boiling point of mercury?", "answerable": False},
+]
+
+
+@pytest.mark.slow
+def test_end_to_end_on_the_corpus_with_the_real_stack(real_bot, tmp_path):
+    assert CORPUS.exists()
+    report = evaluate(real_bot, REAL_CASES, name="corpus-smoke")
+    assert report.info["done"] == 4 and report.info["model"]["id"] == "smollm2-135m"
+    assert report.info["model"]["sha256"] and report.info["embedder"] == "all-MiniLM-L6-v2"
+    assert report.metrics["counts"]["errors"]["value"] == 0
+    assert report.value("retrieval.recall@10") >= 2 / 3  # the Meta, LeCun and Tesla passages are findable
+    assert report.value("speed.first_token_s_p50") > 0 and report.value("speed.tokens_per_s") > 0
+    assert report.metrics["refusal"]["recall"]["n"] == 1 and report.metrics["answer"]["contains"]["n"] == 3
+    out = report.save(tmp_path / "smoke")
+    assert FILES <= {p.name for p in out.iterdir()}
+
+
+# ---------- SciFact anchors (opt-in: about 10 minutes the first time, for the index) ----------
+
+ANCHORS = {"dense": 0.645, "bm25": 0.665}  # nDCG@10: MTEB all-MiniLM-L6-v2; BEIR paper BM25
+
+
+@pytest.mark.bench
+@pytest.mark.parametrize("retriever", ["dense", "bm25"])
+def test_scifact_reproduces_the_published_anchor(retriever, request):
+    wanted = os.environ.get("RAG_RUN_BENCH") == "1" or request.config.getoption("--run-bench", default=False)
+    if not wanted:
+        pytest.skip("benchmark: set RAG_RUN_BENCH=1 or pass --run-bench")
+    report = bench.scifact(lambda **kw: rag.Bot(Settings().replace(**kw)), BENCH / "scifact",
+                           retriever=retriever, progress=False)
+    assert report.info["done"] == 300
+    assert report.value("retrieval.ndcg@10") == pytest.approx(ANCHORS[retriever], abs=0.01)
