@@ -86,10 +86,19 @@ def test_sources_mark_the_cited_sentence_and_escape_document_text(make_bot, tmp_
 
 def test_highlight_picks_best_sentences_or_whole_passage():
     passage = "Cars are fast. Apples are red and sweet. Trains are long."
-    assert ui.highlight(passage, "The apples are red.") == (
+    assert ui.highlight(passage, ["The apples are red."]) == (
         "Cars are fast. <mark>Apples are red and sweet.</mark> Trains are long.")
-    assert ui.highlight(passage, "Nothing shared here") == f"<mark>{passage}</mark>"
-    assert ui.highlight("a <b> & c", "zzz") == "<mark>a &lt;b&gt; &amp; c</mark>"
+    assert ui.highlight(passage, ["Apples are sweet.", "Trains are long."]) == (
+        "Cars are fast. <mark>Apples are red and sweet.</mark> <mark>Trains are long.</mark>")
+    assert ui.highlight(passage, ["Nothing shared here"]) == f"<mark>{passage}</mark>"
+    assert ui.highlight("a <b> & c", ["zzz"]) == "<mark>a &lt;b&gt; &amp; c</mark>"
+
+
+def test_every_sentence_citing_a_passage_is_marked_in_it(chat, fake_generator):
+    fake_generator.queue("Apples are red [1]. Cherries are small and dark red [1].")
+    _, (_, sources, _, _) = run_chat(chat, "What colour are apples and cherries?")
+    assert "<mark>Apples are red.</mark> Bananas are yellow. <mark>Cherries are small and dark red.</mark>" in sources
+    assert "Cited for: “Apples are red.” “Cherries are small and dark red.”" in sources
 
 
 def test_refused_answer_says_not_found_with_closest_passages(chat):
@@ -180,7 +189,7 @@ def test_upload_copies_into_data_dir_and_indexes(chat, tmp_path):
     message, table, choices, status, cleared = upload(chat, note)
     stored = Path(chat.bot.settings.data_dir) / "my notes.txt"
     assert stored.read_text() == "Kiwis are green and fuzzy."
-    assert "Added: **my notes.txt**" in message and cleared is None
+    assert "Added: **my notes.txt**.\n\n**1** passage indexed." == message and cleared is None
     assert ["my notes.txt", 1] == table[-1][:2]
     assert ("my notes.txt", str(stored.resolve())) in choices["choices"]
     assert "**3** documents" in status
@@ -246,7 +255,7 @@ def test_remove_takes_a_document_out_and_deletes_only_uploaded_copies(chat, docs
     message, table, _, status = chat.remove(fruit)
     assert message == "Removed **fruit.txt** from the index."
     assert [row[0] for row in table] == ["space.md"] and Path(fruit).exists()
-    assert "**1** documents" in status
+    assert "**1** document · **1** passage" in status
 
     assert chat.remove(fruit)[0] == "**fruit.txt** is not in the index."
     assert chat.remove(None)[0] == "Choose a document to remove."

@@ -73,23 +73,36 @@ def words(text: str) -> set[str]:
     return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2 and w not in STOPWORDS}
 
 
-def highlight(passage: str, sentence: str) -> str:
-    """The passage as HTML, with <mark> around the sentences that best match `sentence`
-    by word overlap (the whole passage when none shares a word)."""
+def highlight(passage: str, sentences: list[str]) -> str:
+    """The passage as HTML, with <mark> around its sentences that best match each of the citing
+    answer sentences by word overlap (the whole passage when none shares a word)."""
     spans = all_sentences(passage) or [(0, len(passage))]
-    wanted = words(sentence)
-    scores = [len(words(passage[s:e]) & wanted) for s, e in spans]
-    best = max(scores)
-    if best == 0:
+    marked = set()
+    for sentence in sentences:
+        wanted = words(sentence)
+        scores = [len(words(passage[s:e]) & wanted) for s, e in spans]
+        best = max(scores)
+        marked |= {i for i, score in enumerate(scores) if best and score >= max(1, 0.6 * best)}
+    if not marked:
         return f"<mark>{html.escape(passage)}</mark>"
     out, cursor = [], 0
-    for (s, e), score in zip(spans, scores):
+    for i, (s, e) in enumerate(spans):
         out.append(html.escape(passage[cursor:s]))
         piece = html.escape(passage[s:e])
-        out.append(f"<mark>{piece}</mark>" if score >= max(1, 0.6 * best) else piece)
+        out.append(f"<mark>{piece}</mark>" if i in marked else piece)
         cursor = e
     out.append(html.escape(passage[cursor:]))
     return "".join(out)
+
+
+def citing_sentences(text: str, n: int) -> list[str]:
+    """The sentences of an answer that carry the marker [n], without their markers."""
+    found = [text[s:e] for s, e in all_sentences(text) if f"[{n}]" in text[s:e]]
+    return [MARKER.sub("", f).replace(" .", ".").strip() for f in found]
+
+
+def count(n: int, noun: str) -> str:
+    return f"**{n}** {noun}{'' if n == 1 else 's'}"
 
 
 def anchor(turn: int, n: int) -> str:
@@ -132,10 +145,12 @@ def answer_sources(turn: int, answer) -> str:
         hit = by_rank.get(c.n)
         if hit is None:
             continue
-        note = f'<div class="rag-for">Cited for: “{html.escape(c.sentence)}”</div>' if c.sentence else ""
+        sentences = citing_sentences(answer.text, c.n) or [c.sentence]
+        quoted = " ".join(f"“{html.escape(x)}”" for x in sentences if x)
+        note = f'<div class="rag-for">Cited for: {quoted}</div>' if quoted else ""
         if getattr(c, "supported", None) is False:
             note += '<div class="rag-warn">This passage may not support the sentence.</div>'
-        parts.append(passage_html(turn, hit, highlight(c.text, c.sentence), note))
+        parts.append(passage_html(turn, hit, highlight(c.text, sentences), note))
     if not parts:
         parts.append('<p class="rag-hint">The answer cites no passage.</p>')
     cited = {c.n for c in answer.citations}
@@ -229,7 +244,7 @@ class ChatUI:
 
     def status_line(self) -> str:
         s = self.bot.status()
-        docs = (f"**{s['documents']}** documents · **{s['chunks']}** chunks" if s["documents"]
+        docs = (f"{count(s['documents'], 'document')} · {count(s['chunks'], 'passage')}" if s["documents"]
                 else "**No documents yet**: add some in the Documents tab")
         return f"{docs} · model `{s['model']}` · index `{s['index']}`"
 
@@ -318,7 +333,7 @@ class ChatUI:
                     names = ", ".join(f"**{html.escape(Path(p).name)}**" for p in paths)
                     lines.append(f"{label}: {names}.")
             if report.added or report.updated:
-                lines.append(f"{report.chunks} passages indexed.")
+                lines.append(f"{count(report.chunks, 'passage')} indexed.")
         lines += problems
         if problems:
             lines.append("Nothing already indexed was lost.")
@@ -371,6 +386,8 @@ class ChatUI:
             ask = gr.on([question.submit, send.click], self.respond, [question, turns, k],
                         [chatbot, sources, turns, question], api_name="chat")
             stop.click(None, cancels=[ask], api_visibility="private")
+            chatbot.clear(self.new_chat, None, [chatbot, sources, turns, question], cancels=[ask],
+                          api_visibility="private")
             new.click(self.new_chat, None, [chatbot, sources, turns, question], cancels=[ask],
                       api_visibility="private")
             files.upload(self.upload, files, [message, table, doomed, status, files], api_visibility="private")
