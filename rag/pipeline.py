@@ -167,7 +167,7 @@ class Bot:
         text = citations.clean_markers(raw, len(passages))
         checks: list = []
         if s.verify:
-            checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap)
+            checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap, query)
             if not any(c.supported for c in checks):
                 return Answer(text=self.refusal, refused=True, sentences=tuple(checks), **common)
             text = verify.render(checks, keep_unsupported=s.keep_unsupported)

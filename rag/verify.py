@@ -6,6 +6,7 @@ passage that does support the sentence, if one does; otherwise the sentence is u
 
 from __future__ import annotations
 
+import itertools
 import re
 from .chunking import all_sentences
 from .citations import MARKER, markers_in
@@ -51,9 +52,11 @@ def content_words(text: str) -> set[str]:
     return {_stem(w) for w in re.findall(r"[a-z][a-z'’-]*", text.lower()) if w not in STOPWORDS and len(w) > 2}
 
 
-def support(sentence: str, passages: list[str], min_overlap: float = 0.5) -> tuple[bool, tuple[str, ...]]:
-    """Is the sentence supported by these passages together? Returns (ok, missing numbers/names)."""
-    joined = " ".join(passages)
+def support(sentence: str, passages: list[str], min_overlap: float = 0.5,
+            question: str = "") -> tuple[bool, tuple[str, ...]]:
+    """Is the sentence supported by these passages together? Returns (ok, missing numbers/names).
+    Names the user wrote in the question may be repeated without support ("Microsoft" for "MSFT")."""
+    joined = " ".join(passages) + " " + " ".join(names(question))
     haystack_numbers = numbers(joined)
     lowered = joined.lower()
     missing = [n for n in numbers(sentence) if n not in haystack_numbers]
@@ -66,7 +69,8 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5) -> tup
     return (not missing and overlap >= min_overlap), tuple(missing)
 
 
-def check(text: str, passages: dict[int, str], min_overlap: float = 0.5) -> list[SentenceCheck]:
+def check(text: str, passages: dict[int, str], min_overlap: float = 0.5,
+          question: str = "") -> list[SentenceCheck]:
     """Each sentence of a cleaned answer against the passages (n -> text) shown to the model."""
     checks = []
     for s, e in all_sentences(text):
@@ -75,30 +79,35 @@ def check(text: str, passages: dict[int, str], min_overlap: float = 0.5) -> list
         if not plain:
             continue
         cited = tuple(n for n in dict.fromkeys(markers_in(raw)) if n in passages)
-        ok, missing = support(plain, [passages[n] for n in cited], min_overlap) if cited else (False, ())
+        ok, missing = support(plain, [passages[n] for n in cited], min_overlap, question) if cited else (False, ())
         if ok:
             checks.append(SentenceCheck(plain, cited, True))
             continue
-        best = _best_single(plain, passages, min_overlap)
-        if best is not None:
-            checks.append(SentenceCheck(plain, (best,), True, reattributed=True))
+        best = _best_support(plain, passages, min_overlap, question)
+        if best:
+            checks.append(SentenceCheck(plain, best, True, reattributed=True))
         else:
             if not cited:
-                _, missing = support(plain, list(passages.values()), min_overlap)
+                _, missing = support(plain, list(passages.values()), min_overlap, question)
             checks.append(SentenceCheck(plain, cited, False, missing=missing))
     return checks
 
 
-def _best_single(sentence: str, passages: dict[int, str], min_overlap: float) -> int | None:
+def _best_support(sentence: str, passages: dict[int, str], min_overlap: float, question: str) -> tuple[int, ...]:
+    """The single passage, or else the pair, that supports the sentence with most word overlap."""
     words = content_words(sentence)
-    best, best_overlap = None, -1.0
-    for n, passage in passages.items():
-        ok, _ = support(sentence, [passage], min_overlap)
-        if ok:
-            overlap = len(words & content_words(passage)) / max(len(words), 1)
-            if overlap > best_overlap:
-                best, best_overlap = n, overlap
-    return best
+    ranks = sorted(passages)
+    for size in (1, 2):
+        best, best_overlap = (), -1.0
+        for group in itertools.combinations(ranks, size):
+            texts = [passages[n] for n in group]
+            if support(sentence, texts, min_overlap, question)[0]:
+                overlap = len(words & content_words(" ".join(texts))) / max(len(words), 1)
+                if overlap > best_overlap:
+                    best, best_overlap = group, overlap
+        if best:
+            return best
+    return ()
 
 
 def render(checks: list[SentenceCheck], keep_unsupported: bool = False) -> str:

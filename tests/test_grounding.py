@@ -120,3 +120,17 @@ def test_no_rewrite_without_history(make_bot, docs_dir, fake_generator):
     fake_generator.queue("Mars has two moons [1].")
     bot.ask("How many moons does Mars have?")
     assert len(fake_generator.seen) == 1
+
+
+def test_names_from_the_question_need_no_support():
+    passages = {1: "MSFT said its Q2 FY 2025 ends in December."}
+    assert not verify.check("Microsoft's Q2 ends in December [1].", passages)[0].supported
+    assert verify.check("Microsoft's Q2 ends in December [1].", passages,
+                        question="When does Microsoft's Q2 end?")[0].supported
+
+
+def test_sentence_needing_two_passages_is_attributed_to_both():
+    passages = {1: "Nvidia's stock dropped almost 20% on Monday.", 2: "Weather was mild.",
+                3: "The sell-off wiped $1 trillion from market capitalisation."}
+    (c,) = verify.check("Nvidia's stock dropped almost 20%, a $1 trillion market capitalisation loss.", passages)
+    assert c.supported and c.cited == (1, 3)
