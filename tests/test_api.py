@@ -110,7 +110,17 @@ def test_model_errors_are_messages_not_tracebacks(client, fake_generator, monkey
 def test_the_browser_chat_is_mounted_at_root(client):
     r = client.get("/")
     assert r.status_code == 200 and "<html" in r.text.lower()
-    assert client.get("/config").json()["title"] == "Ask your documents"
+    config = client.get("/config").json()
+    assert config["title"] == "Ask your documents"
+    assert config["max_file_size"] == 50 * 1024 * 1024  # settings.max_upload_mb
+
+
+def test_uploads_larger_than_max_upload_mb_are_refused(make_bot):
+    from fastapi.testclient import TestClient
+    with TestClient(build_app(make_bot(max_upload_mb=1))) as client:
+        big = client.post("/gradio_api/upload", files={"files": ("big.txt", b"x" * (1024 * 1024 + 1))})
+        small = client.post("/gradio_api/upload", files={"files": ("small.txt", b"small")})
+    assert big.status_code == 413 and small.status_code == 200
 
 
 def test_parse_messages_pairs_history_and_keeps_the_last_turns():
