@@ -193,15 +193,18 @@ def test_stop_ends_the_answer_and_the_next_question_works(browser, quoting_bot, 
         ask(page, "What did Yann LeCun say about DeepSeek?")
         page.wait_for_function("""() => {
             const answers = document.querySelectorAll('#rag-chat .message.bot');
-            return answers.length && answers[answers.length - 1].innerText.split(' ').length > 2;
+            const text = answers.length ? answers[answers.length - 1].innerText : '';
+            return !text.includes('Searching your documents') && text.split(' ').length > 2;
         }""", timeout=60_000)
         page.click("#rag-stop")
+        page.wait_for_selector("#rag-chat .message.bot :text('(stopped)')", timeout=5_000)
         stopped = answer_text(page)
         time.sleep(1.0)
-        assert answer_text(page) == stopped and "[1]" not in stopped
+        assert answer_text(page) == stopped and "[1]" not in stopped and len(stopped.split()) > 3
     finally:
         quoting_bot.generator.delay = 0.03
     ask(page, "How will AI infrastructure spending of cloud providers change?")
     wait_for_sources(page)
     assert answer_text(page).endswith("[1].")
+    page.screenshot(path=ARTIFACTS / "stopped-then-asked.png", full_page=True)
     page.close()

@@ -173,8 +173,12 @@ def test_stopping_closes_the_model_stream(chat, fake_generator, monkeypatch):
     monkeypatch.setattr(fake_generator, "stream", slow)
     events = chat.respond("What colour are apples?", [], None)
     next(events), next(events), next(events)
+    *_, turns, _ = next(events)
     events.close()  # what the Stop button does to the running event
     assert closed == [True]
+    messages, sources, turns = chat.stopped(turns)
+    assert messages[-1]["content"] == "Apples are red *(stopped)*" and sources == ui.NO_SOURCES
+    assert ui.history_of(turns) == [] and chat.stopped(turns)[2] == turns
 
 
 def upload(chat, *paths):

@@ -179,7 +179,7 @@ def chat_messages(turns: list[dict]) -> list[dict]:
     messages = []
     for i, t in enumerate(turns, start=1):
         messages.append({"role": "user", "content": html.escape(t["question"], quote=False)})
-        text = t.get("error") or (linkify(t["text"], i) if t["text"] else WAITING)
+        text = t.get("shown") or (linkify(t["text"], i) if t["text"] else WAITING)
         messages.append({"role": "assistant", "content": text})
     return messages
 
@@ -212,6 +212,8 @@ class ChatUI:
         if not question:
             yield chat_messages(turns), sources_html(turns), turns, ""
             return
+        # one turn: the question, the text so far, the final Answer, and "shown" (HTML that
+        # replaces the text in the chat: an error, or a stopped answer)
         turn = {"question": question, "text": "", "answer": None}
         history = history_of(turns)
         turns = [*turns, turn]
@@ -225,10 +227,18 @@ class ChatUI:
                 else:
                     turn["text"], turn["answer"] = part.text, part
         except RagError as e:
-            turn["error"] = f"⚠️ {html.escape(str(e), quote=False)}"
+            turn["shown"] = f"⚠️ {html.escape(str(e), quote=False)}"
         finally:
             stream.close()
         yield chat_messages(turns), sources_html(turns), turns, ""
+
+    def stopped(self, turns: list[dict]):
+        """After Stop: the unfinished answer stays, marked as stopped. Returns (messages, sources, turns)."""
+        last = turns[-1] if turns else {}
+        if last and last.get("answer") is None and not last.get("shown"):
+            shown = linkify(last["text"].rstrip(), len(turns)) + " *(stopped)*"
+            turns = [*turns[:-1], {**last, "shown": shown}]
+        return chat_messages(turns), sources_html(turns), turns
 
     def new_chat(self):
         return [], NO_SOURCES, [], ""
@@ -267,7 +277,7 @@ class ChatUI:
                 problems.append(f"**{html.escape(path.name)}** was not added: {problem}.")
                 continue
             dest = self._destination(path.name)
-            stored[dest] = dest.read_bytes() if dest.exists() else None
+            stored.setdefault(dest, dest.read_bytes() if dest.exists() else None)
             shutil.copyfile(path, dest)
         report = None
         if stored:
@@ -385,7 +395,7 @@ class ChatUI:
 
             ask = gr.on([question.submit, send.click], self.respond, [question, turns, k],
                         [chatbot, sources, turns, question], api_name="chat")
-            stop.click(None, cancels=[ask], api_visibility="private")
+            stop.click(self.stopped, turns, [chatbot, sources, turns], cancels=[ask], api_visibility="private")
             chatbot.clear(self.new_chat, None, [chatbot, sources, turns, question], cancels=[ask],
                           api_visibility="private")
             new.click(self.new_chat, None, [chatbot, sources, turns, question], cancels=[ask],
