@@ -11,13 +11,14 @@ import rag
 from rag.config import Settings
 from rag.eval import bench
 from rag.eval.cli import run
-from rag.eval.harness import evaluate
+from rag.eval.harness import evaluate, threshold_points
 from rag.eval.report import compare, load_report
 
 from conftest import BENCH, CORPUS
 
 REFUSAL = "I could not find the answer in your documents."
-FILES = {"report.json", "report.md", "cases.jsonl", "latency.png", "correctness.png", "recall_at_k.png"}
+FILES = {"report.json", "report.md", "cases.jsonl", "latency.png", "correctness.png", "recall_at_k.png",
+         "refusal_tradeoff.png"}
 
 CASES = [
     {"id": "banana", "question": "What colour are bananas?", "answers": ["yellow"], "sources": ["fruit.txt"]},
@@ -103,6 +104,16 @@ def test_a_failing_question_is_recorded_and_ctrl_c_stops_with_a_partial_report(b
     assert report.cases[1]["error"] == "RuntimeError: model crashed"
     assert report.metrics["counts"]["errors"]["value"] == 1
     assert report.metrics["answer"]["contains"]["n"] == 1
+
+
+def test_threshold_points_sweep_a_min_score():
+    records = [{"answerable": True, "refused": False, "best_dense": 0.6},
+               {"answerable": True, "refused": False, "best_dense": 0.3},
+               {"answerable": False, "refused": False, "best_dense": 0.2},
+               {"answerable": False, "refused": True, "best_dense": 0.5}]
+    points = threshold_points(records, [0.0, 0.25, 0.4])
+    assert points == [(0.0, 0.5, 0.0), (0.25, 1.0, 0.0), (0.4, 1.0, 0.5)]
+    assert threshold_points(records[:2]) == []  # no unanswerable questions: nothing to trade off
 
 
 def test_report_folder_has_every_file(bot, fake_generator, tmp_path):

@@ -145,6 +145,8 @@ def answer_record(answer) -> dict:
         "passages": [{"rank": h.rank, "chunk_id": h.chunk.id, "source": h.chunk.source, "score": h.score}
                      for h in answer.passages],
         "markers": markers_in(answer.raw_text or ""),
+        "best_dense": max((h.dense for h in (getattr(answer, "retrieved", ()) or answer.passages)
+                           if h.dense is not None), default=None),
         "timings": dataclasses.asdict(answer.timings),
     }
 
@@ -275,6 +277,23 @@ def count_metrics(records) -> dict:
     return {"questions": m.stat(len(records), len(records), None),
             "errors": m.stat(sum(1 for r in records if r.get("error")), len(records), None),
             **{k: m.stat(v, len(records), None) for k, v in sorted(outcomes.items())}}
+
+
+def threshold_points(records, thresholds=None) -> list[tuple[float, float, float]]:
+    """What a min_score threshold would do: (threshold, refusal recall, over-refusal) when
+    answers whose best passage has a cosine below the threshold are refused too."""
+    records = [r for r in _ok(records) if "refused" in r]
+    if not any(r["answerable"] for r in records) or all(r["answerable"] for r in records):
+        return []
+    if not any(r.get("best_dense") is not None for r in records):
+        return []
+    thresholds = thresholds if thresholds is not None else [round(0.05 * i, 2) for i in range(15)]
+    points = []
+    for t in thresholds:
+        refused = [r["refused"] or (r.get("best_dense") is not None and r["best_dense"] < t) for r in records]
+        scores = m.refusal_scores([r["answerable"] for r in records], refused)
+        points.append((t, scores["recall"], scores["over_refusal"]))
+    return points
 
 
 def aggregate(records: list[dict], seed: int = 0, ks=RETRIEVAL_KS) -> dict:

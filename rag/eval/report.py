@@ -63,23 +63,30 @@ def summary_lines(report: dict) -> list[str]:
 def setup_rows(info: dict) -> list[tuple[str, str]]:
     s = info.get("settings", {})
     index = info.get("index", {})
-    model = info.get("model") or {}
+    model = info.get("model")
     git = info.get("git") or {}
     rows = [
         ("date", info.get("date", "")),
         ("git commit", f"{git.get('commit') or '-'}{' (uncommitted changes)' if git.get('dirty') else ''}"),
         ("questions", f"{info.get('done', '?')} done of {info.get('questions', '?')}"),
-        ("model", f"{model.get('id', '-')} (sha256 {str(model.get('sha256') or '-')[:16]})" if model else "- (retrieval only)"),
         ("embedder", info.get("embedder", "-")),
         ("retriever", info.get("retriever") or f"{s.get('retriever', '-')} (fusion {s.get('fusion', '-')}, "
                                               f"dense weight {s.get('dense_weight', '-')})"),
-        ("passages per answer", str(info.get("k", s.get("top_k", "-")))),
         ("chunking", f"{index.get('chunk_tokens', '-')} tokens, overlap {index.get('chunk_overlap', '-')}"),
         ("index", f"{index.get('dir', '-')}: {index.get('documents', '-')} documents, {index.get('chunks', '-')} chunks"),
-        ("temperature / max tokens", f"{s.get('temperature', '-')} / {s.get('max_tokens', '-')}"),
-        ("run time", f"{fmt(info.get('elapsed_s'), 1)} s"),
     ]
-    for key in ("bench", "data", "sample", "index_build_s", "index_reused"):
+    if model:
+        rows += [
+            ("model", f"{model.get('id', '-')} (sha256 {str(model.get('sha256') or '-')[:16]})"),
+            ("passages per answer", str(info.get("k", s.get("top_k", "-")))),
+            ("grounding", f"rewrite {s.get('rewrite', '-')}, compact {s.get('compact', '-')} "
+                          f"({s.get('context_tokens', '-')} tokens), verify {s.get('verify', '-')}"),
+            ("temperature / max tokens", f"{s.get('temperature', '-')} / {s.get('max_tokens', '-')}"),
+        ]
+    else:
+        rows.append(("model", "- (retrieval only)"))
+    rows.append(("run time", f"{fmt(info.get('elapsed_s'), 1)} s"))
+    for key in ("bench", "data", "split", "sample", "seed", "index_build_s", "index_reused"):
         if key in info:
             rows.append((key.replace("_", " "), str(info[key])))
     return rows
@@ -213,8 +220,8 @@ def plot_recall_curve(metrics: dict, path: Path) -> Path | None:
 
 
 def plot_refusal_tradeoff(points: list[tuple[float, float, float]], path: Path) -> Path | None:
-    """For a refusal threshold sweep: (threshold, refusal recall on unanswerable questions,
-    over-refusal rate on answerable ones) per threshold."""
+    """A refusal threshold sweep: (threshold, refusal recall on unanswerable questions,
+    over-refusal rate on answerable ones) per threshold, e.g. from harness.threshold_points."""
     if not points:
         return None
     plt = _pyplot()
@@ -240,6 +247,7 @@ def plot_refusal_tradeoff(points: list[tuple[float, float, float]], path: Path) 
 
 def write_report(report, out_dir) -> Path:
     """report.json, cases.jsonl, PNG plots and report.md into out_dir (created)."""
+    from .harness import threshold_points
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = report.to_dict()
@@ -249,7 +257,8 @@ def write_report(report, out_dir) -> Path:
             fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
     plots = [p for p in (plot_latency(report.cases, out / "latency.png"),
                          plot_correctness(report.cases, out / "correctness.png"),
-                         plot_recall_curve(report.metrics, out / "recall_at_k.png")) if p]
+                         plot_recall_curve(report.metrics, out / "recall_at_k.png"),
+                         plot_refusal_tradeoff(threshold_points(report.cases), out / "refusal_tradeoff.png")) if p]
     (out / "report.md").write_text(markdown(data, report.cases, [str(p) for p in plots]), encoding="utf-8")
     return out
 
