@@ -102,7 +102,7 @@ def test_model_errors_are_messages_not_tracebacks(client, fake_generator, monkey
     r = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "What colour are apples?"}]})
     assert r.status_code == 500 and r.json() == {
         "error": {"message": "Cannot load model 'x': file missing", "type": "server_error"}}
-    r = client.post("/v1/chat/completions", json={"stream": True, "messages": [{"role": "user", "content": "apples?"}]})
+    r = client.post("/v1/chat/completions", json={"stream": True, "messages": [{"role": "user", "content": "What colour are apples?"}]})
     events = sse_data(r.text)
     assert events[-2]["error"]["message"] == "Cannot load model 'x': file missing" and events[-1] == "[DONE]"
 
