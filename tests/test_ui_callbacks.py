@@ -1,5 +1,6 @@
 """The browser chat's callbacks, called directly (no browser, no server), over the fakes."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,7 @@ def test_streamed_text_accumulates_then_links_markers(chat, fake_generator):
                                       'are small and dark red <a class="rag-cite" href="#rag-src-1-1">[1]</a>.')
     assert box == "" and len(turns) == 1 and turns[0]["answer"].text.startswith("Apples are red [1]")
     assert 'id="rag-src-1-1"' in sources
+    assert re.search(r'<p class="rag-timing">Search \d+\.\d s · first words \d+\.\d s · whole answer', sources)
 
 
 def test_sources_mark_the_cited_sentence_and_escape_document_text(make_bot, tmp_path, fake_generator):

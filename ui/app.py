@@ -41,6 +41,7 @@ CSS = """
 .rag-for { opacity: 0.75; font-style: italic; }
 .rag-warn { color: #b45309; }
 .rag-refused { font-weight: 600; }
+.rag-timing { font-size: 0.85em; opacity: 0.6; }
 .rag-sources details { margin: 0.6em 0; }
 .rag-sources summary { cursor: pointer; }
 a.rag-cite { text-decoration: none; font-weight: 600; }
@@ -161,13 +162,21 @@ def answer_sources(turn: int, answer) -> str:
     return "".join(parts)
 
 
+def timing_html(answer) -> str:
+    t = answer.timings
+    first = f" · first words {t.first_token_s:.1f} s" if t.first_token_s is not None else ""
+    return (f'<p class="rag-timing">Search {t.retrieve_s:.1f} s{first} · '
+            f'whole answer {t.total_s:.1f} s</p>')
+
+
 def sources_html(turns: list[dict]) -> str:
     """The Sources panel: the latest answer in full, earlier answers collapsed."""
     answered = [(i, t) for i, t in enumerate(turns, start=1) if t.get("answer") is not None]
     if not answered:
         return NO_SOURCES
     (last_i, last), earlier = answered[-1], answered[:-1]
-    out = ['<div class="rag-sources"><h3>Sources</h3>', answer_sources(last_i, last["answer"])]
+    out = ['<div class="rag-sources"><h3>Sources</h3>', answer_sources(last_i, last["answer"]),
+           timing_html(last["answer"])]
     for i, t in reversed(earlier):
         out.append(f"<details><summary>Earlier: {html.escape(t['question'])}</summary>"
                    f"{answer_sources(i, t['answer'])}</details>")
