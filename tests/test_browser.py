@@ -79,6 +79,11 @@ def quoting_url(quoting_bot):
         yield url
 
 
+def gradio_upload_folder() -> str:
+    from gradio.utils import get_upload_folder
+    return get_upload_folder()
+
+
 def open_chat(browser, url):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(url, wait_until="domcontentloaded")
@@ -135,7 +140,7 @@ def test_citation_link_opens_its_highlighted_passage(browser, quoting_url):
     page.close()
 
 
-def test_upload_ask_about_it_then_remove_it(browser, quoting_url, tmp_path):
+def test_upload_ask_about_it_then_remove_it(browser, quoting_bot, quoting_url, tmp_path):
     note = tmp_path / "zebra facts.txt"
     note.write_text("Every zebra has a unique pattern of black and white stripes, like a fingerprint. "
                     "Zebras live in herds on the African savanna.\n")
@@ -145,6 +150,8 @@ def test_upload_ask_about_it_then_remove_it(browser, quoting_url, tmp_path):
     page.wait_for_selector("#rag-upload-message :text('Added: zebra facts.txt')", timeout=60_000)
     page.wait_for_selector("#rag-docs :text('zebra facts.txt')")
     assert "documents" in page.inner_text("#rag-status")
+    assert (Path(quoting_bot.settings.data_dir) / "zebra facts.txt").exists()
+    assert not list(Path(gradio_upload_folder()).rglob("zebra facts.txt"))  # only data_dir keeps it
     page.screenshot(path=ARTIFACTS / "documents-uploaded.png", full_page=True)
 
     page.get_by_role("tab", name="Chat").click()
@@ -159,6 +166,7 @@ def test_upload_ask_about_it_then_remove_it(browser, quoting_url, tmp_path):
     page.click("#rag-remove")
     page.wait_for_selector("#rag-upload-message :text('Removed zebra facts.txt from the index.')")
     page.wait_for_function("!document.querySelector('#rag-docs').innerText.includes('zebra facts.txt')")
+    assert not (Path(quoting_bot.settings.data_dir) / "zebra facts.txt").exists()
     page.close()
 
 

@@ -231,6 +231,18 @@ def test_bad_uploads_give_a_message_and_lose_nothing(make_bot, tmp_path):
     assert (uploads / "notes.txt").read_text() == "Kiwis are green."
 
 
+def test_gradios_temporary_copy_is_deleted_and_other_files_are_not(chat, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    temporary = tmp_path / "gradio" / "0123abcd" / "kiwi.txt"
+    temporary.parent.mkdir(parents=True)
+    temporary.write_text("Kiwis are green.")
+    mine = tmp_path / "mine.txt"
+    mine.write_text("Limes are green.")
+    message, *_ = upload(chat, temporary, mine)
+    assert message.startswith("Added: **kiwi.txt**, **mine.txt**.")
+    assert not temporary.parent.exists() and mine.exists()
+
+
 def test_upload_of_nothing_asks_for_files(chat):
     message, *_ = chat.upload(None, progress=no_progress)
     assert message == "Choose one or more files first."

@@ -207,6 +207,16 @@ def safe_name(name: str) -> str:
     return stem + suffix
 
 
+def forget_gradio_copy(path: Path) -> None:
+    """Delete Gradio's temporary copy of an upload (the kept copy is the one in data_dir)."""
+    cache = Path(gr.utils.get_upload_folder()).resolve()
+    path = path.resolve()
+    if path.is_relative_to(cache) and path.is_file():
+        path.unlink()
+        if path.parent != cache and not any(path.parent.iterdir()):
+            path.parent.rmdir()
+
+
 # ---------- the app ----------
 class ChatUI:
     """Callbacks and layout of the browser chat over one Bot."""
@@ -288,6 +298,8 @@ class ChatUI:
             dest = self._destination(path.name)
             stored.setdefault(dest, dest.read_bytes() if dest.exists() else None)
             shutil.copyfile(path, dest)
+        for path in paths:
+            forget_gradio_copy(path)
         report = None
         if stored:
             progress(0.1, desc="Indexing")
