@@ -150,6 +150,29 @@ def test_gradio_client_api_keeps_working(bot, fake_generator):
     assert "<mark>" in sources and "fruit.txt" in sources and box == ""
 
 
+def test_a_client_that_disconnects_mid_stream_frees_the_model(bot, fake_generator, monkeypatch):
+    import threading
+    import time
+    lock, words = threading.Lock(), []
+
+    def slow(messages, max_tokens=384, temperature=0.0):
+        with lock:  # as the llama.cpp generator holds its lock while it writes
+            for i in range(200):
+                words.append(i)
+                time.sleep(0.02)
+                yield f"word{i} "
+    monkeypatch.setattr(fake_generator, "stream", slow)
+    body = {"stream": True, "messages": [{"role": "user", "content": "What colour are apples?"}]}
+    with LiveServer(build_app(bot)) as url:
+        with httpx.Client(base_url=url, timeout=30) as http, http.stream("POST", "/v1/chat/completions", json=body) as r:
+            for n, _ in enumerate(r.iter_lines()):
+                if n > 6:
+                    break
+        assert lock.acquire(timeout=5), "the model is still locked after the client went away"
+        lock.release()
+    assert len(words) < 200
+
+
 @pytest.mark.slow
 def test_real_stack_over_http(real_bot):
     question = {"role": "user", "content": "How much did Meta plan to spend on capital expenditures in 2025?"}
