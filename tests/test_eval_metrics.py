@@ -136,6 +136,7 @@ def test_two_citations_needed_together_are_both_precise():
 
 def test_citations_of_an_empty_answer_are_undefined():
     assert m.citation_verdicts("", {1: P1}) == []
+    assert m.citation_verdicts("3. [1]\n4.", {1: P1}) == []  # list numbers say nothing
     assert m.citation_coverage([]) is None
     assert m.citation_support([]) is None
     assert m.citation_precision([]) is None

@@ -213,12 +213,13 @@ def supports(sentence: str, passages: Sequence[str], threshold: float = SUPPORT_
 
 
 def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
-    """(sentence without markers, distinct marker numbers in it) for each sentence."""
+    """(sentence without markers, distinct marker numbers in it) for each sentence that says
+    something: list numbers like "3." and bare punctuation are left out."""
     out = []
     for s, e in all_sentences(text):
         raw = text[s:e]
         clean = " ".join(MARKER.sub("", raw).split())
-        if clean.strip(string.punctuation + " "):
+        if content_words(clean):
             out.append((clean, list(dict.fromkeys(markers_in(raw)))))
     return out
 
