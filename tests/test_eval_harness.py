@@ -201,7 +201,8 @@ def test_scifact_on_a_tiny_beir_folder(make_bot, tmp_path, retriever):
     assert report.info["index_documents"] == 4 and report.info["index"]["chunks"] == 4  # one chunk per document
     assert report.info["index"]["chunk_tokens"] == bench.WHOLE_DOCUMENT
     out = report.save(tmp_path / "out")
-    assert {"report.json", "report.md", "cases.jsonl", "recall_at_k.png", "latency.png"} <= {p.name for p in out.iterdir()}
+    written = {p.name for p in out.iterdir()}
+    assert {"report.json", "report.md", "cases.jsonl", "recall_at_k.png", "latency.png"} <= written
     again = bench.scifact(make_bot, data, retriever=retriever, progress=False, cache=tmp_path / "cache")
     assert again.info["index_reused"] and again.value("retrieval.ndcg@10") == report.value("retrieval.ndcg@10")
 

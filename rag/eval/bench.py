@@ -23,7 +23,7 @@ from pathlib import Path
 from ..errors import RagError
 from . import metrics as m
 from .cases import Case
-from .harness import Report, describe, evaluate, retrieval_metrics, retrieval_verdict, warm_up, peak_rss_mb
+from .harness import Report, describe, evaluate, peak_rss_mb, retrieval_metrics, retrieval_verdict, warm_up
 
 WHOLE_DOCUMENT = 100_000  # chunk_tokens that keep every benchmark document in one chunk
 SCIFACT_KS = (1, 3, 5, 10, 20, 50, 100)

@@ -112,7 +112,7 @@ def judge(case: Case, answer, hits, refusal: str, ks=RETRIEVAL_KS) -> dict:
     prediction = "" if answer.refused else m.strip_answer(answer.text, refusal)
     model_text = "" if kind in ("retrieval", "model") else clean_markers(answer.raw_text or answer.text, len(shown))
     model_prediction = m.strip_answer(model_text, refusal)
-    em, f1, contains = m.exact_match(prediction, golds), m.token_f1(prediction, golds), m.contains_answer(prediction, golds)
+    em, contains = m.exact_match(prediction, golds), m.contains_answer(prediction, golds)
     correct = None if em is None else bool(em or contains)
     asked = case.question + " " + " ".join(q for q, _ in case.history)
     verdict = {
@@ -120,7 +120,7 @@ def judge(case: Case, answer, hits, refusal: str, ks=RETRIEVAL_KS) -> dict:
         "refusal_kind": kind,
         "retrieval": retrieval_verdict(ranked, relevant, ks),
         "retrieved": ranked[:max(ks)],
-        "em": em, "f1": f1, "contains": contains,
+        "em": em, "f1": m.token_f1(prediction, golds), "contains": contains,
         "model_contains": m.contains_answer(model_prediction, golds),
         "answer_in_passages": max((m.contains_answer(t, golds) for t in passages.values()), default=0.0)
         if golds else None,

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from ..chunking import all_sentences
-from ..citations import MARKER, is_refusal, markers_in
+from ..citations import MARKER, markers_in
 
 # ---------- retrieval (document level, binary relevance) ----------
 

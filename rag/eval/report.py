@@ -73,7 +73,8 @@ def setup_rows(info: dict) -> list[tuple[str, str]]:
         ("retriever", info.get("retriever") or f"{s.get('retriever', '-')} (fusion {s.get('fusion', '-')}, "
                                               f"dense weight {s.get('dense_weight', '-')})"),
         ("chunking", f"{index.get('chunk_tokens', '-')} tokens, overlap {index.get('chunk_overlap', '-')}"),
-        ("index", f"{index.get('dir', '-')}: {index.get('documents', '-')} documents, {index.get('chunks', '-')} chunks"),
+        ("index", f"{index.get('dir', '-')}: {index.get('documents', '-')} documents, "
+                  f"{index.get('chunks', '-')} chunks"),
     ]
     if model:
         rows += [
