@@ -115,6 +115,7 @@ def cmd_ingest(bot, args):
 
 
 def cmd_ask(bot, args):
+    bot.generator  # a bad model setting is an error even when retrieval alone would refuse
     answer = bot.ask(args.question)
     if args.json:
         import json
@@ -130,6 +131,7 @@ def cmd_ask(bot, args):
 def cmd_chat(bot, args):
     if args.ingest:
         print(bot.ingest(args.ingest, progress=True).summary())
+    bot.generator
     status = bot.status()
     print(f"{status['documents']} documents, {status['chunks']} chunks; model {status['model']}. "
           "Ask a question (empty line or Ctrl-D to quit).")
