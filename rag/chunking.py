@@ -15,18 +15,22 @@ _BOUNDARY = re.compile(r"[.!?][\"'\u201d\u2019)\]]*\s+")
 _NO_BREAK = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Inc|Corp|Ltd|Co|St|vs|etc|e\.g|i\.e|No|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)|\b[A-Z])\.$")
 
 
+def _trimmed(text: str, spans) -> list[tuple[int, int]]:
+    """The spans without surrounding whitespace; empty ones dropped."""
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
 def paragraphs(text: str) -> list[tuple[int, int]]:
     """Spans of non-blank lines (a line is a paragraph in the formats we load)."""
-    spans = []
-    for m in re.finditer(r"[^\n]+", text):
-        start, end = m.start(), m.end()
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start:
-            spans.append((start, end))
-    return spans
+    return _trimmed(text, (m.span() for m in re.finditer(r"[^\n]+", text)))
 
 
 def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -41,15 +45,7 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[i
         cursor = m.end()
     if cursor < end:
         spans.append((cursor, end))
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            out.append((s, e))
-    return out
+    return _trimmed(text, spans)
 
 
 def all_sentences(text: str) -> list[tuple[int, int]]:
