@@ -42,7 +42,12 @@ def ingest(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_ove
     for s in report.skipped:
         warn(str(s))
     pending = []  # (source, sha, chunks)
-    for path in files:
+    if progress and len(files) > 1:
+        from tqdm import tqdm
+        files_iter = tqdm(files, desc="reading", unit="file", leave=False)
+    else:
+        files_iter = files
+    for path in files_iter:
         source = str(path.resolve())
         try:
             sha = file_sha256(path)
