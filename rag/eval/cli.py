@@ -68,10 +68,11 @@ def run(bot_factory, args) -> int:
     if args.bench == "scifact":
         if positional:
             raise RagError("--bench scifact takes no question set")
-        if args.retriever not in ("dense", "bm25", "hybrid"):
-            raise RagError(f"Unknown retriever '{args.retriever}': use dense, bm25 or hybrid")
-        report = bench.scifact(bot_factory, _data(args), retriever=args.retriever, limit=args.limit, seed=args.seed)
-        return _finish(report, args.out or default_out(f"scifact-{args.retriever}"))
+        retriever = args.retriever or "dense"
+        if retriever not in ("dense", "bm25", "hybrid"):
+            raise RagError(f"Unknown retriever '{retriever}': use dense, bm25 or hybrid")
+        report = bench.scifact(bot_factory, _data(args), retriever=retriever, limit=args.limit, seed=args.seed)
+        return _finish(report, args.out or default_out(f"scifact-{retriever}"))
     if args.bench == "squad2":
         if positional:
             raise RagError("--bench squad2 takes no question set")
