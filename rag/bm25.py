@@ -8,6 +8,7 @@ import numpy as np
 from .errors import MissingDependency
 
 STOPWORDS = "english"
+TOKENS = r"(?u)\b\w+\b"  # one-character tokens count ("vitamin D")
 
 
 class BM25Index:
@@ -20,14 +21,14 @@ class BM25Index:
         self.ids = np.asarray(ids, dtype="int64")
         self.model = bm25s.BM25(k1=k1, b=b)
         if texts:
-            tokens = bm25s.tokenize(texts, stopwords=STOPWORDS, show_progress=False)
+            tokens = bm25s.tokenize(texts, token_pattern=TOKENS, stopwords=STOPWORDS, show_progress=False)
             self.model.index(tokens, show_progress=False)
         self.empty = not texts
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         if self.empty or k <= 0:
             return []
-        tokens = self._bm25s.tokenize([query], stopwords=STOPWORDS, show_progress=False, return_ids=False)[0]
+        tokens = self._bm25s.tokenize([query], token_pattern=TOKENS, stopwords=STOPWORDS, show_progress=False, return_ids=False)[0]
         vocab = self.model.vocab_dict
         known = [t for t in tokens if t in vocab]
         if not known:

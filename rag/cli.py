@@ -16,7 +16,8 @@ SETTING_FLAGS = {
     "--model": ("model", "model preset (qwen2.5-coder-1.5b, qwen2.5-coder-0.5b, smollm2-135m), "
                          "a .gguf path, or hf:REPO/FILE"),
     "--embedder": ("embedder", "sentence-transformers model name or path (default all-MiniLM-L6-v2)"),
-    "--top-k": ("top_k", "passages given to the model"),
+    "--top-k": ("top_k", "passages retrieved per question"),
+    "--retriever": ("retriever", "hybrid (default), dense or bm25; --bench scifact defaults to dense"),
     "--threads": ("n_threads", "CPU threads for generation (0 = all)"),
     "--ctx": ("n_ctx", "model context size in tokens"),
     "--temperature": ("temperature", "sampling temperature (0 = deterministic)"),
@@ -80,7 +81,6 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="report folder (default reports/NAME-DATE)")
     s.add_argument("--sample", type=int, help="questions to sample (squad2)")
     s.add_argument("--seed", type=int, default=0, help="sampling and bootstrap seed")
-    s.add_argument("--retriever", default="dense", help="retrieval for --bench scifact: dense, bm25 or hybrid")
     s.add_argument("--limit", type=int, help="only the first N questions")
     return p
 

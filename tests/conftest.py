@@ -21,6 +21,10 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 BENCH = ROOT.parent / "shared" / "bench-data"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--run-bench", action="store_true", help="run the benchmark tests (SciFact anchors)")
+
+
 class FakeEmbedder:
     """Bag of hashed lower-case words, normalised: texts sharing words are close."""
 

@@ -68,7 +68,7 @@ def run(bot_factory, args) -> int:
     if args.bench == "scifact":
         if positional:
             raise RagError("--bench scifact takes no question set")
-        retriever = args.retriever or "dense"
+        retriever = getattr(args, "retriever", None) or "dense"
         if retriever not in ("dense", "bm25", "hybrid"):
             raise RagError(f"Unknown retriever '{retriever}': use dense, bm25 or hybrid")
         report = bench.scifact(bot_factory, _data(args), retriever=retriever, limit=args.limit, seed=args.seed)
