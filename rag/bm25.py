@@ -28,7 +28,8 @@ class BM25Index:
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         if self.empty or k <= 0:
             return []
-        tokens = self._bm25s.tokenize([query], token_pattern=TOKENS, stopwords=STOPWORDS, show_progress=False, return_ids=False)[0]
+        tokens = self._bm25s.tokenize([query], token_pattern=TOKENS, stopwords=STOPWORDS, show_progress=False,
+                                     return_ids=False)[0]
         vocab = self.model.vocab_dict
         known = [t for t in tokens if t in vocab]
         if not known:

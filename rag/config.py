@@ -39,7 +39,7 @@ class Settings:
     compact: bool = True  # give the model the best sentences, not whole chunks
     context_tokens: int = 320  # budget for the compact context, in embedder tokens
     verify: bool = True  # check every answer sentence against the passages it cites
-    min_overlap: float = 0.5  # share of a sentence's content words its passages must contain
+    min_overlap: float = 0.6  # share of a sentence's content words its passages must contain
     keep_unsupported: bool = False  # show unsupported sentences instead of dropping them
     # generation
     model: str = "qwen2.5-coder-1.5b"  # a preset name, a .gguf path or hf:REPO/FILE

@@ -125,7 +125,9 @@ class Bot:
         query = self.rewrite(question, history) if s.rewrite else question
         hits = self.retrieve(query, k)
         best = max((h.dense for h in hits if h.dense is not None), default=None)
-        if not hits or (best is not None and best < s.min_score):
+        documents = {h.chunk.source: self.store.source_text(h.chunk.source) for h in hits}
+        if (not hits or (best is not None and best < s.min_score)
+                or (s.verify and verify.unknown_terms(query, "\n".join(documents.values())))):
             yield self.refusal
             yield Answer(question=question, text=self.refusal, passages=tuple(hits), retrieved=tuple(hits),
                          refused=True, query=query, raw_text="",
@@ -150,7 +152,7 @@ class Bot:
             yield text
         timings = Timings(retrieve_s=retrieved - start, first_token_s=(first - start) if first else None,
                           total_s=time.perf_counter() - start, completion_tokens=len(parts))
-        yield self._finish(question, query, "".join(parts), passages, hits, timings)
+        yield self._finish(question, query, "".join(parts), passages, hits, timings, documents)
 
     def ask(self, question: str, history: History = (), k: int | None = None) -> Answer:
         answer = None
@@ -158,7 +160,7 @@ class Bot:
             answer = part
         return answer
 
-    def _finish(self, question, query, raw, passages, hits, timings) -> Answer:
+    def _finish(self, question, query, raw, passages, hits, timings, documents) -> Answer:
         s = self.settings
         common = dict(question=question, passages=tuple(passages), retrieved=tuple(hits), timings=timings,
                       query=query, raw_text=raw)
@@ -167,7 +169,8 @@ class Bot:
         text = citations.clean_markers(raw, len(passages))
         checks: list = []
         if s.verify:
-            checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap, query)
+            checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap, query,
+                                  {h.rank: documents.get(h.chunk.source, "") for h in passages})
             if not any(c.supported for c in checks):
                 return Answer(text=self.refusal, refused=True, sentences=tuple(checks), **common)
             text = verify.render(checks, keep_unsupported=s.keep_unsupported)

@@ -153,6 +153,11 @@ class Store:
             self._bm25 = BM25Index(ids, [self.chunks[i].text for i in ids])
         return self._bm25.search(query, k)
 
+    def source_text(self, source: str) -> str:
+        """The indexed text of one document: its chunks in order (overlaps repeated)."""
+        return "\n".join(c.text for c in sorted((c for c in self.chunks.values() if c.source == source),
+                                                  key=lambda c: c.start))
+
     def vector(self, vid: int) -> np.ndarray:
         return self.vectors.index.reconstruct(int(vid))
 

@@ -31,20 +31,26 @@ def numbers(text: str) -> set[str]:
 
 
 def names(sentence: str) -> set[str]:
-    """Capitalised words (the first word too, unless a stopword) and acronyms, lower-cased
-    and stemmed so that "Microsoft's" matches "Microsoft"."""
+    """Capitalised words (the first word too, unless a stopword) and acronyms, lower-cased,
+    without a possessive 's, so that "Microsoft's" matches "Microsoft"."""
     out = set()
     for w in re.findall(r"[A-Za-z][\w'’&.-]*", sentence):
         w = w.strip(".'’-")
         if w[:1].isupper() and w.lower() not in STOPWORDS:
-            out.add(_stem(w.lower()))
+            out.add(re.sub(r"['’]s$", "", w.lower()))
     return out
 
 
 def _stem(word: str) -> str:
-    for suffix in ("'s", "’s", "ies", "es", "s", "ing", "ed"):
+    """A crude stemmer, enough to match "used"/"use", "planned"/"plans", "Microsoft's"/"Microsoft"."""
+    for suffix in ("'s", "’s", "ies", "es", "s", "ing", "ed", "d"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word[-1] == word[-2]:
+        word = word[:-1]
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
     return word
 
 
@@ -52,26 +58,49 @@ def content_words(text: str) -> set[str]:
     return {_stem(w) for w in re.findall(r"[a-z][a-z'’-]*", text.lower()) if w not in STOPWORDS and len(w) > 2}
 
 
-def support(sentence: str, passages: list[str], min_overlap: float = 0.5,
+# words that talk about the passages rather than the answer ("as mentioned in passage [1]")
+META = frozenset("passage passages mentioned mention mentions text document documents provided information "
+                 "context stated states according question answer".split())
+
+
+def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_in: str = "",
             question: str = "") -> tuple[bool, tuple[str, ...]]:
     """Is the sentence supported by these passages together? Returns (ok, missing numbers/names).
-    Names the user wrote in the question may be repeated without support ("Microsoft" for "MSFT")."""
-    joined = " ".join(passages) + " " + " ".join(names(question))
-    haystack_numbers = numbers(joined)
-    lowered = joined.lower()
-    missing = [n for n in numbers(sentence) if n not in haystack_numbers]
+    Numbers must be in the passages; names in the passages or in `names_in` (their documents,
+    so "Microsoft" is found for a passage that says "MSFT"). A sentence that only restates the
+    question (no content word or number beyond it) supports nothing."""
+    joined = " ".join(passages)
+    missing = [n for n in numbers(sentence) if n not in numbers(joined)]
+    lowered = (joined + " " + names_in).lower()
     missing += [n for n in names(sentence) if n not in lowered]
-    words = content_words(sentence)
-    if not words and not numbers(sentence):
+    words = content_words(sentence) - META
+    new = (words - content_words(question)) or (numbers(sentence) - numbers(question))
+    if not new:
         return False, tuple(missing)
-    found = content_words(joined)
-    overlap = len(words & found) / len(words) if words else 1.0
+    overlap = len(words & content_words(joined)) / len(words) if words else 1.0
     return (not missing and overlap >= min_overlap), tuple(missing)
 
 
-def check(text: str, passages: dict[int, str], min_overlap: float = 0.5,
-          question: str = "") -> list[SentenceCheck]:
-    """Each sentence of a cleaned answer against the passages (n -> text) shown to the model."""
+def unknown_terms(question: str, documents: str) -> list[str]:
+    """Names (after the first word) and numbers of a question that the documents never mention:
+    a question about "Amazon" over documents without it cannot be answered from them."""
+    words = re.findall(r"[A-Za-z][\w'’&.-]*", question)
+    lowered = documents.lower()
+    asked = names(" ".join(["x"] + words[1:]))
+    return [n for n in sorted(asked) if n not in lowered] + \
+           [n for n in sorted(numbers(question)) if n not in numbers(documents)]
+
+
+def check(text: str, passages: dict[int, str], min_overlap: float = 0.5, question: str = "",
+          documents: dict[int, str] | None = None) -> list[SentenceCheck]:
+    """Each sentence of a cleaned answer against the passages (n -> text) shown to the model;
+    documents (n -> the passage's whole document) is where names may also be found."""
+    documents = documents or {}
+
+    def supported(sentence, group):
+        return support(sentence, [passages[n] for n in group], min_overlap,
+                       " ".join(documents.get(n, "") for n in group), question)
+
     checks = []
     for s, e in all_sentences(text):
         raw = text[s:e]
@@ -79,30 +108,28 @@ def check(text: str, passages: dict[int, str], min_overlap: float = 0.5,
         if not plain:
             continue
         cited = tuple(n for n in dict.fromkeys(markers_in(raw)) if n in passages)
-        ok, missing = support(plain, [passages[n] for n in cited], min_overlap, question) if cited else (False, ())
+        ok, missing = supported(plain, cited) if cited else (False, ())
         if ok:
             checks.append(SentenceCheck(plain, cited, True))
             continue
-        best = _best_support(plain, passages, min_overlap, question)
+        best = _best_support(plain, passages, supported)
         if best:
             checks.append(SentenceCheck(plain, best, True, reattributed=True))
         else:
             if not cited:
-                _, missing = support(plain, list(passages.values()), min_overlap, question)
+                _, missing = supported(plain, tuple(passages))
             checks.append(SentenceCheck(plain, cited, False, missing=missing))
     return checks
 
 
-def _best_support(sentence: str, passages: dict[int, str], min_overlap: float, question: str) -> tuple[int, ...]:
+def _best_support(sentence: str, passages: dict[int, str], supported) -> tuple[int, ...]:
     """The single passage, or else the pair, that supports the sentence with most word overlap."""
     words = content_words(sentence)
-    ranks = sorted(passages)
     for size in (1, 2):
         best, best_overlap = (), -1.0
-        for group in itertools.combinations(ranks, size):
-            texts = [passages[n] for n in group]
-            if support(sentence, texts, min_overlap, question)[0]:
-                overlap = len(words & content_words(" ".join(texts))) / max(len(words), 1)
+        for group in itertools.combinations(sorted(passages), size):
+            if supported(sentence, group)[0]:
+                overlap = len(words & content_words(" ".join(passages[n] for n in group))) / max(len(words), 1)
                 if overlap > best_overlap:
                     best, best_overlap = group, overlap
         if best:

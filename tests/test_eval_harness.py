@@ -24,7 +24,7 @@ CASES = [
     {"id": "banana", "question": "What colour are bananas?", "answers": ["yellow"], "sources": ["fruit.txt"]},
     {"id": "moon", "question": "How long does the Moon take to orbit the Earth?", "answers": ["27 days"],
      "sources": ["space.md"]},
-    {"id": "cup", "question": "Who won the 1998 World Cup?", "answerable": False},
+    {"id": "cup", "question": "What colour are the moons of Mars?", "answerable": False},
     {"id": "cherry", "question": "What colour are cherries?", "answers": ["dark red"], "sources": ["fruit.txt"]},
 ]
 REPLIES = ["Bananas are yellow [1].", "The Moon orbits the Earth every 72 days [1].", REFUSAL, REFUSAL]

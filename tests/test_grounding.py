@@ -122,11 +122,39 @@ def test_no_rewrite_without_history(make_bot, docs_dir, fake_generator):
     assert len(fake_generator.seen) == 1
 
 
-def test_names_from_the_question_need_no_support():
+def test_names_may_come_from_the_passage_document_not_the_question():
     passages = {1: "MSFT said its Q2 FY 2025 ends in December."}
-    assert not verify.check("Microsoft's Q2 ends in December [1].", passages)[0].supported
-    assert verify.check("Microsoft's Q2 ends in December [1].", passages,
-                        question="When does Microsoft's Q2 end?")[0].supported
+    question = "When does Microsoft's Q2 end?"
+    assert not verify.check("Microsoft's Q2 ends in December [1].", passages, question=question)[0].supported
+    documents = {1: "Microsoft (MSFT) reported. MSFT said its Q2 FY 2025 ends in December."}
+    assert verify.check("Microsoft's Q2 ends in December [1].", passages, question=question,
+                        documents=documents)[0].supported
+    # a name the user asked about is not borrowed from the question: Amazon is in no document
+    assert not verify.check("Amazon's Q2 ends in December [1].", passages, question="When does Amazon's Q2 end?",
+                            documents=documents)[0].supported
+
+
+def test_restating_the_question_is_not_an_answer():
+    passages = {1: "DeepSeek trained its model on Nvidia GPUs, reportedly H800s."}
+    question = "Which Nvidia GPU model did DeepSeek use to train its model?"
+    (c,) = verify.check("The Nvidia GPU model DeepSeek used to train its model is mentioned in [1].", passages,
+                        question=question)
+    assert not c.supported
+    (c,) = verify.check("DeepSeek used H800s [1].", passages, question=question)
+    assert c.supported
+
+
+def test_unknown_terms_of_a_question():
+    docs = "Meta will spend $60 billion in 2025. Microsoft spends too."
+    assert verify.unknown_terms("How much will Amazon spend in 2025?", docs) == ["amazon"]
+    assert verify.unknown_terms("What did Meta spend in 2024?", docs) == ["2024"]
+    assert verify.unknown_terms("How much will Meta spend in 2025?", docs) == []
+
+
+def test_question_about_an_absent_name_is_refused_before_generation(make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir)
+    answer = bot.ask("What colour are Durians?")
+    assert answer.refused and fake_generator.seen == []
 
 
 def test_sentence_needing_two_passages_is_attributed_to_both():
