@@ -113,6 +113,7 @@ class Store:
         self.chunks = chunks  # vector id -> Chunk
         self.vectors = vectors
         self._bm25 = None  # built on first lexical search, dropped on every change
+        self._texts: dict[str, str] = {}  # source -> its indexed text, filled on demand, dropped on change
 
     # ---------- opening ----------
     @classmethod
@@ -155,8 +156,10 @@ class Store:
 
     def source_text(self, source: str) -> str:
         """The indexed text of one document: its chunks in order (overlaps repeated)."""
-        return "\n".join(c.text for c in sorted((c for c in self.chunks.values() if c.source == source),
-                                                  key=lambda c: c.start))
+        if source not in self._texts:
+            self._texts[source] = "\n".join(c.text for c in sorted(
+                (c for c in self.chunks.values() if c.source == source), key=lambda c: c.start))
+        return self._texts[source]
 
     def vector(self, vid: int) -> np.ndarray:
         return self.vectors.index.reconstruct(int(vid))
@@ -171,7 +174,7 @@ class Store:
         for vid in ids:
             del self.chunks[vid]
         self.manifest.files.pop(source, None)
-        self._bm25 = None
+        self._bm25, self._texts = None, {}
         return len(ids)
 
     def add_source(self, source: str, sha256: str, chunks: list[Chunk], vectors: np.ndarray, added: str):
@@ -181,7 +184,7 @@ class Store:
         for vid, chunk in zip(ids.tolist(), chunks):
             self.chunks[vid] = chunk
         self.manifest.files[source] = {"sha256": sha256, "chunks": len(chunks), "added": added}
-        self._bm25 = None
+        self._bm25, self._texts = None, {}
 
     def save(self) -> None:
         """Write a new generation, then point CURRENT at it; old generations are removed."""

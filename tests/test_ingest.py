@@ -22,8 +22,11 @@ def test_second_ingest_of_unchanged_files_embeds_nothing(make_bot, docs_dir, fak
 def test_changed_file_is_reembedded_and_old_chunks_go(make_bot, docs_dir):
     bot = make_bot()
     bot.ingest([docs_dir])
+    fruit = str((docs_dir / "fruit.txt").resolve())
+    assert "Bananas" in bot.store.source_text(fruit)
     (docs_dir / "fruit.txt").write_text("Grapes are purple and grow in bunches.")
     report = bot.ingest([docs_dir])
+    assert bot.store.source_text(fruit) == "Grapes are purple and grow in bunches."
     assert [p.rsplit("/", 1)[-1] for p in report.updated] == ["fruit.txt"]
     texts = " ".join(c.text for c in bot.store.chunks.values())
     assert "Grapes" in texts and "Bananas" not in texts
