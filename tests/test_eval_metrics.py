@@ -48,6 +48,7 @@ def test_squad_normalisation():
     assert m.normalize_answer("The  Cat, sat!") == "cat sat"
     assert m.normalize_answer("an apple a day") == "apple day"
     assert m.normalize_answer("$1,000") == "1000"
+    assert m.normalize_answer("Jevon’s “Paradox”") == m.normalize_answer("Jevon's \"Paradox\"") == "jevons paradox"
 
 
 def test_exact_match_and_f1_take_the_best_gold_answer():

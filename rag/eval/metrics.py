@@ -64,7 +64,7 @@ def ndcg_at_k(ranked: Sequence[str], relevant: set[str], k: int = 10) -> float |
 # ---------- answers (official SQuAD normalisation) ----------
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCT = set(string.punctuation)
+_PUNCT = set(string.punctuation) | set("‘’“”–—")  # typographic quotes and dashes too
 
 
 def normalize_answer(text: str) -> str:
