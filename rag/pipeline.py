@@ -116,7 +116,9 @@ class Bot:
         prompt = template(self.settings.prompts_dir, "rewrite").format(history="\n".join(lines), question=question)
         out = "".join(self.generator.stream([{"role": "user", "content": prompt}], 64, 0.0))
         out = out.strip().splitlines()[0].strip().strip('"') if out.strip() else ""
-        return out if len(out) > 3 else question
+        if _rewrite_ok(out, question, history):
+            return out
+        return f"{history[-1][0].strip()} {question.strip()}"
 
     def stream(self, question: str, history: History = (), k: int | None = None) -> Iterator[str | Answer]:
         """Yields text pieces as the model writes them, then the final Answer."""
@@ -171,9 +173,10 @@ class Bot:
         if s.verify:
             checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap, query,
                                   {h.rank: documents.get(h.chunk.source, "") for h in passages})
-            if not any(c.supported for c in checks):
-                return Answer(text=self.refusal, refused=True, sentences=tuple(checks), **common)
             text = verify.render(checks, keep_unsupported=s.keep_unsupported)
+            supported_text = verify.render(checks)
+            if not supported_text or not verify.gives_quantity(query, supported_text):
+                return Answer(text=self.refusal, refused=True, sentences=tuple(checks), **common)
         supported = {n for c in checks if c.supported for n in c.cited}
         cites = tuple(dataclasses.replace(c, supported=c.n in supported) if s.verify else c
                       for c in citations.extract(text, passages))
@@ -184,6 +187,19 @@ class Bot:
         return {"documents": len(files), "chunks": sum(f["chunks"] for f in files.values()),
                 "model": self.settings.model, "embedder": self.settings.embedder,
                 "index": str(self.settings.index_dir)}
+
+
+def _rewrite_ok(rewritten: str, question: str, history: History) -> bool:
+    """A small model's rewrite may drop the question or repeat an earlier one: keep it only if
+    it is new and holds most of the follow-up's own content words."""
+    if _same(rewritten, question) or any(_same(rewritten, q) for q, _ in history):
+        return False
+    own = verify.content_words(question)
+    return len(own & verify.content_words(rewritten)) >= len(own) / 2
+
+
+def _same(a: str, b: str) -> bool:
+    return a.strip().lower().rstrip("?.! ") == b.strip().lower().rstrip("?.! ")
 
 
 def open(where: str | Path | Settings | None = None, **overrides) -> Bot:  # noqa: A001

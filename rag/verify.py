@@ -81,6 +81,19 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
     return (not missing and overlap >= min_overlap), tuple(missing)
 
 
+_ASKS_QUANTITY = re.compile(r"\bhow (?:much|many)\b", re.I)
+_QUANTITY_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+                            r"forty|fifty|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|"
+                            r"twice|double|triple)\b", re.I)
+
+
+def gives_quantity(question: str, answer: str) -> bool:
+    """A "how much / how many" question is answered only by a text that states a quantity;
+    "DeepSeek used less powerful hardware" does not answer "how many GPUs"."""
+    answer = MARKER.sub("", answer)
+    return not _ASKS_QUANTITY.search(question) or bool(_NUMBER.search(answer) or _QUANTITY_WORD.search(answer))
+
+
 def unknown_terms(question: str, documents: str) -> list[str]:
     """Names (after the first word) and numbers of a question that the documents never mention:
     a question about "Amazon" over documents without it cannot be answered from them."""

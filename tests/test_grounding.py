@@ -162,3 +162,31 @@ def test_sentence_needing_two_passages_is_attributed_to_both():
                 3: "The sell-off wiped $1 trillion from market capitalisation."}
     (c,) = verify.check("Nvidia's stock dropped almost 20%, a $1 trillion market capitalisation loss.", passages)
     assert c.supported and c.cited == (1, 3)
+
+
+def test_a_rewrite_that_loses_the_follow_up_falls_back_to_both_questions(make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir)
+    history = [("How many moons does Earth have?", "One.")]
+    fake_generator.queue("How many moons does Earth have?")  # the earlier question, repeated
+    assert bot.rewrite("And how fast does Mars orbit?", history) == \
+        "How many moons does Earth have? And how fast does Mars orbit?"
+    fake_generator.queue("And in Q2?")  # unchanged
+    assert bot.rewrite("And in Q2?", history) == "How many moons does Earth have? And in Q2?"
+    fake_generator.queue("What is the size of the Earth?")  # lost the follow-up's words
+    assert bot.rewrite("What will that money mainly be spent on?", history).startswith("How many moons")
+
+
+def test_a_how_many_question_needs_a_quantity_in_the_answer(make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir)
+    fake_generator.queue("Cherries are small and dark red [1].")
+    answer = bot.ask("How many cherries are there?")
+    assert answer.refused and answer.raw_text  # supported, but not an answer to "how many"
+    fake_generator.queue("Cherries are small and dark red [1].")
+    assert not bot.ask("What colour are cherries?").refused
+
+
+def test_gives_quantity():
+    assert verify.gives_quantity("How many GPUs?", "It used 2,048 GPUs.")
+    assert verify.gives_quantity("How much will Meta invest?", "Hundreds of billions of dollars.")
+    assert not verify.gives_quantity("How much did it cost?", "It used less powerful hardware [2].")
+    assert verify.gives_quantity("Who is the CEO?", "Jane Doe.")
