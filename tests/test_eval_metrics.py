@@ -71,6 +71,8 @@ def test_empty_answer_and_no_gold_answers():
 
 def test_containment_is_on_whole_words():
     assert m.contains_answer("Meta will spend over $60 billion in 2025.", ["60 billion"]) == 1.0
+    assert m.contains_answer("It is Liang Wenfang’s company.", ["Liang Wenfang"]) == 1.0
+    assert m.contains_answer("It is Liang Wenfangs company.", ["Liang Wenfang"]) == 0.0
     assert m.contains_answer("It costs 10 billion.", ["1"]) == 0.0
     assert m.contains_answer("It costs 1,000 dollars.", ["1000"]) == 1.0
     assert m.contains_answer("anything", ["the"]) == 0.0  # a gold answer that normalises to nothing

@@ -108,11 +108,15 @@ def token_f1(prediction: str, golds: Sequence[str]) -> float | None:
     return max(_f1(prediction, g) for g in golds)
 
 
+_POSSESSIVE = re.compile(r"['’]s\b")
+
+
 def contains_answer(prediction: str, golds: Sequence[str]) -> float | None:
-    """1 if some normalised gold answer occurs, as whole words, in the normalised prediction."""
+    """1 if some normalised gold answer occurs, as whole words, in the normalised prediction
+    (a possessive counts as the name: "Liang Wenfang's company" contains "Liang Wenfang")."""
     if not golds:
         return None
-    pred = f" {normalize_answer(prediction)} "
+    pred = " " + normalize_answer(_POSSESSIVE.sub("", prediction)) + " "
     return float(any(normalize_answer(g) and f" {normalize_answer(g)} " in pred for g in golds))
 
 
