@@ -44,9 +44,15 @@ class LlamaGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False))
 
-    def stream(self, messages, max_tokens=384, temperature=0.0) -> Iterator[str]:
+    def reset(self) -> None:
+        """Forget the cached prompt: the next call starts cold."""
         with self.lock:
             self.llm.reset()
+
+    def stream(self, messages, max_tokens=384, temperature=0.0) -> Iterator[str]:
+        with self.lock:
+            # no reset: llama.cpp reuses the KV cache of the prompt prefix this call shares with the
+            # last one (system prompt, instructions, example), which is most of a question's prompt
             prompt_tokens = completion = 0
             for part in self.llm.create_chat_completion(
                     messages=messages, max_tokens=max_tokens, temperature=temperature,
