@@ -191,11 +191,12 @@ class Bot:
 
 def _rewrite_ok(rewritten: str, question: str, history: History) -> bool:
     """A small model's rewrite may drop the question or repeat an earlier one: keep it only if
-    it is new and holds most of the follow-up's own content words."""
+    it is new and holds at least half of the follow-up's content words (when it has two or more:
+    "Starting when?" may become "When does Tesla start ...")."""
     if _same(rewritten, question) or any(_same(rewritten, q) for q, _ in history):
         return False
     own = verify.content_words(question)
-    return len(own & verify.content_words(rewritten)) >= len(own) / 2
+    return len(own) < 2 or len(own & verify.content_words(rewritten)) >= len(own) / 2
 
 
 def _same(a: str, b: str) -> bool:

@@ -190,3 +190,10 @@ def test_gives_quantity():
     assert verify.gives_quantity("How much will Meta invest?", "Hundreds of billions of dollars.")
     assert not verify.gives_quantity("How much did it cost?", "It used less powerful hardware [2].")
     assert verify.gives_quantity("Who is the CEO?", "Jane Doe.")
+
+
+def test_a_short_follow_up_may_be_rephrased(make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir)
+    fake_generator.queue("When did Tesla launch its robotaxi service?")
+    assert bot.rewrite("Starting when?", [("Where is Tesla launching robotaxis?", "Austin.")]) == \
+        "When did Tesla launch its robotaxi service?"
