@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 import time
 from pathlib import Path
@@ -189,12 +190,18 @@ class Bot:
                 "index": str(self.settings.index_dir)}
 
 
+_QUESTION_WORD = re.compile(r"\b(what|who|whom|whose|which|when|where|why|how)\b")
+
+
 def _rewrite_ok(rewritten: str, question: str, history: History) -> bool:
     """A small model's rewrite may drop the question or repeat an earlier one: keep it only if
-    it is new and holds at least half of the follow-up's content words (when it has two or more:
-    "Starting when?" may become "When does Tesla start ...")."""
+    it is new, asks with the same question word, and holds at least half of the follow-up's
+    content words (when it has two or more: "Starting when?" may become "When does Tesla start")."""
     if _same(rewritten, question) or any(_same(rewritten, q) for q, _ in history):
         return False
+    asked = _QUESTION_WORD.findall(question.lower())
+    if asked and asked[0] not in _QUESTION_WORD.findall(rewritten.lower()):
+        return False  # "What does he suggest" must not become "Who did he suggest"
     own = verify.content_words(question)
     return len(own) < 2 or len(own & verify.content_words(rewritten)) >= len(own) / 2
 

@@ -197,3 +197,14 @@ def test_a_short_follow_up_may_be_rephrased(make_bot, docs_dir, fake_generator):
     fake_generator.queue("When did Tesla launch its robotaxi service?")
     assert bot.rewrite("Starting when?", [("Where is Tesla launching robotaxis?", "Austin.")]) == \
         "When did Tesla launch its robotaxi service?"
+
+
+def test_a_rewrite_must_ask_with_the_same_question_word(make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir)
+    history = [("Who wrote the post about Nvidia?", "Timothy B. Lee.")]
+    fake_generator.queue("Who did Timothy B. Lee suggest traders were tipped off about?")
+    assert bot.rewrite("What does he suggest traders were tipped off about?", history) == \
+        "Who wrote the post about Nvidia? What does he suggest traders were tipped off about?"
+    fake_generator.queue("What does Timothy B. Lee suggest traders were tipped off about?")
+    assert bot.rewrite("What does he suggest traders were tipped off about?", history) == \
+        "What does Timothy B. Lee suggest traders were tipped off about?"
