@@ -171,14 +171,16 @@ class Bot:
             return Answer(text=self.refusal, refused=True, **common)
         text = citations.clean_markers(raw, len(passages))
         checks: list = []
+        supported: set[int] = set()
         if s.verify:
             checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap, query,
                                   {h.rank: documents.get(h.chunk.source, "") for h in passages})
-            text = verify.render(checks, keep_unsupported=s.keep_unsupported)
-            supported_text = verify.render(checks)
-            if not supported_text or not verify.gives_quantity(query, supported_text):
+            supported = {n for c in checks if c.supported for n in c.cited}
+            cited_documents = "\n".join(documents.get(source, "") for source in
+                                        {h.chunk.source for h in passages if h.rank in supported})
+            if not supported or not verify.answers_question(query, verify.render(checks), cited_documents):
                 return Answer(text=self.refusal, refused=True, sentences=tuple(checks), **common)
-        supported = {n for c in checks if c.supported for n in c.cited}
+            text = verify.render(checks, keep_unsupported=s.keep_unsupported)
         cites = tuple(dataclasses.replace(c, supported=c.n in supported) if s.verify else c
                       for c in citations.extract(text, passages))
         return Answer(text=text, citations=cites, refused=False, sentences=tuple(checks), **common)

@@ -94,6 +94,13 @@ def gives_quantity(question: str, answer: str) -> bool:
     return not _ASKS_QUANTITY.search(question) or bool(_NUMBER.search(answer) or _QUANTITY_WORD.search(answer))
 
 
+def answers_question(question: str, answer: str, cited_documents: str) -> bool:
+    """Does a supported answer answer this question? A "how much / how many" question needs a
+    quantity, and the documents the answer cites must mention every name of the question: "$5
+    billion" from a document about Tesla does not answer "What is Google's capex?"."""
+    return gives_quantity(question, answer) and not unknown_terms(question, cited_documents)
+
+
 def unknown_terms(question: str, documents: str) -> list[str]:
     """Names (after the first word) and numbers of a question that the documents never mention:
     a question about "Amazon" over documents without it cannot be answered from them."""
