@@ -117,9 +117,7 @@ class Bot:
         prompt = template(self.settings.prompts_dir, "rewrite").format(history="\n".join(lines), question=question)
         out = "".join(self.generator.stream([{"role": "user", "content": prompt}], 64, 0.0))
         out = out.strip().splitlines()[0].strip().strip('"') if out.strip() else ""
-        if _rewrite_ok(out, question, history):
-            return out
-        return f"{history[-1][0].strip()} {question.strip()}"
+        return out if _rewrite_ok(out, question, history) else _both(question, history)
 
     def stream(self, question: str, history: History = (), k: int | None = None) -> Iterator[str | Answer]:
         """Yields text pieces as the model writes them, then the final Answer."""
@@ -142,7 +140,10 @@ class Bot:
             passages = context.select(query, self.embedder.embed_query(query), hits, self.embedder,
                                       s.context_tokens)
         retrieved = time.perf_counter()
-        messages = answer_messages(s.prompts_dir, query, passages, () if s.rewrite else history)
+        # without a standalone question the model reads the conversation and the follow-up itself
+        in_chat = bool(history) and (not s.rewrite or query == _both(question, history))
+        messages = answer_messages(s.prompts_dir, question if in_chat else query, passages,
+                                   history if in_chat else ())
         parts, first = [], None
         shown = citations.MarkerFilter(len(passages))
         for piece in self.generator.stream(messages, s.max_tokens, s.temperature):
@@ -206,6 +207,11 @@ def _rewrite_ok(rewritten: str, question: str, history: History) -> bool:
         return False  # "What does he suggest" must not become "Who did he suggest"
     own = verify.content_words(question)
     return len(own) < 2 or len(own & verify.content_words(rewritten)) >= len(own) / 2
+
+
+def _both(question: str, history: History) -> str:
+    """The retrieval query when a follow-up could not be rewritten: the last question, then it."""
+    return f"{history[-1][0].strip()} {question.strip()}"
 
 
 def _same(a: str, b: str) -> bool:

@@ -208,3 +208,29 @@ def test_a_rewrite_must_ask_with_the_same_question_word(make_bot, docs_dir, fake
     fake_generator.queue("What does Timothy B. Lee suggest traders were tipped off about?")
     assert bot.rewrite("What does he suggest traders were tipped off about?", history) == \
         "What does Timothy B. Lee suggest traders were tipped off about?"
+
+
+def test_an_answer_from_a_document_that_never_names_what_was_asked_is_refused(make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir)
+    fake_generator.queue("Cherries are small and dark red [1].")
+    answer = bot.ask("What colour are the cherries grown on Mars?")  # fruit.txt never mentions Mars
+    assert answer.refused and answer.raw_text
+    fake_generator.queue("Cherries are small and dark red [1].")
+    assert not bot.ask("What colour are the cherries?").refused
+
+
+def test_answers_question():
+    tesla = "Tesla's accumulated AI capex is approximately $5 billion."
+    assert verify.answers_question("What is Tesla's AI capex?", "About $5 billion [1].", tesla)
+    assert not verify.answers_question("What is Google's AI capex?", "About $5 billion [1].", tesla)
+    assert not verify.answers_question("How much is Tesla's AI capex?", "It is large [1].", tesla)
+
+
+def test_without_a_usable_rewrite_the_model_reads_the_conversation(make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir)
+    fake_generator.queue("And Mars?", "Mars has two moons [1].")  # the rewrite is the follow-up unchanged
+    answer = bot.ask("And Mars?", history=[("How many moons does Earth have?", "One.")])
+    assert answer.query == "How many moons does Earth have? And Mars?"
+    messages = fake_generator.seen[1]
+    assert [m["content"] for m in messages[1:3]] == ["How many moons does Earth have?", "One."]
+    assert messages[-1]["content"].rstrip().endswith("Question: And Mars?")
