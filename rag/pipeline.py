@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import threading
 import time
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator
 
-from . import citations, context, fusion, verify
+from . import citations, context, followup, fusion, verify
 from .config import Settings, load_settings
 from .errors import ConfigError
 from .embedder import Embedder, load_embedder
+from .followup import History
 from .generator import Generator, load_generator
 from .ingest import IngestReport, ingest
 from .prompts import answer_messages, template
 from .store import Store
 from .types import Answer, Hit, IndexedFile, Timings
 
-History = Sequence[tuple[str, str]]  # (question, answer text) pairs, oldest first
 
 
 class Bot:
@@ -117,7 +116,7 @@ class Bot:
         prompt = template(self.settings.prompts_dir, "rewrite").format(history="\n".join(lines), question=question)
         out = "".join(self.generator.stream([{"role": "user", "content": prompt}], 64, 0.0))
         out = out.strip().splitlines()[0].strip().strip('"') if out.strip() else ""
-        return out if _rewrite_ok(out, question, history) else _both(question, history)
+        return out if followup.acceptable(out, question, history) else followup.combined(question, history)
 
     def stream(self, question: str, history: History = (), k: int | None = None) -> Iterator[str | Answer]:
         """Yields text pieces as the model writes them, then the final Answer."""
@@ -141,7 +140,7 @@ class Bot:
                                       s.context_tokens)
         retrieved = time.perf_counter()
         # without a standalone question the model reads the conversation and the follow-up itself
-        in_chat = bool(history) and (not s.rewrite or query == _both(question, history))
+        in_chat = bool(history) and (not s.rewrite or query == followup.combined(question, history))
         messages = answer_messages(s.prompts_dir, question if in_chat else query, passages,
                                    history if in_chat else ())
         parts, first = [], None
@@ -191,31 +190,6 @@ class Bot:
         return {"documents": len(files), "chunks": sum(f["chunks"] for f in files.values()),
                 "model": self.settings.model, "embedder": self.settings.embedder,
                 "index": str(self.settings.index_dir)}
-
-
-_QUESTION_WORD = re.compile(r"\b(what|who|whom|whose|which|when|where|why|how)\b")
-
-
-def _rewrite_ok(rewritten: str, question: str, history: History) -> bool:
-    """A small model's rewrite may drop the question or repeat an earlier one: keep it only if
-    it is new, asks with the same question word, and holds at least half of the follow-up's
-    content words (when it has two or more: "Starting when?" may become "When does Tesla start")."""
-    if _same(rewritten, question) or any(_same(rewritten, q) for q, _ in history):
-        return False
-    asked = _QUESTION_WORD.findall(question.lower())
-    if asked and asked[0] not in _QUESTION_WORD.findall(rewritten.lower()):
-        return False  # "What does he suggest" must not become "Who did he suggest"
-    own = verify.content_words(question)
-    return len(own) < 2 or len(own & verify.content_words(rewritten)) >= len(own) / 2
-
-
-def _both(question: str, history: History) -> str:
-    """The retrieval query when a follow-up could not be rewritten: the last question, then it."""
-    return f"{history[-1][0].strip()} {question.strip()}"
-
-
-def _same(a: str, b: str) -> bool:
-    return a.strip().lower().rstrip("?.! ") == b.strip().lower().rstrip("?.! ")
 
 
 def open(where: str | Path | Settings | None = None, **overrides) -> Bot:  # noqa: A001
