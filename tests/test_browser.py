@@ -26,8 +26,9 @@ LAST_ANSWER = "#rag-chat .message.bot >> nth=-1"
 
 class QuotingGenerator:
     """A stand-in model: answers with the first sentence of passage [1] of the prompt, cited as
-    [1], word by word and a little slowly so streaming shows. Relies on the prompt numbering
-    passages as "[1] (file name)" followed by the passage text."""
+    [1], word by word and a little slowly so streaming shows. Relies on the prompt listing the
+    passages after its last "Passages:" line (before it comes a worked example), numbered as
+    "[1] (file name)" followed by the passage text."""
 
     id = "quoting"
 
@@ -35,7 +36,7 @@ class QuotingGenerator:
         self.delay = delay
 
     def reply(self, messages) -> str:
-        prompt = messages[-1]["content"]
+        prompt = messages[-1]["content"].rsplit("\nPassages:\n", 1)[-1]
         if "[1] (" not in prompt:
             return ""  # a side call, such as rewriting a follow-up question
         passage = prompt.split("[1] (", 1)[1].split("\n", 1)[1].strip()
