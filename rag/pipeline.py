@@ -109,20 +109,27 @@ class Bot:
                     for r, (i, score) in enumerate(ranked[:k], start=1)]
 
     def rewrite(self, question: str, history: History) -> str:
-        """A follow-up question made standalone with the chat history (one short model call)."""
+        """A follow-up question made standalone with the chat history (one short model call);
+        when the model's rewrite is not usable, the last question followed by the follow-up."""
         if not history:
             return question
+        return self._standalone(question, history) or followup.combined(question, history)
+
+    def _standalone(self, question: str, history: History) -> str | None:
         lines = [f"User: {q}\nAssistant: {a}" for q, a in history[-3:]]
         prompt = template(self.settings.prompts_dir, "rewrite").format(history="\n".join(lines), question=question)
         out = "".join(self.generator.stream([{"role": "user", "content": prompt}], 64, 0.0))
         out = out.strip().splitlines()[0].strip().strip('"') if out.strip() else ""
-        return out if followup.acceptable(out, question, history) else followup.combined(question, history)
+        return out if followup.acceptable(out, question, history) else None
 
     def stream(self, question: str, history: History = (), k: int | None = None) -> Iterator[str | Answer]:
         """Yields text pieces as the model writes them, then the final Answer."""
         s = self.settings
         start = time.perf_counter()
-        query = self.rewrite(question, history) if s.rewrite else question
+        query, standalone = question, None
+        if s.rewrite and history:
+            standalone = self._standalone(question, history)
+            query = standalone or followup.combined(question, history)
         hits = self.retrieve(query, k)
         best = max((h.dense for h in hits if h.dense is not None), default=None)
         documents = {h.chunk.source: self.store.source_text(h.chunk.source) for h in hits}
@@ -140,7 +147,7 @@ class Bot:
                                       s.context_tokens)
         retrieved = time.perf_counter()
         # without a standalone question the model reads the conversation and the follow-up itself
-        in_chat = bool(history) and (not s.rewrite or query == followup.combined(question, history))
+        in_chat = bool(history) and standalone is None
         messages = answer_messages(s.prompts_dir, question if in_chat else query, passages,
                                    history if in_chat else ())
         parts, first = [], None
