@@ -96,9 +96,24 @@ def gives_quantity(question: str, answer: str) -> bool:
 
 def answers_question(question: str, answer: str, cited_documents: str) -> bool:
     """Does a supported answer answer this question? A "how much / how many" question needs a
-    quantity, and the documents the answer cites must mention every name of the question: "$5
-    billion" from a document about Tesla does not answer "What is Google's capex?"."""
-    return gives_quantity(question, answer) and not unknown_terms(question, cited_documents)
+    quantity, and the documents the answer cites must mention every name the question is about:
+    "$5 billion" from a document about Tesla does not answer "What is Google's capex?"."""
+    return gives_quantity(question, answer) and not unknown_terms(subject(question), cited_documents)
+
+
+_AUXILIARY = r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)"
+_TYPE_PHRASE = re.compile(rf"^(\W*(?:which|what)\s+).+?\s+(?={_AUXILIARY}\b)", re.I)
+_RELATIVE = re.compile(r"\s(?:whose|who|which|where)\b.*$", re.I | re.S)
+
+
+def subject(question: str) -> str:
+    """The part of a question that says what it is about, without the words that describe the
+    answer ("Which new *Nvidia chips* does the post want?") or a linked entity ("the company
+    *whose CEO talks of Llama 4*"): those may come from another document or from common
+    knowledge, while the answer's own documents must name the subject."""
+    question = _TYPE_PHRASE.sub(r"\1", question, count=1)
+    head, _, rest = question.partition(" ")
+    return f"{head} {_RELATIVE.sub('', rest)}".strip()
 
 
 def unknown_terms(question: str, documents: str) -> list[str]:
