@@ -25,9 +25,26 @@ def acceptable(rewritten: str, question: str, history: History) -> bool:
     return len(own) < 2 or len(own & content_words(rewritten)) >= len(own) / 2
 
 
-def combined(question: str, history: History) -> str:
-    """The retrieval query when a follow-up could not be rewritten: the last question, then it."""
-    return f"{history[-1][0].strip()} {question.strip()}"
+_REFERENCE = re.compile(r"\b(he|she|it|its|they|them|their|his|her|him|this|that|these|those|there|then|"
+                        r"the company|the same)\b", re.I)
+_CONTINUATION = re.compile(r"^\W*(and|so|also|but|what about|how about)\b", re.I)
+
+
+def needs_context(question: str) -> bool:
+    """Does a follow-up lean on the conversation (a pronoun, "that", "And ...?", or too few
+    words to stand alone)? One that does not is asked as it is, without a rewrite call."""
+    return bool(_REFERENCE.search(question) or _CONTINUATION.match(question)) or len(content_words(question)) < 2
+
+
+def combined(question: str, history: History, refusal: str = "") -> str:
+    """The retrieval query when a follow-up could not be rewritten: the last question, its
+    answer (what "he" or "that" most often points at) unless it was the refusal, then the
+    follow-up."""
+    last_question, last_answer = history[-1]
+    last_answer = re.sub(r"\s*\[\d+\]", "", last_answer).strip()
+    if refusal and last_answer.startswith(refusal.strip()):
+        last_answer = ""
+    return " ".join(part for part in (last_question.strip(), last_answer, question.strip()) if part)
 
 
 def _same(a: str, b: str) -> bool:

@@ -110,10 +110,17 @@ class Bot:
 
     def rewrite(self, question: str, history: History) -> str:
         """A follow-up question made standalone with the chat history (one short model call);
-        when the model's rewrite is not usable, the last question followed by the follow-up."""
-        if not history:
-            return question
-        return self._standalone(question, history) or followup.combined(question, history)
+        when the model's rewrite is not usable, the last exchange followed by the follow-up."""
+        return self._query(question, history)[0]
+
+    def _query(self, question: str, history: History) -> tuple[str, str | None]:
+        """The retrieval query, and the standalone question (None when there is none)."""
+        if not history or not self.settings.rewrite:
+            return question, None
+        if not followup.needs_context(question):
+            return question, question
+        standalone = self._standalone(question, history)
+        return standalone or followup.combined(question, history, self.refusal), standalone
 
     def _standalone(self, question: str, history: History) -> str | None:
         lines = [f"User: {q}\nAssistant: {a}" for q, a in history[-3:]]
@@ -126,10 +133,7 @@ class Bot:
         """Yields text pieces as the model writes them, then the final Answer."""
         s = self.settings
         start = time.perf_counter()
-        query, standalone = question, None
-        if s.rewrite and history:
-            standalone = self._standalone(question, history)
-            query = standalone or followup.combined(question, history)
+        query, standalone = self._query(question, history)
         hits = self.retrieve(query, k)
         best = max((h.dense for h in hits if h.dense is not None), default=None)
         documents = {h.chunk.source: self.store.source_text(h.chunk.source) for h in hits}

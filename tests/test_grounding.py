@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rag import context, verify
+from rag import context, followup, verify
 from rag.types import Chunk, Hit
 
 from conftest import FakeEmbedder
@@ -169,9 +169,12 @@ def test_a_rewrite_that_loses_the_follow_up_falls_back_to_both_questions(make_bo
     history = [("How many moons does Earth have?", "One.")]
     fake_generator.queue("How many moons does Earth have?")  # the earlier question, repeated
     assert bot.rewrite("And how fast does Mars orbit?", history) == \
-        "How many moons does Earth have? And how fast does Mars orbit?"
+        "How many moons does Earth have? One. And how fast does Mars orbit?"
     fake_generator.queue("And in Q2?")  # unchanged
-    assert bot.rewrite("And in Q2?", history) == "How many moons does Earth have? And in Q2?"
+    assert bot.rewrite("And in Q2?", history) == "How many moons does Earth have? One. And in Q2?"
+    fake_generator.queue("And in Q2?")
+    refused = [("How many moons does Earth have?", bot.refusal)]
+    assert bot.rewrite("And in Q2?", refused) == "How many moons does Earth have? And in Q2?"
     fake_generator.queue("What is the size of the Earth?")  # lost the follow-up's words
     assert bot.rewrite("What will that money mainly be spent on?", history).startswith("How many moons")
 
@@ -204,7 +207,7 @@ def test_a_rewrite_must_ask_with_the_same_question_word(make_bot, docs_dir, fake
     history = [("Who wrote the post about Nvidia?", "Timothy B. Lee.")]
     fake_generator.queue("Who did Timothy B. Lee suggest traders were tipped off about?")
     assert bot.rewrite("What does he suggest traders were tipped off about?", history) == \
-        "Who wrote the post about Nvidia? What does he suggest traders were tipped off about?"
+        "Who wrote the post about Nvidia? Timothy B. Lee. What does he suggest traders were tipped off about?"
     fake_generator.queue("What does Timothy B. Lee suggest traders were tipped off about?")
     assert bot.rewrite("What does he suggest traders were tipped off about?", history) == \
         "What does Timothy B. Lee suggest traders were tipped off about?"
@@ -226,11 +229,38 @@ def test_answers_question():
     assert not verify.answers_question("How much is Tesla's AI capex?", "It is large [1].", tesla)
 
 
+def test_the_cited_documents_need_only_name_the_subject_of_the_question():
+    post = "It would be interesting to see what AI models can achieve with the new Blackwell chips."
+    assert verify.answers_question("Which new Nvidia chips does the post want?", "Blackwell chips [1].", post)
+    lecun = "Yann LeCun, Meta's chief AI scientist, cautioned against overreacting."
+    question = "Who is the chief AI scientist at the company whose CEO said Llama 4 will lead?"
+    assert verify.subject(question) == "Who is the chief AI scientist at the company"
+    assert verify.answers_question(question, "Yann LeCun [1].", lecun)
+    assert not verify.answers_question("Who is the chief AI scientist at Google?", "Yann LeCun [1].", lecun)
+    assert verify.subject("On which platform did Musk post?") == "On which platform did Musk post?"
+
+
 def test_without_a_usable_rewrite_the_model_reads_the_conversation(make_bot, docs_dir, fake_generator):
     bot = _bot(make_bot, docs_dir)
     fake_generator.queue("And Mars?", "Mars has two moons [1].")  # the rewrite is the follow-up unchanged
     answer = bot.ask("And Mars?", history=[("How many moons does Earth have?", "One.")])
-    assert answer.query == "How many moons does Earth have? And Mars?"
+    assert answer.query == "How many moons does Earth have? One. And Mars?"
     messages = fake_generator.seen[1]
     assert [m["content"] for m in messages[1:3]] == ["How many moons does Earth have?", "One."]
     assert messages[-1]["content"].rstrip().endswith("Question: And Mars?")
+
+
+def test_which_follow_ups_lean_on_the_conversation():
+    for question in ("And in Q2?", "Starting when?", "What will that money be spent on?",
+                     "On which platform did he post it?", "So how many dollars is that?"):
+        assert followup.needs_context(question), question
+    assert not followup.needs_context("How many moons does Mars have?")
+
+
+def test_a_follow_up_that_stands_alone_is_asked_as_it_is(make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir)
+    fake_generator.queue("Mars has two moons [1].")
+    answer = bot.ask("How many moons does Mars have?", history=[("What colour are apples?", "Red.")])
+    assert answer.query == "How many moons does Mars have?"
+    (messages,) = fake_generator.seen  # no rewrite call, and no earlier turns in the prompt
+    assert "apples" not in " ".join(m["content"] for m in messages)
