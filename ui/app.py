@@ -139,7 +139,7 @@ def answer_sources(turn: int, answer) -> str:
         closest = answer.passages
         more = (f"<details><summary>Closest passages ({len(closest)})</summary>"
                 f"{plain_passages(turn, closest)}</details>") if closest else ""
-        return f'<p class="rag-refused">Not found in your documents.</p>{more}'
+        return f'<p class="rag-refused">Not found in your documents.</p>{withheld_draft(answer)}{more}'
     by_rank = {h.rank: h for h in answer.passages}
     parts = []
     for c in answer.citations:
@@ -160,6 +160,24 @@ def answer_sources(turn: int, answer) -> str:
         parts.append(f"<details><summary>Also retrieved, not cited ({len(rest)})</summary>"
                      f"{plain_passages(turn, rest)}</details>")
     return "".join(parts)
+
+
+def withheld_draft(answer) -> str:
+    """When verification turned a drafted answer into the refusal: each sentence of the draft
+    and why it was not shown (the chat showed it while it streamed)."""
+    if not answer.sentences:
+        return ""
+    rows = []
+    for s in answer.sentences:
+        if s.supported:
+            why = "found in the passages, but they do not answer this question"
+        elif s.missing:
+            why = "not in the passages: " + ", ".join(s.missing)
+        else:
+            why = "not supported by the passages it cites"
+        rows.append(f"<li>“{html.escape(s.text)}” ({html.escape(why)})</li>")
+    return (f'<details class="rag-draft"><summary>The model\'s draft, withheld</summary>'
+            f'<ul>{"".join(rows)}</ul></details>')
 
 
 def timing_html(answer) -> str:
