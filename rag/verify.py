@@ -98,11 +98,26 @@ def answers_question(question: str, answer: str, cited_documents: str) -> bool:
     """Does a supported answer answer this question? A "how much / how many" question needs a
     quantity, and the documents the answer cites must mention every name the question is about:
     "$5 billion" from a document about Tesla does not answer "What is Google's capex?"."""
-    return gives_quantity(question, answer) and not unknown_terms(subject(question), cited_documents)
+    return (gives_quantity(question, answer) and not names_only_the_kind(question, answer)
+            and not unknown_terms(subject(question), cited_documents))
+
+
+def names_only_the_kind(question: str, answer: str) -> bool:
+    """Does the answer name nothing but the kind of thing asked for? "Nvidia chips" does not
+    answer "Which specific Nvidia GPU model ...?". (Not applied when the question offers a
+    choice: "Which company, Meta or Google, ...")."""
+    kind = _TYPE_PHRASE.match(question)
+    if not kind or re.search(r"\bor\b", kind.group(2), re.I):
+        return False
+    said = names(MARKER.sub("", answer))
+    return bool(said) and said <= names(kind.group(2))
 
 
 _AUXILIARY = r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)"
-_TYPE_PHRASE = re.compile(rf"^(\W*(?:which|what)\s+).+?\s+(?={_AUXILIARY}\b)", re.I)
+# "Which [new Nvidia chips] does ...": up to four words between the question word and a verb
+_TYPE_PHRASE = re.compile(rf"^(\W*(?:which|what)\s+)(?!{_AUXILIARY}\b)((?:[\w'’&.-]+\s+){{0,3}}?[\w'’&.-]+)"
+                          rf"\s+(?={_AUXILIARY}\b)", re.I)
+_QUESTION_WORD = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
 _RELATIVE = re.compile(r"\s(?:whose|who|which|where)\b.*$", re.I | re.S)
 
 
@@ -112,8 +127,10 @@ def subject(question: str) -> str:
     *whose CEO talks of Llama 4*"): those may come from another document or from common
     knowledge, while the answer's own documents must name the subject."""
     question = _TYPE_PHRASE.sub(r"\1", question, count=1)
-    head, _, rest = question.partition(" ")
-    return f"{head} {_RELATIVE.sub('', rest)}".strip()
+    asks = _QUESTION_WORD.search(question)
+    if not asks:
+        return question
+    return (question[:asks.end()] + _RELATIVE.sub("", question[asks.end():])).strip()
 
 
 def unknown_terms(question: str, documents: str) -> list[str]:

@@ -238,6 +238,17 @@ def test_the_cited_documents_need_only_name_the_subject_of_the_question():
     assert verify.answers_question(question, "Yann LeCun [1].", lecun)
     assert not verify.answers_question("Who is the chief AI scientist at Google?", "Yann LeCun [1].", lecun)
     assert verify.subject("On which platform did Musk post?") == "On which platform did Musk post?"
+    assert verify.subject("What did price rises force GM to do?") == "What did price rises force GM to do?"
+    assert verify.subject("In 1760 who took Montreal?") == "In 1760 who took Montreal?"
+
+
+def test_naming_only_the_kind_asked_for_is_no_answer():
+    question = "Which specific Nvidia GPU model did DeepSeek use?"
+    assert verify.names_only_the_kind(question, "Nvidia chips [1].")
+    assert not verify.names_only_the_kind(question, "Nvidia H800 chips [1].")
+    assert not verify.names_only_the_kind(question, "older chips [1].")  # no name: the overlap checks decide
+    assert not verify.names_only_the_kind("Which company, Meta or Google, is spending more?", "Meta [1].")
+    assert not verify.names_only_the_kind("Who runs Meta?", "Meta's CEO [1].")
 
 
 def test_without_a_usable_rewrite_the_model_reads_the_conversation(make_bot, docs_dir, fake_generator):
