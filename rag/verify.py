@@ -23,11 +23,28 @@ says say according like well much many one would also it's that's there's""".spl
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _SCALE = {"thousand": "e3", "k": "e3", "million": "e6", "m": "e6", "mn": "e6", "billion": "e9", "bn": "e9",
           "b": "e9", "trillion": "e12", "tn": "e12"}
+_QUANTITY = re.compile(r"(\d[\d,]*(?:\.\d+)?)(?:\s*(thousand|million|billion|trillion|bn|mn|tn|k|m|b)\b)?", re.I)
+
+
+def quantities(text: str) -> dict[str, str]:
+    """Numbers with their scale, normalised, mapped to how the text writes them: "$65bn" and
+    "65 billion" give "65e9", "1,000" and "1000.0" give "1000"."""
+    out = {}
+    for m in _QUANTITY.finditer(text):
+        digits = m.group(1).replace(",", "").rstrip(".").removesuffix(".0")
+        out.setdefault(digits + _SCALE.get((m.group(2) or "").lower(), ""), m.group().strip())
+    return out
 
 
 def numbers(text: str) -> set[str]:
-    """Numbers as normalised strings: "1,000" and "1000" are equal; "$65bn" gives "65"."""
-    return {m.group().replace(",", "").rstrip(".").removesuffix(".0") for m in _NUMBER.finditer(text)}
+    return set(quantities(text))
+
+
+def _found_numbers(text: str) -> set[str]:
+    """What a number of a sentence may match in a passage: "$5 billion" needs 5 billions (not the
+    5 of "3-5 years"), while a bare "5" may match any 5."""
+    keys = numbers(text)
+    return keys | {k.split("e")[0] for k in keys}
 
 
 def names(sentence: str) -> set[str]:
@@ -70,7 +87,8 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
     so "Microsoft" is found for a passage that says "MSFT"). A sentence that only restates the
     question (no content word or number beyond it) supports nothing."""
     joined = " ".join(passages)
-    missing = [n for n in numbers(sentence) if n not in numbers(joined)]
+    found = _found_numbers(joined)
+    missing = [written for key, written in quantities(sentence).items() if key not in found]
     lowered = (joined + " " + names_in).lower()
     missing += [n for n in names(sentence) if n not in lowered]
     words = content_words(sentence) - META
@@ -140,7 +158,7 @@ def unknown_terms(question: str, documents: str) -> list[str]:
     lowered = documents.lower()
     asked = names(" ".join(["x"] + words[1:]))
     return [n for n in sorted(asked) if n not in lowered] + \
-           [n for n in sorted(numbers(question)) if n not in numbers(documents)]
+           [n for n in sorted(numbers(question)) if n not in _found_numbers(documents)]
 
 
 def check(text: str, passages: dict[int, str], min_overlap: float = 0.5, question: str = "",
