@@ -75,6 +75,7 @@ class SentenceCheck:
     supported: bool
     reattributed: bool = False
     missing: tuple[str, ...] = ()  # numbers or names found in no cited passage
+    dropped: str = ""  # an unsupported ending cut from the model's sentence ("at age 59")
 
 
 @dataclass(frozen=True)

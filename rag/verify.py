@@ -185,11 +185,36 @@ def check(text: str, passages: dict[int, str], min_overlap: float = 0.5, questio
         best = _best_support(plain, passages, supported)
         if best:
             checks.append(SentenceCheck(plain, best, True, reattributed=True))
-        else:
-            if not cited:
-                _, missing = supported(plain, tuple(passages))
-            checks.append(SentenceCheck(plain, cited, False, missing=missing))
+            continue
+        if not cited:
+            _, missing = supported(plain, tuple(passages))
+        checks.append(_trimmed(plain, cited, missing, passages, supported)
+                      or SentenceCheck(plain, cited, False, missing=missing))
     return checks
+
+
+_CUT = re.compile(r",\s|\s\(|\s(?=(?:at|in|on|of|for|by|with|from|to|about|around|after|before|since|during|"
+                  r"including|and|while|which|who)\s)", re.I)
+
+
+def _trimmed(sentence: str, cited: tuple[int, ...], missing: tuple[str, ...], passages: dict[int, str],
+             supported) -> SentenceCheck | None:
+    """A sentence whose only fault is an ending the passages lack ("... has died at age 59" when
+    the passage breaks off at "at age"): the sentence without that ending, if it is supported."""
+    lowered = sentence.lower()
+    where = [lowered.find(m.lower()) for m in missing]
+    if not missing or min(where) < 0:
+        return None
+    cuts = [c.start() for c in _CUT.finditer(sentence) if c.start() < min(where)]
+    if not cuts:
+        return None
+    head = sentence[:cuts[-1]].rstrip(" ,;:-") + "."
+    if len(head.split()) < 3:
+        return None
+    group = cited if cited and supported(head, cited)[0] else _best_support(head, passages, supported)
+    if not group:
+        return None
+    return SentenceCheck(head, group, True, reattributed=group != cited, dropped=sentence[cuts[-1]:].strip(" ,"))
 
 
 def _best_support(sentence: str, passages: dict[int, str], supported) -> tuple[int, ...]:

@@ -61,6 +61,16 @@ def test_invented_number_is_never_supported():
     assert not c.supported and "75 billion" in c.missing
 
 
+def test_an_unsupported_ending_is_cut_off():
+    passages = {1: "Mark Klein, a former AT&T technician who exposed NSA spying, has died at age..."}
+    (c,) = verify.check("Mark Klein, a former AT&T technician who exposed NSA spying, has died at age 59 [1].",
+                        passages)
+    assert c.supported and c.text == "Mark Klein, a former AT&T technician who exposed NSA spying, has died."
+    assert c.dropped == "at age 59."
+    (c,) = verify.check("Meta spends $75 billion [1].", PASSAGES)  # nothing is left without the number
+    assert not c.supported
+
+
 def test_unknown_name_is_unsupported():
     (c,) = verify.check("Google would spend more than $60 billion in 2025 [1].", PASSAGES)
     assert not c.supported and "google" in c.missing

@@ -112,11 +112,18 @@ def test_refused_answer_says_not_found_with_closest_passages(chat):
 
 
 def test_a_withheld_draft_is_shown_with_the_reason(chat, fake_generator):
-    fake_generator.queue("Apples are red and cost 7 dollars [1].")
+    fake_generator.queue("Apples cost 7 dollars [1].")
     _, (messages, sources, _, _) = run_chat(chat, "What colour are apples?")
     assert messages[1]["content"] == chat.bot.refusal
     assert "The model's draft, withheld" in sources
-    assert "“Apples are red and cost 7 dollars.” (not in the passages: 7)" in sources
+    assert "“Apples cost 7 dollars.” (not in the passages: 7)" in sources
+
+
+def test_an_ending_cut_from_the_answer_is_shown(chat, fake_generator):
+    fake_generator.queue("Apples are red and cost 7 dollars [1].")
+    _, (messages, sources, _, _) = run_chat(chat, "What colour are apples?")
+    assert messages[1]["content"].startswith("Apples are red")
+    assert "Cut from the model's answer, not in the passages: “and cost 7 dollars.”" in sources
 
 
 def test_history_is_per_session_and_new_chat_clears_it(chat, fake_generator):

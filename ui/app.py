@@ -154,6 +154,9 @@ def answer_sources(turn: int, answer) -> str:
         parts.append(passage_html(turn, hit, highlight(c.text, sentences), note))
     if not parts:
         parts.append('<p class="rag-hint">The answer cites no passage.</p>')
+    cut = " ".join(f"“{html.escape(s.dropped)}”" for s in answer.sentences if s.dropped)
+    if cut:
+        parts.append(f'<p class="rag-hint">Cut from the model\'s answer, not in the passages: {cut}</p>')
     cited = {c.n for c in answer.citations}
     rest = [h for h in answer.passages if h.rank not in cited]
     if rest:
