@@ -9,9 +9,10 @@ from typing import Callable
 
 from .types import Chunk, Document
 
-# A sentence ends at . ! or ? (plus closing quotes/brackets) followed by whitespace,
-# unless the dot ends a common abbreviation or a single capital (initials, "U.S.").
-_BOUNDARY = re.compile(r"[.!?][\"'\u201d\u2019)\]]*\s+")
+# A sentence ends at . ! or ? (plus closing quotes/brackets and citation markers, as in
+# 'it was "unjustified." [1]') followed by whitespace, unless the dot ends a common
+# abbreviation or a single capital (initials, "U.S.").
+_BOUNDARY = re.compile(r"[.!?][\"'\u201d\u2019)\]]*(?:\s*\[\d+\])*(?:\s+|$)")
 _NO_BREAK = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Inc|Corp|Ltd|Co|St|vs|etc|e\.g|i\.e|No|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)|\b[A-Z])\.$")
 
 

@@ -290,3 +290,11 @@ def test_a_follow_up_that_stands_alone_is_asked_as_it_is(make_bot, docs_dir, fak
     assert answer.query == "How many moons does Mars have?"
     (messages,) = fake_generator.seen  # no rewrite call, and no earlier turns in the prompt
     assert "apples" not in " ".join(m["content"] for m in messages)
+
+
+def test_a_marker_after_a_closing_quote_belongs_to_its_sentence():
+    passages = {1: 'Reactions to DeepSeek are "woefully unjustified."', 2: "Meta spends more than $60 billion."}
+    text = 'The reactions are "woefully unjustified." [1] Meta spends more than $60 billion [2].'
+    first, second = verify.check(text, passages)
+    assert first.cited == (1,) and first.supported and not first.reattributed
+    assert second.cited == (2,) and second.supported
