@@ -64,7 +64,7 @@ class LlamaGenerator:
             self.last_usage = (prompt_tokens, completion)
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)
 def load_generator(model: str, n_ctx: int, n_threads: int, seed: int) -> LlamaGenerator:
     """The model is loaded once per process (per setting)."""
     return LlamaGenerator(model, n_ctx=n_ctx, n_threads=n_threads, seed=seed)

@@ -20,6 +20,8 @@ from .store import Store
 from .types import Answer, Hit, IndexedFile, Timings
 
 
+REWRITE_CTX = 2048  # the rewrite prompt holds the last three exchanges
+
 
 class Bot:
     """A chatbot over one index. Models load on first use and are shared per process."""
@@ -29,6 +31,7 @@ class Bot:
         self.settings = settings
         self._embedder = embedder
         self._generator = generator
+        self._rewriter = generator
         self._lock = threading.RLock()  # ingest/remove vs. retrieval
         self.store = Store.open(settings.index_dir, self.embedder.id, self.embedder.dim,
                                 settings.chunk_tokens, settings.chunk_overlap)
@@ -45,6 +48,15 @@ class Bot:
             s = self.settings
             self._generator = load_generator(s.model, s.n_ctx, s.n_threads, s.seed)
         return self._generator
+
+    @property
+    def rewriter(self) -> Generator:
+        """The model for follow-up rewrites: a second llama.cpp context on the same memory-mapped
+        weights, so that a rewrite does not evict the answer prompt cached in the first."""
+        if self._rewriter is None:
+            s = self.settings
+            self._rewriter = load_generator(s.model, REWRITE_CTX, s.n_threads, s.seed)
+        return self._rewriter
 
     @property
     def refusal(self) -> str:
@@ -125,7 +137,7 @@ class Bot:
     def _standalone(self, question: str, history: History) -> str | None:
         lines = [f"User: {q}\nAssistant: {a}" for q, a in history[-3:]]
         prompt = template(self.settings.prompts_dir, "rewrite").format(history="\n".join(lines), question=question)
-        out = "".join(self.generator.stream([{"role": "user", "content": prompt}], 64, 0.0))
+        out = "".join(self.rewriter.stream([{"role": "user", "content": prompt}], 64, 0.0))
         out = out.strip().splitlines()[0].strip().strip('"') if out.strip() else ""
         return out if followup.acceptable(out, question, history) else None
 

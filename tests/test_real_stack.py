@@ -55,6 +55,15 @@ def test_real_model_ask_and_stream(real_bot):
     assert real_bot.ask("How much did Meta plan to spend on capex in 2025?").raw_text == cold.raw_text
 
 
+def test_real_follow_up_is_rewritten_in_its_own_context(real_bot):
+    first = real_bot.ask("How much did Meta plan to spend on capex in 2025?")
+    cached = list(real_bot.generator.llm.input_ids[:real_bot.generator.llm.n_tokens])
+    real_bot.rewrite("And what did it say about DeepSeek?", [(first.question, first.text)])
+    # the answer prompt's cache is untouched: the rewrite ran in the second context
+    assert real_bot.rewriter is not real_bot.generator and real_bot.rewriter.llm.n_tokens > 0
+    assert list(real_bot.generator.llm.input_ids[:real_bot.generator.llm.n_tokens]) == cached and cached
+
+
 def _cli(args, settings, **kw):
     env = {**os.environ, "RAG_MODEL": "smollm2-135m", "RAG_MAX_TOKENS": "64", "RAG_INDEX_DIR": settings.index_dir}
     return subprocess.run([sys.executable, "-m", "rag.cli", *args], env=env, capture_output=True, text=True,
