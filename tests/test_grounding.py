@@ -62,10 +62,10 @@ def test_invented_number_is_never_supported():
 
 
 def test_an_unsupported_ending_is_cut_off():
-    passages = {1: "Mark Klein, a former AT&T technician who exposed NSA spying, has died at age..."}
-    (c,) = verify.check("Mark Klein, a former AT&T technician who exposed NSA spying, has died at age 59 [1].",
+    passages = {1: "Ann Roe, a former Bolt engineer who exposed the leak, has retired at age..."}
+    (c,) = verify.check("Ann Roe, a former Bolt engineer who exposed the leak, has retired at age 59 [1].",
                         passages)
-    assert c.supported and c.text == "Mark Klein, a former AT&T technician who exposed NSA spying, has died."
+    assert c.supported and c.text == "Ann Roe, a former Bolt engineer who exposed the leak, has retired."
     assert c.dropped == "at age 59."
     (c,) = verify.check("Meta spends $75 billion [1].", PASSAGES)  # nothing is left without the number
     assert not c.supported
@@ -78,10 +78,10 @@ def test_unknown_name_is_unsupported():
 
 def test_numbers_are_normalised_with_their_scale():
     assert verify.numbers("$1,000 and 1000.0 and 65bn and 65 billion") == {"1000", "65e9"}
-    years = {1: "MSFT won't need much more capex for 3-5 years.", 2: "MSFT spends USD80bn this year."}
-    (c,) = verify.check("MSFT's capex is $5 billion [1].", years)
+    years = {1: "Acme won't need another plant for 3-5 years.", 2: "Acme spends USD80bn on plants this year."}
+    (c,) = verify.check("Acme's plant budget is $5 billion [1].", years)
     assert not c.supported and c.missing == ("5 billion",)
-    (c,) = verify.check("MSFT spends $80 billion [1].", years)
+    (c,) = verify.check("Acme spends $80 billion on plants [1].", years)
     assert c.supported and c.cited == (2,)
 
 
@@ -245,22 +245,22 @@ def test_answers_question():
 
 
 def test_the_cited_documents_need_only_name_the_subject_of_the_question():
-    post = "It would be interesting to see what AI models can achieve with the new Blackwell chips."
-    assert verify.answers_question("Which new Nvidia chips does the post want?", "Blackwell chips [1].", post)
-    lecun = "Yann LeCun, Meta's chief AI scientist, cautioned against overreacting."
-    question = "Who is the chief AI scientist at the company whose CEO said Llama 4 will lead?"
-    assert verify.subject(question) == "Who is the chief AI scientist at the company"
-    assert verify.answers_question(question, "Yann LeCun [1].", lecun)
-    assert not verify.answers_question("Who is the chief AI scientist at Google?", "Yann LeCun [1].", lecun)
+    review = "The review hopes to see what games can do on the new Falcon cards."
+    assert verify.answers_question("Which new Acme cards does the review want?", "Falcon cards [1].", review)
+    roe = "Ann Roe, Bolt's chief scientist, warned against panic."
+    question = "Who is the chief scientist at the company whose CEO said Model 9 will lead?"
+    assert verify.subject(question) == "Who is the chief scientist at the company"
+    assert verify.answers_question(question, "Ann Roe [1].", roe)
+    assert not verify.answers_question("Who is the chief scientist at Cobalt?", "Ann Roe [1].", roe)
     assert verify.subject("On which platform did Musk post?") == "On which platform did Musk post?"
     assert verify.subject("What did price rises force GM to do?") == "What did price rises force GM to do?"
     assert verify.subject("In 1760 who took Montreal?") == "In 1760 who took Montreal?"
 
 
 def test_naming_only_the_kind_asked_for_is_no_answer():
-    question = "Which specific Nvidia GPU model did DeepSeek use?"
-    assert verify.names_only_the_kind(question, "Nvidia chips [1].")
-    assert not verify.names_only_the_kind(question, "Nvidia H800 chips [1].")
+    question = "Which specific Acme GPU model did Bolt use?"
+    assert verify.names_only_the_kind(question, "Acme chips [1].")
+    assert not verify.names_only_the_kind(question, "Acme X900 chips [1].")
     assert not verify.names_only_the_kind(question, "older chips [1].")  # no name: the overlap checks decide
     assert not verify.names_only_the_kind("Which company, Meta or Google, is spending more?", "Meta [1].")
     assert not verify.names_only_the_kind("Who runs Meta?", "Meta's CEO [1].")
@@ -293,8 +293,8 @@ def test_a_follow_up_that_stands_alone_is_asked_as_it_is(make_bot, docs_dir, fak
 
 
 def test_a_marker_after_a_closing_quote_belongs_to_its_sentence():
-    passages = {1: 'Reactions to DeepSeek are "woefully unjustified."', 2: "Meta spends more than $60 billion."}
-    text = 'The reactions are "woefully unjustified." [1] Meta spends more than $60 billion [2].'
+    passages = {1: 'Reviews of the Falcon card call it "quietly brilliant."', 2: "Acme spends more than $60 billion."}
+    text = 'The reviews call it "quietly brilliant." [1] Acme spends more than $60 billion [2].'
     first, second = verify.check(text, passages)
     assert first.cited == (1,) and first.supported and not first.reattributed
     assert second.cited == (2,) and second.supported
