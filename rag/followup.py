@@ -14,15 +14,16 @@ _QUESTION_WORD = re.compile(r"\b(what|who|whom|whose|which|when|where|why|how)\b
 
 def acceptable(rewritten: str, question: str, history: History) -> bool:
     """A small model's rewrite may drop the question or repeat an earlier one: keep it only if
-    it is new, asks with the same question word, and holds at least half of the follow-up's
-    content words (when it has two or more: "Starting when?" may become "When does Tesla start")."""
+    it is new, asks with the same question word, and holds more than half of the follow-up's
+    content words (when it has two or more: "Starting when?" may become "When does Tesla start",
+    but "How much of that drop was Acme's?" must keep "drop", not only "Acme")."""
     if _same(rewritten, question) or any(_same(rewritten, q) for q, _ in history):
         return False
     asked = _QUESTION_WORD.findall(question.lower())
     if asked and asked[0] not in _QUESTION_WORD.findall(rewritten.lower()):
         return False  # "What does he suggest" must not become "Who did he suggest"
     own = content_words(question)
-    return len(own) < 2 or len(own & content_words(rewritten)) >= len(own) / 2
+    return len(own) < 2 or len(own & content_words(rewritten)) > len(own) / 2
 
 
 _REFERENCE = re.compile(r"\b(he|she|it|its|they|them|their|his|her|him|this|that|these|those|there|then|"

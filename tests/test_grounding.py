@@ -210,6 +210,15 @@ def test_gives_quantity():
     assert verify.gives_quantity("Who is the CEO?", "Jane Doe.")
 
 
+def test_a_rewrite_must_keep_most_of_the_follow_ups_words(make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir)
+    history = [("How far did the river fall in the flood?", "About 3 metres.")]
+    fake_generator.queue("How much of the 3 metres did the Acme dam hold back?")  # "drop" is lost
+    assert bot.rewrite("How much of that drop was Acme's?", history).startswith("How far did the river fall")
+    fake_generator.queue("How much of the 3 metre drop was Acme's?")
+    assert bot.rewrite("How much of that drop was Acme's?", history) == "How much of the 3 metre drop was Acme's?"
+
+
 def test_a_short_follow_up_may_be_rephrased(make_bot, docs_dir, fake_generator):
     bot = _bot(make_bot, docs_dir)
     fake_generator.queue("When did Tesla launch its robotaxi service?")
