@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 import time
 from pathlib import Path
 from typing import Iterator
 
-from . import citations, context, followup, fusion, verify
+from . import arithmetic, citations, context, followup, fusion, verify
 from .config import Settings, load_settings
 from .errors import ConfigError
 from .embedder import Embedder, load_embedder
@@ -17,7 +18,7 @@ from .generator import Generator, load_generator
 from .ingest import IngestReport, ingest
 from .prompts import answer_messages, template
 from .store import Store
-from .types import Answer, Hit, IndexedFile, Timings
+from .types import Answer, Hit, IndexedFile, SentenceCheck, Timings
 
 
 REWRITE_CTX = 2048  # the rewrite prompt holds the last three exchanges
@@ -146,7 +147,10 @@ class Bot:
         s = self.settings
         start = time.perf_counter()
         query, standalone = self._query(question, history)
-        hits = self.retrieve(query, k)
+        compared = arithmetic.ratio_parts(query) if s.verify else None
+        # a comparison "A is how many times B?" retrieves for A and for B: one query may miss one
+        rankings = [self.retrieve(part, k) for part in compared] if compared else [self.retrieve(query, k)]
+        hits = _in_turn(rankings)
         best = max((h.dense for h in hits if h.dense is not None), default=None)
         documents = {h.chunk.source: self.store.source_text(h.chunk.source) for h in hits}
         if (not hits or (best is not None and best < s.min_score)
@@ -159,13 +163,17 @@ class Bot:
             return
         passages = hits
         if s.compact:
-            passages = context.select(query, self.embedder.embed_query(query), hits, self.embedder,
-                                      s.context_tokens)
+            queries = compared or (query,)
+            passages = _in_turn([context.select(q, self.embedder.embed_query(q), ranking, self.embedder,
+                                                s.context_tokens // len(queries))
+                                 for q, ranking in zip(queries, rankings)])
         retrieved = time.perf_counter()
         # without a standalone question the model reads the conversation and the follow-up itself
         in_chat = bool(history) and standalone is None
-        messages = answer_messages(s.prompts_dir, question if in_chat else query, passages,
-                                   history if in_chat else ())
+        asked = question if in_chat else query
+        if compared:  # the model gives the two amounts; the ratio is computed in _finish
+            asked = template(s.prompts_dir, "compare").format(first=compared[0], second=compared[1])
+        messages = answer_messages(s.prompts_dir, asked, passages, history if in_chat else ())
         parts, first = [], None
         shown = citations.MarkerFilter(len(passages))
         for piece in self.generator.stream(messages, s.max_tokens, s.temperature):
@@ -198,10 +206,14 @@ class Bot:
         if s.verify:
             checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap, query,
                                   {h.rank: documents.get(h.chunk.source, "") for h in passages})
+            ratio = arithmetic.ratio_parts(query) is not None
+            if ratio:
+                checks = _with_ratio(checks)
             supported = {n for c in checks if c.supported for n in c.cited}
             cited_documents = "\n".join(documents.get(source, "") for source in
                                         {h.chunk.source for h in passages if h.rank in supported})
-            if not supported or not verify.answers_question(query, verify.render(checks), cited_documents):
+            if (not supported or not verify.answers_question(query, verify.render(checks), cited_documents)
+                    or (ratio and not any(c.computed for c in checks))):  # one amount is not a ratio
                 return Answer(text=self.refusal, refused=True, sentences=tuple(checks), **common)
             text = verify.render(checks, keep_unsupported=s.keep_unsupported)
         cites = tuple(dataclasses.replace(c, supported=c.n in supported) if s.verify else c
@@ -213,6 +225,30 @@ class Bot:
         return {"documents": len(files), "chunks": sum(f["chunks"] for f in files.values()),
                 "model": self.settings.model, "embedder": self.settings.embedder,
                 "index": str(self.settings.index_dir)}
+
+
+def _in_turn(rankings: list[list[Hit]]) -> list[Hit]:
+    """Hits from several rankings taken in turn (first of each, then second...), without
+    repeating a passage, numbered again from 1."""
+    seen, out = set(), []
+    for hit in itertools.chain.from_iterable(itertools.zip_longest(*rankings)):
+        if hit is not None and hit.chunk.id not in seen:
+            seen.add(hit.chunk.id)
+            out.append(hit)
+    return [dataclasses.replace(h, rank=n) for n, h in enumerate(out, start=1)]
+
+
+def _with_ratio(checks: list) -> list:
+    """The verified sentences, then the ratio of the amounts the first two of them state."""
+    stating = [c for c in checks if c.supported and arithmetic.amounts(c.text)]
+    if len(stating) < 2:
+        return checks
+    first, second = stating[:2]
+    sentence = arithmetic.ratio_sentence(first.text, second.text)
+    if sentence is None:
+        return checks
+    cited = tuple(dict.fromkeys(first.cited + second.cited))
+    return [*checks, SentenceCheck(sentence, cited, True, computed=True)]
 
 
 def open(where: str | Path | Settings | None = None, **overrides) -> Bot:  # noqa: A001

@@ -76,6 +76,7 @@ class SentenceCheck:
     reattributed: bool = False
     missing: tuple[str, ...] = ()  # numbers or names found in no cited passage
     dropped: str = ""  # an unsupported ending cut from the model's sentence ("at age 59")
+    computed: bool = False  # written by the program from the verified sentences (a ratio)
 
 
 @dataclass(frozen=True)

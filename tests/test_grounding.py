@@ -307,3 +307,35 @@ def test_a_marker_after_a_closing_quote_belongs_to_its_sentence():
     first, second = verify.check(text, passages)
     assert first.cited == (1,) and first.supported and not first.reattributed
     assert second.cited == (2,) and second.supported
+
+
+def _ratio_bot(make_bot, tmp_path):
+    docs = tmp_path / "firms"
+    docs.mkdir()
+    (docs / "acme.txt").write_text("Acme will spend over $60 million on its new plant this year.\n")
+    (docs / "bolt.txt").write_text("Bolt has spent $5 million on robots so far.\n")
+    bot = make_bot()
+    bot.ingest([docs])
+    return bot
+
+
+def test_a_ratio_is_computed_from_the_two_verified_amounts(make_bot, tmp_path, fake_generator):
+    bot = _ratio_bot(make_bot, tmp_path)
+    acme = "Acme will spend over $60 million on its new plant [{}]."
+    bolt = "Bolt has spent $5 million on robots so far [{}]."
+    hits = bot.retrieve("Acme new plant spend")
+    n_acme = 1 if "Acme" in hits[0].chunk.text else 2
+    fake_generator.queue(acme.format(n_acme) + " " + bolt.format(3 - n_acme))
+    answer = bot.ask("Acme's spending on its new plant is how many times Bolt's spending on robots?")
+    prompt = fake_generator.seen[-1][-1]["content"]
+    assert "do not" in prompt and "Acme's spending on its new plant" in prompt  # asked for the amounts only
+    assert not answer.refused and answer.sentences[-1].computed
+    assert "$60 million is about 12 times $5 million (computed)" in answer.text
+    assert {c.source.rsplit("/", 1)[-1] for c in answer.citations} == {"acme.txt", "bolt.txt"}
+
+
+def test_a_ratio_question_answered_with_one_amount_is_refused(make_bot, tmp_path, fake_generator):
+    bot = _ratio_bot(make_bot, tmp_path)
+    fake_generator.queue("Bolt has spent $5 million on robots so far [1][2]. That is 7 times less [1].")
+    answer = bot.ask("Acme's spending on its new plant is how many times Bolt's spending on robots?")
+    assert answer.refused and not any(s.computed for s in answer.sentences)

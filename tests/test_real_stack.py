@@ -64,6 +64,14 @@ def test_real_follow_up_is_rewritten_in_its_own_context(real_bot):
     assert list(real_bot.generator.llm.input_ids[:real_bot.generator.llm.n_tokens]) == cached and cached
 
 
+def test_real_ratio_question_searches_both_sides_and_computes_the_ratio(real_bot):
+    answer = real_bot.ask("Meta's capex for 2025 is how many times Tesla's AI capex so far?")
+    shown = " ".join(h.chunk.text for h in answer.passages)
+    assert "$60 billion" in shown and "$5 billion" in shown  # one search per side of the comparison
+    # whatever the tiny model writes, a ratio shown to the user is one the program computed
+    assert answer.refused or (answer.sentences[-1].computed and "(computed)" in answer.text)
+
+
 def _cli(args, settings, **kw):
     env = {**os.environ, "RAG_MODEL": "smollm2-135m", "RAG_MAX_TOKENS": "64", "RAG_INDEX_DIR": settings.index_dir}
     return subprocess.run([sys.executable, "-m", "rag.cli", *args], env=env, capture_output=True, text=True,

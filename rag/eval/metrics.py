@@ -156,11 +156,20 @@ def number_forms(text: str) -> set[str]:
 
 
 def unsupported_numbers(answer: str, passages: Sequence[str], question: str = "") -> list[str]:
-    """Numbers in the answer that appear in no passage (nor in the question)."""
+    """Numbers in the answer that appear in no passage (nor in the question) and are not the
+    ratio of two that do ("$60 billion is about 12 times $5 billion")."""
     known = number_forms(question)
     for p in passages:
         known |= number_forms(p)
-    return [raw for raw, forms in number_mentions(answer) if not forms & known]
+    mentions = number_mentions(answer)
+    found = [max(float(f) for f in forms) for _, forms in mentions if forms & known]
+    return [raw for raw, forms in mentions if not forms & known and not _ratio_of(float(min(forms)), found)]
+
+
+def _ratio_of(value: float, found: list[float]) -> bool:
+    """Is value, within 10%, how many times one found number is another?"""
+    return any(b > 0 and a > b and abs(a / b - value) <= 0.1 * value
+               for a in found for b in found)
 
 
 # ---------- citations (lexical support, no judge model) ----------
