@@ -91,12 +91,43 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
     missing = [written for key, written in quantities(sentence).items() if key not in found]
     lowered = (joined + " " + names_in).lower()
     missing += [n for n in names(sentence) if n not in lowered]
+    if len(passages) > 1 and not missing:
+        missing += _mixed(sentence, passages)
     words = content_words(sentence) - META
     new = (words - content_words(question)) or (numbers(sentence) - numbers(question))
     if not new:
         return False, tuple(missing)
     overlap = len(words & content_words(joined)) / len(words) if words else 1.0
     return (not missing and overlap >= min_overlap), tuple(missing)
+
+
+def _mixed(sentence: str, passages: list[str]) -> list[str]:
+    """In a sentence that states several amounts from several passages ("A's is $6 million,
+    while B's is $5 million"), each amount must come from a passage that names who it belongs
+    to: the name just before it in the sentence. Returns the names whose amount is not theirs."""
+    out = []
+    for owner, amount in _owned_amounts(sentence):
+        key = next(iter(quantities(amount)))
+        holders = [p.lower() for p in passages if key in _found_numbers(p)]
+        if owner and holders and not any(owner.group().lower() in p for p in holders):
+            out.append(owner.group())
+    return out
+
+
+def _owned_amounts(sentence: str) -> list[tuple[re.Match | None, str]]:
+    """The amounts of a sentence that states two or more, each with the last name written
+    between it and the amount before it: "A's is $6 million, while B's is $5 million"."""
+    found = list(_QUANTITY.finditer(sentence))
+    if len(found) < 2:
+        return []
+    out, start = [], 0
+    for m in found:
+        owners = [n for n in re.finditer(r"[A-Z][\w&.-]*", sentence[:m.start()])
+                  if n.start() >= start and n.group().lower() not in STOPWORDS
+                  and not re.fullmatch(r"[QH]\d", n.group())]
+        out.append((owners[-1] if owners else None, m.group().strip()))
+        start = m.end()
+    return out
 
 
 _ASKS_QUANTITY = re.compile(r"\bhow (?:much|many)\b", re.I)
@@ -203,6 +234,9 @@ def _trimmed(sentence: str, cited: tuple[int, ...], missing: tuple[str, ...], pa
     the passage breaks off at "at age"): the sentence without that ending, if it is supported."""
     lowered = sentence.lower()
     where = [lowered.find(m.lower()) for m in missing]
+    # an amount stated after another goes with the name just before it: "..., while B's is $5 million"
+    owned = {amount: owner.start() for owner, amount in _owned_amounts(sentence)[1:] if owner}
+    where = [owned.get(m, w) for m, w in zip(missing, where)]
     if not missing or min(where) < 0:
         return None
     cuts = [c.start() for c in _CUT.finditer(sentence) if c.start() < min(where)]

@@ -56,6 +56,20 @@ def test_wrong_citation_is_reattributed():
     assert c.supported and c.cited == (2,) and c.reattributed
 
 
+def test_a_pair_of_passages_does_not_lend_one_owners_amount_to_another():
+    passages = {1: "Acme will spend over $60 million on its plant this year.",
+                2: "Bolt has spent about $5 million on robots so far."}
+    documents = {1: "Acme and Zenith both make robots.", 2: "Bolt is a robot maker."}
+    (c,) = verify.check("Acme will spend over $60 million, while Bolt has spent about $5 million [1].",
+                        passages, 0.5, documents=documents)
+    assert c.supported and c.cited == (1, 2) and c.reattributed
+    (c,) = verify.check("Acme will spend over $60 million, while Zenith has spent about $5 million [1].",
+                        passages, 0.5, documents=documents)
+    # Zenith is named in passage 1's document, but the $5 million is Bolt's: only the first part stands
+    assert c.supported and c.cited == (1,) and c.text == "Acme will spend over $60 million."
+    assert c.dropped.startswith("while Zenith")
+
+
 def test_invented_number_is_never_supported():
     (c,) = verify.check("Meta would spend more than $75 billion in 2025 [1].", PASSAGES)
     assert not c.supported and "75 billion" in c.missing
