@@ -44,7 +44,7 @@ def amounts(text: str) -> list[tuple[float, str]]:
     for m in _AMOUNT.finditer(text):
         digits, scale = m.group(1).replace(",", ""), (m.group(2) or "").lower()
         written = m.group().strip()
-        if not scale and not written[:1] in "$€£U" and re.fullmatch(r"(19|20)\d\d", digits):
+        if not scale and written[:1] not in "$€£U" and re.fullmatch(r"(19|20)\d\d", digits):
             continue  # a year
         if m.start() > 0 and text[m.start() - 1:m.start()] in "QH":
             continue

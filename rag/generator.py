@@ -12,6 +12,7 @@ from .models import resolve_model
 
 
 class Generator(Protocol):
+    """May also have `last_usage`: (prompt tokens, completion tokens) of the last finished call."""
     id: str
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]: ...
@@ -53,7 +54,7 @@ class LlamaGenerator:
         with self.lock:
             # no reset: llama.cpp reuses the KV cache of the prompt prefix this call shares with the
             # last one (system prompt, instructions, example), which is most of a question's prompt
-            prompt_tokens = completion = 0
+            completion = 0
             for part in self.llm.create_chat_completion(
                     messages=messages, max_tokens=max_tokens, temperature=temperature,
                     top_k=1 if temperature == 0 else 40, stream=True):
@@ -61,7 +62,9 @@ class LlamaGenerator:
                 if text:
                     completion += 1
                     yield text
-            self.last_usage = (prompt_tokens, completion)
+            # the context now holds the whole prompt (its cached prefix included) and the answer,
+            # less the last token when generation stopped on it: the prompt is within a token
+            self.last_usage = (max(self.llm.n_tokens - completion, 0), completion)
 
 
 @lru_cache(maxsize=4)

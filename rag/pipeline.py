@@ -185,7 +185,8 @@ class Bot:
         if text := shown.flush():
             yield text
         timings = Timings(retrieve_s=retrieved - start, first_token_s=(first - start) if first else None,
-                          total_s=time.perf_counter() - start, completion_tokens=len(parts))
+                          total_s=time.perf_counter() - start, completion_tokens=len(parts),
+                          prompt_tokens=getattr(self.generator, "last_usage", (0, 0))[0])
         yield self._finish(question, query, "".join(parts), passages, hits, timings, documents)
 
     def ask(self, question: str, history: History = (), k: int | None = None) -> Answer:

@@ -57,6 +57,7 @@ class FakeGenerator:
         self.id = "fake-model"
         self.replies = list(replies)
         self.seen: list[list[dict]] = []
+        self.last_usage = (0, 0)  # (words of the prompt, pieces of the reply)
 
     def queue(self, *replies: str):
         self.replies.extend(replies)
@@ -64,8 +65,9 @@ class FakeGenerator:
     def stream(self, messages, max_tokens=384, temperature=0.0):
         self.seen.append(messages)
         reply = self.replies.pop(0) if self.replies else "I could not find the answer in your documents."
-        for piece in re.findall(r"\S+\s*", reply):
-            yield piece
+        pieces = re.findall(r"\S+\s*", reply)
+        yield from pieces
+        self.last_usage = (sum(len(m["content"].split()) for m in messages), len(pieces))
 
 
 @pytest.fixture

@@ -266,6 +266,7 @@ def test_end_to_end_on_the_corpus_with_the_real_stack(real_bot, tmp_path):
     assert report.metrics["counts"]["errors"]["value"] == 0
     assert report.value("retrieval.recall@10") >= 2 / 3  # the Meta, LeCun and Tesla passages are findable
     assert report.value("speed.first_token_s_p50") > 0 and report.value("speed.tokens_per_s") > 0
+    assert report.value("speed.prompt_tokens_p50") > 300  # the instructions alone are longer
     assert report.metrics["refusal"]["recall"]["n"] == 1 and report.metrics["answer"]["contains"]["n"] == 3
     out = report.save(tmp_path / "smoke")
     assert FILES <= {p.name for p in out.iterdir()}

@@ -37,6 +37,9 @@ def test_stream_yields_text_then_answer(make_bot, docs_dir, fake_generator):
     assert all(isinstance(p, str) for p in pieces) and len(pieces) > 1
     assert "".join(pieces).strip() == answer.text == "Mars has two moons [1]."
     assert answer.timings.first_token_s is not None
+    # the generator's count of the prompt it read reaches the Answer (the fake counts words)
+    (messages,) = fake_generator.seen
+    assert answer.timings.prompt_tokens == sum(len(m["content"].split()) for m in messages) > 0
 
 
 def test_refusal_is_one_fixed_sentence(make_bot, docs_dir, fake_generator):

@@ -43,6 +43,8 @@ def test_reopen_with_other_chunking_is_refused(real_settings, real_bot):
 def test_real_model_ask_and_stream(real_bot):
     answer = real_bot.ask("How much did Meta plan to spend on capex in 2025?")
     assert answer.text and answer.passages and answer.timings.first_token_s is not None
+    # the whole prompt (instructions, worked example, passages) is counted, cached prefix included
+    assert answer.timings.prompt_tokens > 300 and answer.timings.completion_tokens > 0
     for c in answer.citations:  # whatever the tiny model cites must point at a shown passage
         assert c.n in {h.rank for h in answer.passages}
     parts = list(real_bot.stream("What did Microsoft say about capex?"))

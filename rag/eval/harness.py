@@ -250,6 +250,7 @@ def speed_metrics(records, seed=0) -> dict:
     first = [t["first_token_s"] for t in timings if t.get("first_token_s") is not None]
     total = [t["total_s"] for t in timings]
     retrieval_ms = [t["retrieve_s"] * 1000 for t in timings]
+    prompt_tokens = [t["prompt_tokens"] for t in timings if t.get("prompt_tokens")]
     generated = [(t["completion_tokens"], t["total_s"] - t["first_token_s"]) for t in timings
                  if t.get("first_token_s") is not None and t.get("completion_tokens")]
 
@@ -259,6 +260,7 @@ def speed_metrics(records, seed=0) -> dict:
         "first_token_s_p50": pct(first, 50), "first_token_s_p95": pct(first, 95),
         "total_s_p50": pct(total, 50), "total_s_p95": pct(total, 95),
         "retrieval_ms_p50": pct(retrieval_ms, 50), "retrieval_ms_p95": pct(retrieval_ms, 95),
+        "prompt_tokens_p50": pct(prompt_tokens, 50),
         "tokens_per_s": m.bootstrap_stat(generated, lambda g: m.tokens_per_second([n for n, _ in g], [s for _, s in g]),
                                          len(generated), seed, resamples=300),
         "peak_rss_mb": m.stat(peak_rss_mb(), 1, None),
