@@ -1,12 +1,13 @@
-"""Ratios worked out by the program, not the model: "how many times" questions.
+"""Comparisons worked out by the program, not the model: "how many times" and "which is larger".
 
-A small model copies numbers well and divides them badly. For a question that asks how many
-times one amount is another, the model is asked for the two amounts with their citations;
-once both are verified, the ratio is computed here and added as a sentence that cites both."""
+A small model copies numbers well and compares them badly. For a question that compares two
+amounts, the model is asked for the two amounts with their citations; once both are verified,
+the ratio (or which is larger) is computed here and added as a sentence that cites both."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .citations import MARKER
 
@@ -18,22 +19,47 @@ _A_HOW_MANY_TIMES_B = re.compile(rf"^(.+?)\s+{_BE}\s+(?:roughly |about |approxim
 # "How many times (larger) is A than B?"
 _HOW_MANY_TIMES_A_THAN_B = re.compile(rf"^how many times\s+(?:more|larger|bigger|greater|higher)\s+{_BE}\s+"
                                       rf"(.+?)\s+than\s+(.+?)\W*$", re.I)
+_LARGER = {"larger": "larger", "bigger": "larger", "greater": "larger", "higher": "larger", "more": "larger",
+           "smaller": "smaller", "lower": "smaller", "less": "smaller"}
+_WHICH = rf"(?:which|what)(?: one)?\s+{_BE}\s+(?:the\s+)?({'|'.join(_LARGER)})\b"
+# "Which is larger, A or B?"  "Which is the bigger budget: A or B?"
+_WHICH_A_OR_B = re.compile(rf"^{_WHICH}[^,:]*[,:]\s*(.+?)\s+or\s+(.+?)\W*$", re.I)
+# "Of A and B, which is the larger?"  "Of A's and B's budgets, what is the larger one?"
+_OF_A_AND_B_WHICH = re.compile(rf"^of\s+(.+?)\s+(?:and|or)\s+(.+?),\s*{_WHICH}.*$", re.I)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    kind: str  # "times", "larger" or "smaller": what the program works out from the two amounts
+    first: str  # what the first amount is of ("Acme's 2024 budget")
+    second: str
+
+
+def comparison(question: str) -> Comparison | None:
+    """What a question compares, or None for another question: "Was A how many times B?",
+    "How many times larger is A than B?", "Which is larger, A or B?" and "Of A and B, which
+    is the smaller?". In "Of A's and B's budgets", A is given the words B shares: "A's budgets"."""
+    question = question.strip()
+    for pattern in (_A_HOW_MANY_TIMES_B, _HOW_MANY_TIMES_A_THAN_B):
+        if m := pattern.match(question):
+            return Comparison("times", m.group(1).strip(), m.group(2).strip())
+    if m := _WHICH_A_OR_B.match(question):
+        return Comparison(_LARGER[m.group(1).lower()], m.group(2).strip(), m.group(3).strip())
+    if m := _OF_A_AND_B_WHICH.match(question):
+        first, second = m.group(1).strip(), m.group(2).strip()
+        head, _, shared = second.partition(" ")
+        if " " not in first and shared:
+            first = f"{first} {shared}"
+        return Comparison(_LARGER[m.group(3).lower()], first, second)
+    return None
+
+
 _SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9, "bn": 1e9,
           "b": 1e9, "trillion": 1e12, "tn": 1e12, "tr": 1e12}
 # "$60-65 billion", "USD20bn", "5 billion", "1,200"; a range takes its lower end
 _AMOUNT = re.compile(r"(?<![\w.])(?:USD|EUR|GBP|US\$|\$|€|£)?\s?(\d[\d,]*(?:\.\d+)?)"
                      r"(?:\s?[-–]\s?\$?\d[\d,]*(?:\.\d+)?)?"
                      r"(?:\s?(thousand|million|billion|trillion|bn|mn|tn|tr|k|m|b)\b)?", re.I)
-
-
-def ratio_parts(question: str) -> tuple[str, str] | None:
-    """The two things a "how many times" question compares, or None for another question:
-    "Was A how many times B?" and "How many times larger is A than B?" give (A, B)."""
-    question = question.strip()
-    for pattern in (_A_HOW_MANY_TIMES_B, _HOW_MANY_TIMES_A_THAN_B):
-        if m := pattern.match(question):
-            return m.group(1).strip(), m.group(2).strip()
-    return None
 
 
 def amounts(text: str) -> list[tuple[float, str]]:
@@ -52,17 +78,31 @@ def amounts(text: str) -> list[tuple[float, str]]:
     return out
 
 
+_SCALE_WORD = re.compile(r"\b(?:dozens|hundreds|thousands|millions|billions|trillions)\b", re.I)
+
+
+def states_quantity(text: str) -> bool:
+    """Does the text state an amount ("USD20bn", "5,000 GPUs", "hundreds of billions")?
+    A year or a quarter ("Q1 2025") alone is not one."""
+    return bool(amounts(text) or _SCALE_WORD.search(text))
+
+
 def times(big: float, small: float) -> str:
     """How many times `small` fits in `big`, written as a person would: "4", "2.5", "12"."""
     ratio = big / small
     return f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.1f}".removesuffix(".0")
 
 
-def ratio_sentence(first: str, second: str) -> str | None:
-    """The computed comparison of the first amounts of two verified sentences, or None when
-    either states no amount or they cannot be compared (zero, or the same amount)."""
+def computed_sentence(kind: str, first: str, second: str) -> str | None:
+    """The comparison, worked out, of the first amounts of two verified sentences: "$60 million
+    is about 12 times $5 million (computed)." or "USD80bn is larger than $60 billion (computed).";
+    None when either states no amount or they cannot be compared (zero, or the same amount)."""
     a, b = amounts(first), amounts(second)
     if not a or not b or a[0][0] <= 0 or b[0][0] <= 0 or a[0][0] == b[0][0]:
         return None
     (big, big_written), (small, small_written) = sorted([a[0], b[0]], reverse=True)
+    if kind == "larger":
+        return f"{big_written} is larger than {small_written} (computed)."
+    if kind == "smaller":
+        return f"{small_written} is smaller than {big_written} (computed)."
     return f"{big_written} is about {times(big, small)} times {small_written} (computed)."

@@ -10,18 +10,28 @@ import numpy as np
 
 from .chunking import all_sentences
 from .types import Chunk, Hit
+from .arithmetic import states_quantity
 from .verify import content_words
+
+AMOUNT_BONUS = 0.15  # added to a sentence that states a quantity, when the question asks for one
 
 
 def select(query: str, query_vector: np.ndarray, hits: list[Hit], embedder, budget: int,
-           neighbours: int = 1) -> list[Hit]:
-    """Score every sentence of the hits (cosine to the query plus word overlap), take the best
-    with up to `neighbours` sentences before each, until `budget` embedder tokens, and return
-    them as numbered passages in order of their best sentence."""
+           neighbours: int = 1, wants_amount: bool = False) -> list[Hit]:
+    """Score every sentence of the hits (cosine to the query plus word overlap, plus a bonus
+    for stating a quantity when `wants_amount`), take the best with up to `neighbours`
+    sentences before each, until `budget` embedder tokens, and return them as numbered
+    passages in order of their best sentence. A sentence that two overlapping chunks share is
+    read once, from the better-ranked chunk."""
     units = []  # (hit index, sentence index within hit, start, end) spans relative to the chunk
+    index: dict[tuple[int, int], int] = {}  # (hit, sentence) -> unit; a shared sentence -> its first unit
     for h_i, hit in enumerate(hits):
-        for s_i, (s, e) in enumerate(all_sentences(hit.chunk.text)):
-            units.append((h_i, s_i, s, e))
+        c = hit.chunk
+        for s_i, (s, e) in enumerate(all_sentences(c.text)):
+            index[(h_i, s_i)] = next((u for u, (h, _, us, ue) in enumerate(units) if _overlap(
+                hits[h].chunk, us, ue, c, s, e)), len(units))
+            if index[(h_i, s_i)] == len(units):
+                units.append((h_i, s_i, s, e))
     if not units:
         return hits
     texts = [hits[h].chunk.text[s:e] for h, _, s, e in units]
@@ -30,13 +40,14 @@ def select(query: str, query_vector: np.ndarray, hits: list[Hit], embedder, budg
     q_words = content_words(query)
     overlap = np.array([len(q_words & content_words(t)) / max(len(q_words), 1) for t in texts])
     scores = cosine + 0.5 * overlap
+    if wants_amount:
+        scores += AMOUNT_BONUS * np.array([states_quantity(t) for t in texts], dtype="float32")
 
-    index = {(h, si): i for i, (h, si, _, _) in enumerate(units)}
     chosen: dict[int, float] = {}  # unit -> score of the sentence it was chosen for
     used = 0
     for best in np.argsort(-scores, kind="stable"):
         h, si = units[best][0], units[best][1]
-        group = [index[(h, j)] for j in range(si - neighbours, si + 1) if (h, j) in index]
+        group = list(dict.fromkeys(index[(h, j)] for j in range(si - neighbours, si + 1) if (h, j) in index))
         new = [u for u in group if u not in chosen]
         cost = sum(embedder.count_tokens(texts[u]) for u in new)
         if used and used + cost > budget:
@@ -51,18 +62,24 @@ def select(query: str, query_vector: np.ndarray, hits: list[Hit], embedder, budg
 
     runs: list[tuple[float, Hit]] = []
     for h_i, hit in enumerate(hits):
-        picked = sorted(units[u][1] for u in chosen if units[u][0] == h_i)
+        picked = sorted((units[u][1], u) for u in chosen if units[u][0] == h_i)
         start = 0
         while start < len(picked):
             end = start
-            while end + 1 < len(picked) and picked[end + 1] == picked[end] + 1:
+            while end + 1 < len(picked) and picked[end + 1][0] == picked[end][0] + 1:
                 end += 1
-            first, last = index[(h_i, picked[start])], index[(h_i, picked[end])]
-            runs.append((max(chosen[index[(h_i, j)]] for j in picked[start:end + 1]),
+            first, last = picked[start][1], picked[end][1]
+            runs.append((max(chosen[u] for _, u in picked[start:end + 1]),
                          _sub_hit(hit, units[first][2], units[last][3])))
             start = end + 1
     runs.sort(key=lambda r: -r[0])
     return [replace(hit, rank=n) for n, (_, hit) in enumerate(runs, start=1)]
+
+
+def _overlap(a: Chunk, a_start: int, a_end: int, b: Chunk, b_start: int, b_end: int) -> bool:
+    """Do two sentence spans (relative to their chunks) share text of one document? Overlapping
+    chunks may cut the same text into sentences differently."""
+    return a.source == b.source and a.start + a_start < b.start + b_end and b.start + b_start < a.start + a_end
 
 
 def _sub_hit(hit: Hit, start: int, end: int) -> Hit:

@@ -147,9 +147,10 @@ class Bot:
         s = self.settings
         start = time.perf_counter()
         query, standalone = self._query(question, history)
-        compared = arithmetic.ratio_parts(query) if s.verify else None
+        compared = arithmetic.comparison(query) if s.verify else None
         # a comparison "A is how many times B?" retrieves for A and for B: one query may miss one
-        rankings = [self.retrieve(part, k) for part in compared] if compared else [self.retrieve(query, k)]
+        queries = (compared.first, compared.second) if compared else (query,)
+        rankings = [self.retrieve(q, k) for q in queries]
         hits = _in_turn(rankings)
         best = max((h.dense for h in hits if h.dense is not None), default=None)
         documents = {h.chunk.source: self.store.source_text(h.chunk.source) for h in hits}
@@ -163,16 +164,16 @@ class Bot:
             return
         passages = hits
         if s.compact:
-            queries = compared or (query,)
+            wants_amount = bool(compared) or verify.asks_quantity(query)
             passages = _in_turn([context.select(q, self.embedder.embed_query(q), ranking, self.embedder,
-                                                s.context_tokens // len(queries))
+                                                s.context_tokens // len(queries), wants_amount=wants_amount)
                                  for q, ranking in zip(queries, rankings)])
         retrieved = time.perf_counter()
         # without a standalone question the model reads the conversation and the follow-up itself
         in_chat = bool(history) and standalone is None
         asked = question if in_chat else query
-        if compared:  # the model gives the two amounts; the ratio is computed in _finish
-            asked = template(s.prompts_dir, "compare").format(first=compared[0], second=compared[1])
+        if compared:  # the model gives the two amounts; _finish works out the comparison
+            asked = template(s.prompts_dir, "compare").format(first=compared.first, second=compared.second)
         messages = answer_messages(s.prompts_dir, asked, passages, history if in_chat else ())
         parts, first = [], None
         shown = citations.MarkerFilter(len(passages))
@@ -205,16 +206,16 @@ class Bot:
         checks: list = []
         supported: set[int] = set()
         if s.verify:
+            compared = arithmetic.comparison(query)
             checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap, query,
                                   {h.rank: documents.get(h.chunk.source, "") for h in passages})
-            ratio = arithmetic.ratio_parts(query) is not None
-            if ratio:
-                checks = _with_ratio(checks)
+            if compared:
+                checks = _with_comparison(checks, compared.kind)
             supported = {n for c in checks if c.supported for n in c.cited}
             cited_documents = "\n".join(documents.get(source, "") for source in
                                         {h.chunk.source for h in passages if h.rank in supported})
             if (not supported or not verify.answers_question(query, verify.render(checks), cited_documents)
-                    or (ratio and not any(c.computed for c in checks))):  # one amount is not a ratio
+                    or (compared and not any(c.computed for c in checks))):  # one amount compares nothing
                 return Answer(text=self.refusal, refused=True, sentences=tuple(checks), **common)
             text = verify.render(checks, keep_unsupported=s.keep_unsupported)
         cites = tuple(dataclasses.replace(c, supported=c.n in supported) if s.verify else c
@@ -230,22 +231,27 @@ class Bot:
 
 def _in_turn(rankings: list[list[Hit]]) -> list[Hit]:
     """Hits from several rankings taken in turn (first of each, then second...), without
-    repeating a passage, numbered again from 1."""
-    seen, out = set(), []
+    repeating a passage or one whose text an earlier passage holds, numbered again from 1."""
+    out: list[Hit] = []
     for hit in itertools.chain.from_iterable(itertools.zip_longest(*rankings)):
-        if hit is not None and hit.chunk.id not in seen:
-            seen.add(hit.chunk.id)
+        if hit is not None and not any(_within(hit.chunk, h.chunk) for h in out):
             out.append(hit)
     return [dataclasses.replace(h, rank=n) for n, h in enumerate(out, start=1)]
 
 
-def _with_ratio(checks: list) -> list:
-    """The verified sentences, then the ratio of the amounts the first two of them state."""
+def _within(inner, outer) -> bool:
+    return inner.id == outer.id or (inner.source == outer.source and outer.start <= inner.start
+                                    and inner.end <= outer.end)
+
+
+def _with_comparison(checks: list, kind: str) -> list:
+    """The verified sentences, then the comparison (a ratio, or which is larger) of the amounts
+    the first two of them state."""
     stating = [c for c in checks if c.supported and arithmetic.amounts(c.text)]
     if len(stating) < 2:
         return checks
     first, second = stating[:2]
-    sentence = arithmetic.ratio_sentence(first.text, second.text)
+    sentence = arithmetic.computed_sentence(kind, first.text, second.text)
     if sentence is None:
         return checks
     cited = tuple(dict.fromkeys(first.cited + second.cited))

@@ -41,6 +41,29 @@ def test_selection_makes_one_passage_per_run_and_respects_budget():
     assert [h.rank for h in out] == list(range(1, len(out) + 1))
 
 
+def test_a_sentence_shared_by_overlapping_chunks_is_read_once():
+    doc = "Pears are green. Apples are red. Apples are sweet. Grapes are small."
+    first, second = doc[:doc.index(" Grapes")], doc[doc.index("are red"):]  # cut mid-sentence
+    hits = [_hit(first, 1, start=0), _hit(second, 2, start=doc.index("are red"))]
+    emb = FakeEmbedder()
+    out = context.select("apples", emb.embed_query("apples"), hits, emb, budget=40, neighbours=0)
+    texts = " ".join(h.chunk.text for h in out)
+    assert texts.count("are red.") == 1 and texts.count("Apples are sweet.") == 1
+    for h in out:
+        assert doc[h.chunk.start:h.chunk.end] == h.chunk.text
+
+
+def test_a_question_asking_for_an_amount_prefers_a_sentence_that_states_one():
+    text = "The lake club budget was discussed. The lake club budget was $40 million."
+    emb = FakeEmbedder()
+    q = "lake club budget"
+    plain = context.select(q, emb.embed_query(q), [_hit(text, 1)], emb, budget=6, neighbours=0)
+    wanted = context.select(q, emb.embed_query(q), [_hit(text, 1)], emb, budget=6, neighbours=0,
+                            wants_amount=True)
+    assert "$40 million" not in plain[0].chunk.text
+    assert "$40 million" in wanted[0].chunk.text
+
+
 # ---------- citation verification ----------
 PASSAGES = {1: "Zuckerberg said Meta would spend more than $60 billion in 2025 on capital expenditures.",
             2: "Microsoft expects to spend $80 billion on AI data centers this fiscal year."}
@@ -346,6 +369,19 @@ def test_a_ratio_is_computed_from_the_two_verified_amounts(make_bot, tmp_path, f
     assert not answer.refused and answer.sentences[-1].computed
     assert "$60 million is about 12 times $5 million (computed)" in answer.text
     assert {c.source.rsplit("/", 1)[-1] for c in answer.citations} == {"acme.txt", "bolt.txt"}
+
+
+def test_which_is_larger_is_worked_out_by_the_program(make_bot, tmp_path, fake_generator):
+    bot = _ratio_bot(make_bot, tmp_path)
+    hits = bot.retrieve("Acme new plant spend")
+    n_acme = 1 if "Acme" in hits[0].chunk.text else 2
+    fake_generator.queue(f"Acme will spend over $60 million on its new plant [{n_acme}]. "
+                         f"Bolt has spent $5 million on robots so far [{3 - n_acme}]. Bolt's is larger.")
+    answer = bot.ask("Which is larger, Acme's spending on its new plant or Bolt's spending on robots?")
+    assert not answer.refused and answer.sentences[-1].computed
+    assert answer.text.endswith("$60 million is larger than $5 million (computed) [1][2].") or \
+        answer.text.endswith("$60 million is larger than $5 million (computed) [2][1].")
+    assert "Bolt's is larger" not in answer.text  # the model's own comparison has no support
 
 
 def test_a_ratio_question_answered_with_one_amount_is_refused(make_bot, tmp_path, fake_generator):
