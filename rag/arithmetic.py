@@ -65,8 +65,12 @@ _AMOUNT = re.compile(r"(?<![\w.])(?:USD|EUR|GBP|US\$|\$|€|£)?\s?(\d[\d,]*(?:\
 def amounts(text: str) -> list[tuple[float, str]]:
     """The amounts a text states, as (value, as written): "over $60-65 billion" gives
     (60e9, "$60-65 billion"). Years ("in 2025") and quarter numbers ("Q1") are not amounts."""
+    return [(value, written) for value, written, _ in amounts_at(MARKER.sub("", text))]
+
+
+def amounts_at(text: str) -> list[tuple[float, str, int]]:
+    """amounts(), each with where it starts in the text."""
     out = []
-    text = MARKER.sub("", text)
     for m in _AMOUNT.finditer(text):
         digits, scale = m.group(1).replace(",", ""), (m.group(2) or "").lower()
         written = m.group().strip()
@@ -74,7 +78,7 @@ def amounts(text: str) -> list[tuple[float, str]]:
             continue  # a year
         if m.start() > 0 and text[m.start() - 1:m.start()] in "QH":
             continue
-        out.append((float(digits) * _SCALE.get(scale, 1.0), written))
+        out.append((float(digits) * _SCALE.get(scale, 1.0), written, m.start() + len(m.group()) - len(m.group().lstrip())))
     return out
 
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from . import arithmetic, citations, context, followup, fusion, verify
+from . import arithmetic, citations, context, followup, fusion, verify, years
 from .config import Settings, load_settings
 from .errors import ConfigError
 from .embedder import Embedder, load_embedder
@@ -207,8 +207,10 @@ class Bot:
         supported: set[int] = set()
         if s.verify:
             compared = arithmetic.comparison(query)
+            # each side of a comparison may be of its own year: only a year both name is checked
+            asked = years.years(compared.first) & years.years(compared.second) if compared else None
             checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap, query,
-                                  {h.rank: documents.get(h.chunk.source, "") for h in passages})
+                                  {h.rank: documents.get(h.chunk.source, "") for h in passages}, asked)
             if compared:
                 checks = _with_comparison(checks, compared.kind)
             supported = {n for c in checks if c.supported for n in c.cited}

@@ -6,8 +6,11 @@ passage that does support the sentence, if one does; otherwise the sentence is u
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
+
+from . import years
 from .chunking import all_sentences
 from .citations import MARKER, markers_in
 from .types import SentenceCheck
@@ -197,10 +200,12 @@ def unknown_terms(question: str, documents: str) -> list[str]:
 
 
 def check(text: str, passages: dict[int, str], min_overlap: float = 0.5, question: str = "",
-          documents: dict[int, str] | None = None) -> list[SentenceCheck]:
+          documents: dict[int, str] | None = None, asked_years: set[str] | None = None) -> list[SentenceCheck]:
     """Each sentence of a cleaned answer against the passages (n -> text) shown to the model;
-    documents (n -> the passage's whole document) is where names may also be found."""
+    documents (n -> the passage's whole document) is where names may also be found, and where
+    an amount's year is read: it must be one of `asked_years` (default: the question's years)."""
     documents = documents or {}
+    asked_years = years.years(question) if asked_years is None else asked_years
 
     def supported(sentence, group):
         return support(sentence, [passages[n] for n in group], min_overlap,
@@ -225,7 +230,18 @@ def check(text: str, passages: dict[int, str], min_overlap: float = 0.5, questio
             _, missing = supported(plain, tuple(passages))
         checks.append(_trimmed(plain, cited, missing, passages, supported)
                       or SentenceCheck(plain, cited, False, missing=missing))
-    return checks
+    return [_in_time(c, asked_years, passages, documents) for c in checks]
+
+
+def _in_time(c: SentenceCheck, asked: set[str], passages: dict[int, str], documents: dict[int, str]) -> SentenceCheck:
+    """A supported sentence whose amount its passages give for another year than the one asked
+    about is not supported: "$5 billion" so far does not answer "How much in 2025?"."""
+    if not c.supported:
+        return c
+    late = years.out_of_time(asked, c.text, [passages[n] for n in c.cited], [documents.get(n, "") for n in c.cited])
+    if not late:
+        return c
+    return dataclasses.replace(c, supported=False, missing=tuple(f"{w} in {' or '.join(sorted(asked))}" for w in late))
 
 
 _CUT = re.compile(r",\s|\s\(|\s(?=(?:at|in|on|of|for|by|with|from|to|about|around|after|before|since|during|"

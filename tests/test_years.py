@@ -1,0 +1,37 @@
+"""An amount is checked against the year the question asks about (rag/years.py)."""
+
+from rag import verify, years
+
+DOC = ("Acme's report, 2023.\n"
+       "Bolt has spent about $5 million on robots so far. For 2024 it expects spending to be flat.\n"
+       "In 2024 Acme will spend $60 million. It will also hire 300 people.\n"
+       "Cora raised $8 million from friends.")
+
+
+def test_the_year_of_an_amount_is_its_sentence_or_the_last_one_before_it_in_its_paragraph():
+    assert years.scope(DOC, DOC.index("$60 million")) == {"2024"}
+    assert years.scope(DOC, DOC.index("300 people")) == {"2024"}  # "In 2024" scopes the next sentence
+    assert years.scope(DOC, DOC.index("$5 million")) == set()  # 2024 belongs to the sentence after
+    assert years.scope(DOC, DOC.index("$8 million")) is None  # its paragraph names no year
+
+
+def test_an_amount_given_for_another_time_does_not_answer_a_question_about_a_year():
+    bolt = DOC.splitlines()[1]
+    assert years.out_of_time({"2024"}, "About $5 million.", [bolt], [DOC]) == \
+        ["$5 million"]
+    assert years.out_of_time(set(), "About $5 million.", [bolt], [DOC]) == []
+    acme = DOC.splitlines()[2]
+    assert years.out_of_time({"2024"}, "300 people.", [acme], [DOC]) == []
+    cora = DOC.splitlines()[3]
+    assert years.out_of_time({"2024"}, "$8 million.", [cora], [DOC]) == []
+
+
+def test_verification_marks_the_sentence_unsupported_and_says_why():
+    passages = {1: DOC.splitlines()[1], 2: DOC.splitlines()[2]}
+    documents = {1: DOC, 2: DOC}
+    (c,) = verify.check("Bolt has spent about $5 million [1].", passages, question="How much will Bolt spend in 2024?",
+                        documents=documents)
+    assert not c.supported and c.missing == ("$5 million in 2024",)
+    (c,) = verify.check("Acme will spend $60 million [2].", passages, question="How much will Acme spend in 2024?",
+                        documents=documents)
+    assert c.supported
