@@ -56,7 +56,8 @@ def test_streamed_text_accumulates_then_links_markers(chat, fake_generator):
     outputs, (messages, sources, turns, box) = run_chat(chat, "What colour are apples?")
     texts = assistant_texts(outputs)
     assert texts[0] == ui.WAITING
-    streamed = [t for t in texts[1:-1]]
+    assert all(t.endswith(ui.CHECKING) for t in texts[1:-1])  # a draft says it is still being checked
+    streamed = [t.removesuffix(ui.CHECKING) for t in texts[1:-1]]
     assert len(set(streamed)) > 3
     assert all(b.startswith(a.split(" <a")[0][:-1]) for a, b in zip(streamed, streamed[1:]))
     assert messages[0] == {"role": "user", "content": "What colour are apples?"}

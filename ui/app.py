@@ -23,6 +23,8 @@ from rag.loaders import SUPPORTED  # noqa: E402
 
 HISTORY_TURNS = 2  # earlier question/answer pairs sent with a follow-up, as in `rag chat`
 WAITING = "_Searching your documents…_"
+# under a draft while it streams: verification may still cut sentences or withhold it
+CHECKING = '\n\n<span class="rag-checking">Checking the answer against the passages…</span>'
 NO_SOURCES = '<div class="rag-sources"><p class="rag-hint">Sources appear here after an answer.</p></div>'
 PENDING_SOURCES = '<div class="rag-sources"><p class="rag-hint">Sources appear when the answer is complete.</p></div>'
 MARKER = re.compile(r"\[(\d+)\]")
@@ -42,6 +44,7 @@ CSS = """
 .rag-warn { color: #b45309; }
 .rag-refused { font-weight: 600; }
 .rag-timing { font-size: 0.85em; opacity: 0.6; }
+.rag-checking { font-size: 0.85em; opacity: 0.6; font-style: italic; }
 .rag-sources details { margin: 0.6em 0; }
 .rag-sources summary { cursor: pointer; }
 a.rag-cite { text-decoration: none; font-weight: 600; }
@@ -210,6 +213,8 @@ def chat_messages(turns: list[dict]) -> list[dict]:
     for i, t in enumerate(turns, start=1):
         messages.append({"role": "user", "content": html.escape(t["question"], quote=False)})
         text = t.get("shown") or (linkify(t["text"], i) if t["text"] else WAITING)
+        if t["text"] and t.get("answer") is None and not t.get("shown"):
+            text += CHECKING
         messages.append({"role": "assistant", "content": text})
     return messages
 
