@@ -54,12 +54,14 @@ def comparison(question: str) -> Comparison | None:
     return None
 
 
-_SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9, "bn": 1e9,
-          "b": 1e9, "trillion": 1e12, "tn": 1e12, "tr": 1e12}
+# the power of ten each scale word or suffix stands for ("USD20bn", "5 billion"); verify.py uses it too
+SCALE = {"thousand": 3, "k": 3, "million": 6, "m": 6, "mn": 6, "billion": 9, "bn": 9, "b": 9,
+         "trillion": 12, "tn": 12, "tr": 12}
+SCALE_PATTERN = "|".join(sorted(SCALE, key=len, reverse=True))
 # "$60-65 billion", "USD20bn", "5 billion", "1,200"; a range takes its lower end
 _AMOUNT = re.compile(r"(?<![\w.])(?:USD|EUR|GBP|US\$|\$|€|£)?\s?(\d[\d,]*(?:\.\d+)?)"
                      r"(?:\s?[-–]\s?\$?\d[\d,]*(?:\.\d+)?)?"
-                     r"(?:\s?(thousand|million|billion|trillion|bn|mn|tn|tr|k|m|b)\b)?", re.I)
+                     rf"(?:\s?({SCALE_PATTERN})\b)?", re.I)
 
 
 def amounts(text: str) -> list[tuple[float, str]]:
@@ -78,7 +80,7 @@ def amounts_at(text: str) -> list[tuple[float, str, int]]:
             continue  # a year
         if m.start() > 0 and text[m.start() - 1:m.start()] in "QH":
             continue
-        out.append((float(digits) * _SCALE.get(scale, 1.0), written, m.start() + len(m.group()) - len(m.group().lstrip())))
+        out.append((float(digits) * 10.0 ** SCALE.get(scale, 0), written, m.start() + len(m.group()) - len(m.group().lstrip())))
     return out
 
 

@@ -11,6 +11,7 @@ import itertools
 import re
 
 from . import years
+from .arithmetic import SCALE, SCALE_PATTERN
 from .chunking import all_sentences
 from .citations import MARKER, markers_in
 from .types import SentenceCheck
@@ -24,9 +25,7 @@ was we were what when where which while who whom why will with would you your yo
 says say according like well much many one would also it's that's there's""".split())
 
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
-_SCALE = {"thousand": "e3", "k": "e3", "million": "e6", "m": "e6", "mn": "e6", "billion": "e9", "bn": "e9",
-          "b": "e9", "trillion": "e12", "tn": "e12"}
-_QUANTITY = re.compile(r"(\d[\d,]*(?:\.\d+)?)(?:\s*(thousand|million|billion|trillion|bn|mn|tn|k|m|b)\b)?", re.I)
+_QUANTITY = re.compile(rf"(\d[\d,]*(?:\.\d+)?)(?:\s*({SCALE_PATTERN})\b)?", re.I)
 
 
 def quantities(text: str) -> dict[str, str]:
@@ -35,7 +34,8 @@ def quantities(text: str) -> dict[str, str]:
     out = {}
     for m in _QUANTITY.finditer(text):
         digits = m.group(1).replace(",", "").rstrip(".").removesuffix(".0")
-        out.setdefault(digits + _SCALE.get((m.group(2) or "").lower(), ""), m.group().strip())
+        scale = SCALE.get((m.group(2) or "").lower())
+        out.setdefault(digits + (f"e{scale}" if scale else ""), m.group().strip())
     return out
 
 
