@@ -19,8 +19,9 @@ _A_HOW_MANY_TIMES_B = re.compile(rf"^(.+?)\s+{_BE}\s+(?:roughly |about |approxim
 # "How many times (larger) is A than B?"
 _HOW_MANY_TIMES_A_THAN_B = re.compile(rf"^how many times\s+(?:more|larger|bigger|greater|higher)\s+{_BE}\s+"
                                       rf"(.+?)\s+than\s+(.+?)\W*$", re.I)
-_LARGER = {"larger": "larger", "bigger": "larger", "greater": "larger", "higher": "larger", "more": "larger",
-           "smaller": "smaller", "lower": "smaller", "less": "smaller"}
+# not "more" or "less": "Which is more important, A or B?" compares no amounts
+_LARGER = {"larger": "larger", "bigger": "larger", "greater": "larger", "higher": "larger",
+           "smaller": "smaller", "lower": "smaller"}
 _WHICH = rf"(?:which|what)(?: one)?\s+{_BE}\s+(?:the\s+)?({'|'.join(_LARGER)})\b"
 # "Which is larger, A or B?"  "Which is the bigger budget: A or B?"
 _WHICH_A_OR_B = re.compile(rf"^{_WHICH}[^,:]*[,:]\s*(.+?)\s+or\s+(.+?)\W*$", re.I)

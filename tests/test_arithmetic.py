@@ -23,6 +23,7 @@ def test_the_two_sides_of_a_which_is_larger_question():
         C("larger", "Acme's budgets for 2024", "Bolt's budgets for 2024")
     assert arithmetic.comparison("Of the lake and the pond, which is bigger?") == C("larger", "the lake", "the pond")
     assert arithmetic.comparison("Which is the larger company in the article?") is None
+    assert arithmetic.comparison("Which is more important, the lake or the pond?") is None
 
 
 def test_amounts_keep_their_scale_and_skip_years_and_quarters():
