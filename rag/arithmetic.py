@@ -81,7 +81,7 @@ def amounts_at(text: str) -> list[tuple[float, str, int]]:
             continue  # a year
         if m.start() > 0 and text[m.start() - 1:m.start()] in "QH":
             continue
-        out.append((float(digits) * 10.0 ** SCALE.get(scale, 0), written, m.start() + len(m.group()) - len(m.group().lstrip())))
+        out.append((float(digits) * 10.0 ** SCALE.get(scale, 0), written, m.start() + m.group().index(written)))
     return out
 
 

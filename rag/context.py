@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from .arithmetic import states_quantity
 from .chunking import all_sentences
 from .types import Chunk, Hit
-from .arithmetic import states_quantity
 from .verify import content_words
 
 AMOUNT_BONUS = 0.15  # added to a sentence that states a quantity, when the question asks for one
