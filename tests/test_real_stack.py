@@ -108,3 +108,19 @@ def test_cli_chat_streams_and_keeps_turns(real_settings, real_bot):
     out = _cli(["chat"], real_settings, input="What is DeepSeek?\nAnd Meta?\n\n")
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("> ") >= 3 and "documents" in out.stdout
+
+
+def test_real_context_keeps_the_amount_and_verification_reads_its_year(real_bot):
+    from rag import context, verify
+    side = "Microsoft's capex in fiscal Q1 2025"  # one side of a comparison: half the context
+    hits = real_bot.retrieve(side)
+    shown = context.select(side, real_bot.embedder.embed_query(side), hits, real_bot.embedder,
+                           real_bot.settings.context_tokens // 2, wants_amount=True)
+    assert any("USD20bn" in h.chunk.text for h in shown)  # the sentence stating the amount
+    question = "How many dollars will Tesla spend on capex in 2025?"
+    hits = [h for h in real_bot.retrieve(question) if "$5 billion" in h.chunk.text]
+    assert hits
+    passages = {1: hits[0].chunk.text}
+    documents = {1: real_bot.store.source_text(hits[0].chunk.source)}
+    (c,) = verify.check("About $5 billion [1].", passages, question=question, documents=documents)
+    assert not c.supported and c.missing == ("$5 billion in 2025",)  # a total so far, not 2025's
