@@ -85,13 +85,16 @@ def amounts_at(text: str) -> list[tuple[float, str, int]]:
     return out
 
 
-_SCALE_WORD = re.compile(r"\b(?:dozens|hundreds|thousands|millions|billions|trillions)\b", re.I)
+# counts written as words ("ten million", "four events", "hundreds of billions"); not "one"
+_NUMBER_WORD = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+                          r"fifty|sixty|seventy|eighty|ninety|dozens?|hundreds?|thousands?|millions?|billions?|"
+                          r"trillions?)\b", re.I)
 
 
 def states_quantity(text: str) -> bool:
-    """Does the text state an amount ("USD20bn", "5,000 GPUs", "hundreds of billions")?
-    A year or a quarter ("Q1 2025") alone is not one."""
-    return bool(amounts(text) or _SCALE_WORD.search(text))
+    """Does the text state an amount ("USD20bn", "5,000 GPUs", "ten million people", "hundreds
+    of billions")? A year or a quarter ("Q1 2025") alone is not one."""
+    return bool(amounts(text) or _NUMBER_WORD.search(text))
 
 
 def times(big: float, small: float) -> str:

@@ -164,9 +164,10 @@ class Bot:
             return
         passages = hits
         if s.compact:
-            wants_amount = bool(compared) or verify.asks_quantity(query)
+            # a side of a comparison ("Microsoft's capex in Q1") says nothing of the amount it wants;
+            # a "how much" question does, and a bonus there only brought in other amounts (SQuAD)
             passages = _in_turn([context.select(q, self.embedder.embed_query(q), ranking, self.embedder,
-                                                s.context_tokens // len(queries), wants_amount=wants_amount)
+                                                s.context_tokens // len(queries), wants_amount=bool(compared))
                                  for q, ranking in zip(queries, rankings)])
         retrieved = time.perf_counter()
         # without a standalone question the model reads the conversation and the follow-up itself

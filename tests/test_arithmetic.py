@@ -52,6 +52,8 @@ def test_which_is_larger_or_smaller_is_worked_out_with_the_scales():
 def test_quantities_are_told_from_years_and_quarters():
     assert arithmetic.states_quantity("It spent USD20bn in its Q1.")
     assert arithmetic.states_quantity("hundreds of billions of dollars over the long term")
+    assert arithmetic.states_quantity("territory with ten million people")
+    assert not arithmetic.states_quantity("one of the largest lakes")
     assert not arithmetic.states_quantity("Its CFO spoke about Q2 FY 2025.")
 
 
