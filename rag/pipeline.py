@@ -189,7 +189,7 @@ class Bot:
         timings = Timings(retrieve_s=retrieved - start, first_token_s=(first - start) if first else None,
                           total_s=time.perf_counter() - start, completion_tokens=len(parts),
                           prompt_tokens=getattr(self.generator, "last_usage", (0, 0))[0])
-        yield self._finish(question, query, "".join(parts), passages, hits, timings, documents)
+        yield self._finish(question, query, "".join(parts), passages, hits, timings, documents, compared)
 
     def ask(self, question: str, history: History = (), k: int | None = None) -> Answer:
         answer = None
@@ -197,7 +197,7 @@ class Bot:
             answer = part
         return answer
 
-    def _finish(self, question, query, raw, passages, hits, timings, documents) -> Answer:
+    def _finish(self, question, query, raw, passages, hits, timings, documents, compared) -> Answer:
         s = self.settings
         common = dict(question=question, passages=tuple(passages), retrieved=tuple(hits), timings=timings,
                       query=query, raw_text=raw)
@@ -207,7 +207,6 @@ class Bot:
         checks: list = []
         supported: set[int] = set()
         if s.verify:
-            compared = arithmetic.comparison(query)
             # each side of a comparison may be of its own year: only a year both name is checked
             asked = years.years(compared.first) & years.years(compared.second) if compared else None
             checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap, query,
