@@ -202,8 +202,10 @@ def test_stop_ends_the_answer_and_the_next_question_works(browser, quoting_bot, 
         ask(page, "What did Yann LeCun say about DeepSeek?")
         page.wait_for_function("""() => {
             const answers = document.querySelectorAll('#rag-chat .message.bot');
-            const text = answers.length ? answers[answers.length - 1].innerText : '';
-            return !text.includes('Searching your documents') && text.split(' ').length > 2;
+            const last = answers.length ? answers[answers.length - 1] : null;
+            const checking = last && last.querySelector('.rag-checking');
+            const text = last ? last.innerText.replace(checking ? checking.innerText : '', '') : '';
+            return !text.includes('Searching your documents') && text.trim().split(/\s+/).length > 2;
         }""", timeout=60_000)
         page.click("#rag-stop")
         page.wait_for_selector("#rag-chat .message.bot :text('(stopped)')", timeout=5_000)
