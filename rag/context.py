@@ -13,7 +13,7 @@ from .chunking import all_sentences
 from .types import Chunk, Hit
 from .verify import content_words
 
-AMOUNT_BONUS = 0.15  # added to a sentence that states a quantity, when the question asks for one
+AMOUNT_BONUS = 0.15  # added to a sentence that states a quantity, when the caller wants an amount
 
 
 def select(query: str, query_vector: np.ndarray, hits: list[Hit], embedder, budget: int,

@@ -139,15 +139,11 @@ _QUANTITY_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|
                             r"twice|double|triple)\b", re.I)
 
 
-def asks_quantity(question: str) -> bool:
-    return bool(_ASKS_QUANTITY.search(question))
-
-
 def gives_quantity(question: str, answer: str) -> bool:
     """A "how much / how many" question is answered only by a text that states a quantity;
     "DeepSeek used less powerful hardware" does not answer "how many GPUs"."""
     answer = MARKER.sub("", answer)
-    return not asks_quantity(question) or bool(_NUMBER.search(answer) or _QUANTITY_WORD.search(answer))
+    return not _ASKS_QUANTITY.search(question) or bool(_NUMBER.search(answer) or _QUANTITY_WORD.search(answer))
 
 
 def answers_question(question: str, answer: str, cited_documents: str) -> bool:
