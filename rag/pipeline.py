@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from . import arithmetic, citations, context, followup, fusion, verify, years
+from . import arithmetic, citations, context, conjunction, followup, fusion, verify, years
 from .config import Settings, load_settings
 from .errors import ConfigError
 from .embedder import Embedder, load_embedder
@@ -148,8 +148,10 @@ class Bot:
         start = time.perf_counter()
         query, standalone = self._query(question, history)
         compared = arithmetic.comparison(query) if s.verify else None
-        # a comparison "A is how many times B?" retrieves for A and for B: one query may miss one
-        queries = (compared.first, compared.second) if compared else (query,)
+        # "A is how many times B?" and "named both as A and as B" retrieve for A and for B:
+        # one query may miss one
+        shared = None if compared else conjunction.parts(query)
+        queries = (compared.first, compared.second) if compared else shared or (query,)
         rankings = [self.retrieve(q, k) for q in queries]
         hits = _in_turn(rankings)
         best = max((h.dense for h in hits if h.dense is not None), default=None)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rag import context, followup, verify
+from rag import context, conjunction, followup, verify
 from rag.types import Chunk, Hit
 
 from conftest import FakeEmbedder
@@ -389,3 +389,28 @@ def test_a_ratio_question_answered_with_one_amount_is_refused(make_bot, tmp_path
     fake_generator.queue("Bolt has spent $5 million on robots so far [1][2]. That is 7 times less [1].")
     answer = bot.ask("Acme's spending on its new plant is how many times Bolt's spending on robots?")
     assert answer.refused and not any(s.computed for s in answer.sentences)
+
+
+# ---------- questions about what two things share ----------
+def test_a_both_question_is_split_into_one_query_per_part():
+    assert conjunction.parts("Which firm is named both as the maker of robots and as a buyer of plants?") == (
+        "Which firm is named as the maker of robots?", "Which firm is named as a buyer of plants?")
+    assert conjunction.parts("What do both Acme's CEO and its founder say about robots?") == (
+        "What do Acme's CEO?", "What do its founder say about robots?")
+    assert conjunction.parts("Which firm spends most on robots?") is None
+    assert conjunction.parts("Is it both?") is None
+
+
+def test_a_both_question_searches_for_each_part(make_bot, tmp_path, fake_generator):
+    docs = tmp_path / "firms"
+    docs.mkdir()
+    (docs / "makers.txt").write_text("Acme is the maker of the fastest welding robots.\n")
+    (docs / "buyers.txt").write_text("Acme bought three old plants in Ohio.\n")
+    for n in range(6):  # passages on the wording of the whole question, without either fact
+        (docs / f"noise{n}.txt").write_text(f"Which firm is named both as one thing and as another {n}?\n")
+    bot = make_bot(top_k=2)
+    bot.ingest([docs])
+    fake_generator.queue("Acme [1][2].")
+    bot.ask("Which firm is named both as the maker of welding robots and as a buyer of plants?")
+    prompt = fake_generator.seen[-1][-1]["content"]
+    assert "welding robots" in prompt and "old plants" in prompt

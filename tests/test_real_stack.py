@@ -124,3 +124,11 @@ def test_real_context_keeps_the_amount_and_verification_reads_its_year(real_bot)
     documents = {1: real_bot.store.source_text(hits[0].chunk.source)}
     (c,) = verify.check("About $5 billion [1].", passages, question=question, documents=documents)
     assert not c.supported and c.missing == ("$5 billion in 2025",)  # a total so far, not 2025's
+
+
+def test_real_both_question_reads_passages_for_each_part(real_bot):
+    question = ("What use of compute, rather than training, do both Meta's CEO and its chief AI scientist "
+                "say will take much of the AI infrastructure spending?")
+    answer = real_bot.ask(question)
+    read = {os.path.basename(h.chunk.source) for h in answer.passages if "inference" in h.chunk.text}
+    assert len(read) >= 2  # the CEO's words and the chief AI scientist's, from their own documents
