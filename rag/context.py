@@ -11,18 +11,18 @@ import numpy as np
 from .arithmetic import states_quantity
 from .chunking import all_sentences
 from .types import Chunk, Hit
-from .verify import content_words
+from .verify import content_words, short_forms
 
 AMOUNT_BONUS = 0.15  # added to a sentence that states a quantity, when the caller wants an amount
 
 
 def select(query: str, query_vector: np.ndarray, hits: list[Hit], embedder, budget: int,
            neighbours: int = 1, wants_amount: bool = False) -> list[Hit]:
-    """Score every sentence of the hits (cosine to the query plus word overlap, plus a bonus
-    for stating a quantity when `wants_amount`), take the best with up to `neighbours`
-    sentences before each, until `budget` embedder tokens, and return them as numbered
-    passages in order of their best sentence. A sentence that two overlapping chunks share is
-    read once, from the better-ranked chunk."""
+    """Score every sentence of the hits (cosine to the query plus word overlap, where "MSFT"
+    counts for microsoft, plus a bonus for stating a quantity when `wants_amount`), take the
+    best with up to `neighbours` sentences before each until `budget` embedder tokens, and
+    return them as numbered passages in order of their best sentence. A sentence that two
+    overlapping chunks share is read once, from the better-ranked chunk."""
     units = []  # (hit index, sentence index within hit, start, end) spans relative to the chunk
     index: dict[tuple[int, int], int] = {}  # (hit, sentence) -> unit; a shared sentence -> its first unit
     for h_i, hit in enumerate(hits):
@@ -38,7 +38,8 @@ def select(query: str, query_vector: np.ndarray, hits: list[Hit], embedder, budg
     vectors = embedder.embed_documents(texts)
     cosine = vectors @ np.asarray(query_vector, dtype="float32").reshape(-1)
     q_words = content_words(query)
-    overlap = np.array([len(q_words & content_words(t)) / max(len(q_words), 1) for t in texts])
+    found = [content_words(t) | set(short_forms(t, q_words).values()) for t in texts]
+    overlap = np.array([len(q_words & words) / max(len(q_words), 1) for words in found])
     scores = cosine + 0.5 * overlap
     if wants_amount:
         scores += AMOUNT_BONUS * np.array([states_quantity(t) for t in texts], dtype="float32")

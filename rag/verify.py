@@ -1,8 +1,9 @@
 """Check each answer sentence against the passages it cites, without a judge model.
 
 A sentence is supported by a set of passages when every number and every name in it is
-found there, and enough of its content words are. An unsupported citation is moved to the
-passage that does support the sentence, if one does; otherwise the sentence is unsupported."""
+found there (a year may also be the one their paragraph is about), and enough of its content
+words are. An unsupported citation is moved to the passage that does support the sentence,
+if one does; otherwise the sentence is unsupported."""
 
 from __future__ import annotations
 
@@ -78,26 +79,44 @@ def content_words(text: str) -> set[str]:
     return {_stem(w) for w in re.findall(r"[a-z][a-z'’-]*", text.lower()) if w not in STOPWORDS and len(w) > 2}
 
 
+_CAPITALS = re.compile(r"\b[A-Z]{3,6}\b")
+
+
+def short_forms(text: str, words: set[str]) -> dict[str, str]:
+    """The short forms in capitals in the text that stand for one of the (content) words, as
+    {short form: word}: "MSFT" for microsoft, "TSLA" for tesla (the word's letters in order,
+    from its first)."""
+    out = {}
+    for short in set(_CAPITALS.findall(text)):
+        for word in words:
+            letters = iter(word)
+            if len(word) > len(short) and word[0] == short[0].lower() and all(c in letters for c in short.lower()):
+                out[short.lower()] = word
+    return out
+
+
 # words that talk about the passages rather than the answer ("as mentioned in passage [1]")
 META = frozenset("passage passages mentioned mention mentions text document documents provided information "
                  "context stated states according question answer".split())
 
 
 def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_in: str = "",
-            question: str = "") -> tuple[bool, tuple[str, ...]]:
+            question: str = "", years_in: frozenset[str] = frozenset()) -> tuple[bool, tuple[str, ...]]:
     """Is the sentence supported by these passages together? Returns (ok, missing numbers/names).
-    Numbers must be in the passages; names in the passages or in `names_in` (their documents,
-    so "Microsoft" is found for a passage that says "MSFT"). A sentence that only restates the
-    question (no content word or number beyond it) supports nothing."""
+    Numbers must be in the passages, or be `years_in` (the years their paragraphs give them);
+    names in the passages or in `names_in` (their documents, so "Microsoft" is found for a
+    passage that says "MSFT"). A sentence that only restates the question (no content word or
+    number beyond it; "MSFT" for Microsoft is no new word) supports nothing."""
     joined = " ".join(passages)
-    found = _found_numbers(joined)
+    found = _found_numbers(joined) | years_in
     missing = [written for key, written in quantities(sentence).items() if key not in found]
     lowered = (joined + " " + names_in).lower()
     missing += [n for n in names(sentence) if n not in lowered]
     if len(passages) > 1 and not missing:
         missing += _mixed(sentence, passages)
     words = content_words(sentence) - META
-    new = (words - content_words(question)) or (numbers(sentence) - numbers(question))
+    asked = content_words(question)
+    new = (words - asked - set(short_forms(sentence, asked))) or (numbers(sentence) - numbers(question))
     if not new:
         return False, tuple(missing)
     overlap = len(words & content_words(joined)) / len(words) if words else 1.0
@@ -203,9 +222,12 @@ def check(text: str, passages: dict[int, str], min_overlap: float = 0.5, questio
     documents = documents or {}
     asked_years = years.years(question) if asked_years is None else asked_years
 
+    paragraph_years = {n: _paragraph_years(p, documents.get(n, "")) for n, p in passages.items()}
+
     def supported(sentence, group):
         return support(sentence, [passages[n] for n in group], min_overlap,
-                       " ".join(documents.get(n, "") for n in group), question)
+                       " ".join(documents.get(n, "") for n in group), question,
+                       frozenset().union(*(paragraph_years[n] for n in group)))
 
     checks = []
     for s, e in all_sentences(text):
@@ -227,6 +249,13 @@ def check(text: str, passages: dict[int, str], min_overlap: float = 0.5, questio
         checks.append(_trimmed(plain, cited, missing, passages, supported)
                       or SentenceCheck(plain, cited, False, missing=missing))
     return [_in_time(c, asked_years, passages, documents) for c in checks]
+
+
+def _paragraph_years(passage: str, document: str) -> frozenset[str]:
+    """The years a passage is about by its paragraph ("... for FY 2025. MSFT spent USD20bn in
+    Q1" makes the second sentence's year 2025), found where the passage is in its document."""
+    where = document.find(passage)
+    return frozenset(years.scope(document, where) or ()) if where >= 0 else frozenset()
 
 
 def _in_time(c: SentenceCheck, asked: set[str], passages: dict[int, str], documents: dict[int, str]) -> SentenceCheck:

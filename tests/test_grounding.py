@@ -64,6 +64,14 @@ def test_a_question_asking_for_an_amount_prefers_a_sentence_that_states_one():
     assert "$40 million" in wanted[0].chunk.text
 
 
+def test_a_short_form_in_capitals_counts_as_the_word_it_stands_for():
+    text = "The Tesla budget. The MSFT budget rose."
+    emb = FakeEmbedder()
+    q = "Microsoft budget"
+    out = context.select(q, emb.embed_query(q), [_hit(text, 1)], emb, budget=3, neighbours=0)
+    assert [h.chunk.text for h in out] == ["The MSFT budget rose."]
+
+
 # ---------- citation verification ----------
 PASSAGES = {1: "Zuckerberg said Meta would spend more than $60 billion in 2025 on capital expenditures.",
             2: "Microsoft expects to spend $80 billion on AI data centers this fiscal year."}
@@ -194,6 +202,9 @@ def test_restating_the_question_is_not_an_answer():
     assert not c.supported
     (c,) = verify.check("DeepSeek used H800s [1].", passages, question=question)
     assert c.supported
+    cfo = {1: "The MSFT CFO said capex would rise."}
+    (c,) = verify.check("It is the MSFT CFO [1].", cfo, question="Who is the Microsoft CFO?")
+    assert not c.supported  # "MSFT" is the question's Microsoft, not an answer
 
 
 def test_unknown_terms_of_a_question():

@@ -132,3 +132,11 @@ def test_real_both_question_reads_passages_for_each_part(real_bot):
     answer = real_bot.ask(question)
     read = {os.path.basename(h.chunk.source) for h in answer.passages if "inference" in h.chunk.text}
     assert len(read) >= 2  # the CEO's words and the chief AI scientist's, from their own documents
+
+
+def test_real_context_reads_a_ticker_as_the_company_it_stands_for(real_bot):
+    from rag import context
+    side = "Microsoft's capex plans for their 2025 (fiscal) year"  # the passage says "MSFT"
+    shown = context.select(side, real_bot.embedder.embed_query(side), real_bot.retrieve(side), real_bot.embedder,
+                           real_bot.settings.context_tokens // 2, wants_amount=True)
+    assert all("MSFT" in h.chunk.text for h in shown[:2])  # before the Tesla passage that says "CapEx"

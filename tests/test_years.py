@@ -35,3 +35,15 @@ def test_verification_marks_the_sentence_unsupported_and_says_why():
     (c,) = verify.check("Acme will spend $60 million [2].", passages, question="How much will Acme spend in 2024?",
                         documents=documents)
     assert c.supported
+
+
+def test_a_year_its_paragraph_gives_a_passage_may_be_written_in_the_sentence():
+    documents = {1: DOC}
+    hire = {1: "It will also hire 300 people."}  # the paragraph's "In 2024" is its year
+    (c,) = verify.check("In 2024 Acme will also hire 300 people [1].", hire, documents=documents)
+    assert c.supported
+    (c,) = verify.check("In 2024 Acme will also hire 300 people [1].", hire)
+    assert not c.supported and "2024" in c.missing  # without its document the year is not found
+    cora = {1: "Cora raised $8 million from friends."}  # its paragraph names no year
+    (c,) = verify.check("In 2024 Cora raised $8 million [1].", cora, documents=documents)
+    assert not c.supported and c.missing == ("2024",)
