@@ -410,6 +410,7 @@ def test_a_both_question_is_split_into_one_query_per_part():
         "What do Acme's CEO?", "What do its founder say about robots?")
     assert conjunction.parts("Which firm spends most on robots?") is None
     assert conjunction.parts("Is it both?") is None
+    assert conjunction.parts("Which problem has both inflationary and deflationary effects?") is None
 
 
 def test_a_both_question_searches_for_each_part(make_bot, tmp_path, fake_generator):
