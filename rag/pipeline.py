@@ -218,7 +218,9 @@ class Bot:
             supported = {n for c in checks if c.supported for n in c.cited}
             cited_documents = "\n".join(documents.get(source, "") for source in
                                         {h.chunk.source for h in passages if h.rank in supported})
-            if (not supported or not verify.answers_question(query, verify.render(checks), cited_documents)
+            cited_passages = "\n".join(h.chunk.text for h in passages if h.rank in supported)
+            if (not supported or not verify.answers_question(query, verify.render(checks), cited_documents,
+                                                             cited_passages)
                     or (compared and not any(c.computed for c in checks))):  # one amount compares nothing
                 return Answer(text=self.refusal, refused=True, sentences=tuple(checks), **common)
             text = verify.render(checks, keep_unsupported=s.keep_unsupported)

@@ -165,12 +165,27 @@ def gives_quantity(question: str, answer: str) -> bool:
     return not _ASKS_QUANTITY.search(question) or bool(_NUMBER.search(answer) or _QUANTITY_WORD.search(answer))
 
 
-def answers_question(question: str, answer: str, cited_documents: str) -> bool:
+def answers_question(question: str, answer: str, cited_documents: str, cited_passages: str = "") -> bool:
     """Does a supported answer answer this question? A "how much / how many" question needs a
     quantity, and the documents the answer cites must mention every name the question is about:
-    "$5 billion" from a document about Tesla does not answer "What is Google's capex?"."""
+    "$5 billion" from a document about Tesla does not answer "What is Google's capex?". A
+    question that asks what is *not* so (or the *least*) needs cited passages that say so."""
     return (gives_quantity(question, answer) and not names_only_the_kind(question, answer)
-            and not unknown_terms(subject(question), cited_documents))
+            and not unknown_terms(subject(question), cited_documents)
+            and not opposite(question, cited_passages))
+
+
+_NEGATION = re.compile(r"\b(?:not|never|no|none|nothing|neither|nor|without|except|cannot)\b|n['’]t\b", re.I)
+_LEAST = re.compile(r"\b(?:least|fewest)\b", re.I)
+_EITHER_WAY = re.compile(r"\b(?:or|may)\s+(?:may\s+)?not\b", re.I)  # "whether or not", "may or may not"
+
+
+def opposite(question: str, passages: str) -> bool:
+    """Could the passages be saying the opposite of what is asked? "What was not needed for a
+    state to survive?" is not answered by a passage that says what was needed: a question with
+    a negation (or "least") needs one in the passages too."""
+    question = _EITHER_WAY.sub("", question)
+    return any(rx.search(question) and not rx.search(passages) for rx in (_NEGATION, _LEAST))
 
 
 def names_only_the_kind(question: str, answer: str) -> bool:

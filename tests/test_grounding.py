@@ -314,6 +314,27 @@ def test_the_cited_documents_need_only_name_the_subject_of_the_question():
     assert verify.subject("In 1760 who took Montreal?") == "In 1760 who took Montreal?"
 
 
+def test_a_question_about_what_is_not_so_needs_a_passage_that_says_so():
+    assert verify.opposite("What was not needed for a state to survive?", "Imperialism was needed for a state to survive.")
+    assert not verify.opposite("What was not needed for a state to survive?", "Roads were not needed by the state.")
+    assert verify.opposite("What territory wasn't ceded?", "France ceded Canada.")
+    assert not verify.opposite("What territory wasn't ceded?", "France ceded all but New Orleans, which it didn't cede.")
+    assert verify.opposite("What is the least used reduction?", "Karp reductions are the most used.")
+    assert not verify.opposite("Can it be solved whether or not the input is large?", "It can be solved.")
+    assert not verify.opposite("What was needed?", "Imperialism was needed.")
+
+
+def test_a_negated_question_answered_from_a_positive_passage_is_refused(make_bot, tmp_path, fake_generator):
+    docs = tmp_path / "plant"
+    docs.mkdir()
+    (docs / "acme.txt").write_text("Acme needed robots to run its plant.\n")
+    bot = make_bot()
+    bot.ingest([docs])
+    fake_generator.queue("Robots [1].", "Robots [1].")
+    assert bot.ask("What did Acme not need to run its plant?").refused
+    assert not bot.ask("What did Acme need to run its plant?").refused
+
+
 def test_naming_only_the_kind_asked_for_is_no_answer():
     question = "Which specific Acme GPU model did Bolt use?"
     assert verify.names_only_the_kind(question, "Acme chips [1].")

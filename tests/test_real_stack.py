@@ -140,3 +140,10 @@ def test_real_context_reads_a_ticker_as_the_company_it_stands_for(real_bot):
     shown = context.select(side, real_bot.embedder.embed_query(side), real_bot.retrieve(side), real_bot.embedder,
                            real_bot.settings.context_tokens // 2, wants_amount=True)
     assert all("MSFT" in h.chunk.text for h in shown[:2])  # before the Tesla passage that says "CapEx"
+
+
+def test_real_negated_question_is_not_answered_from_passages_without_a_negation(real_bot):
+    from rag import verify
+    answer = real_bot.ask("What did Zuckerberg say Meta would not spend money on in 2025?")
+    cited = " ".join(c.text for c in answer.citations if c.supported)
+    assert answer.refused or not verify.opposite(answer.query, cited)
