@@ -105,8 +105,9 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
     """Is the sentence supported by these passages together? Returns (ok, missing numbers/names).
     Numbers must be in the passages, or be `years_in` (the years their paragraphs give them);
     names in the passages or in `names_in` (their documents, so "Microsoft" is found for a
-    passage that says "MSFT"). A sentence that only restates the question (no content word or
-    number beyond it; "MSFT" for Microsoft is no new word) supports nothing."""
+    passage that says "MSFT"). At least `min_overlap` of its content words must be there, and
+    of the words it adds to the question. A sentence that only restates the question (no
+    content word or number beyond it; "MSFT" for Microsoft is no new word) supports nothing."""
     joined = " ".join(passages)
     found = _found_numbers(joined) | years_in
     missing = [written for key, written in quantities(sentence).items() if key not in found]
@@ -116,11 +117,15 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
         missing += _mixed(sentence, passages)
     words = content_words(sentence) - META
     asked = content_words(question)
-    new = (words - asked - set(short_forms(sentence, asked))) or (numbers(sentence) - numbers(question))
-    if not new:
+    added = words - asked - set(short_forms(sentence, asked))
+    if not (added or numbers(sentence) - numbers(question)):
         return False, tuple(missing)
-    overlap = len(words & content_words(joined)) / len(words) if words else 1.0
-    return (not missing and overlap >= min_overlap), tuple(missing)
+    there = content_words(joined)
+    overlap = len(words & there) / len(words) if words else 1.0
+    # the words it adds to the question are its claim: a restated question around one invented
+    # word ("Meta would not spend money on deepfakes") is not supported by the restated part
+    added_overlap = len(added & there) / len(added) if added else 1.0
+    return (not missing and min(overlap, added_overlap) >= min_overlap), tuple(missing)
 
 
 def _mixed(sentence: str, passages: list[str]) -> list[str]:

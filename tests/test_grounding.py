@@ -202,6 +202,10 @@ def test_restating_the_question_is_not_an_answer():
     assert not c.supported
     (c,) = verify.check("DeepSeek used H800s [1].", passages, question=question)
     assert c.supported
+    spend = {1: "Zuckerberg said Meta would spend money on data centers."}
+    (c,) = verify.check("Zuckerberg said Meta would not spend money on deepfakes [1].", spend,
+                        question="What did Zuckerberg say Meta would not spend money on?")
+    assert not c.supported  # all it adds to the question is an invented word
     cfo = {1: "The MSFT CFO said capex would rise."}
     (c,) = verify.check("It is the MSFT CFO [1].", cfo, question="Who is the Microsoft CFO?")
     assert not c.supported  # "MSFT" is the question's Microsoft, not an answer
