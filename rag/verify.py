@@ -185,12 +185,21 @@ _LEAST = re.compile(r"\b(?:least|fewest)\b", re.I)
 _EITHER_WAY = re.compile(r"\b(?:or|may)\s+(?:may\s+)?not\b", re.I)  # "whether or not", "may or may not"
 
 
+_PREFIXED = re.compile(r"\b(?:un|non-?)([a-z]{4,})\b", re.I)  # "uninvited", "non-member"
+
+
 def opposite(question: str, passages: str) -> bool:
     """Could the passages be saying the opposite of what is asked? "What was not needed for a
     state to survive?" is not answered by a passage that says what was needed: a question with
-    a negation (or "least") needs one in the passages too."""
+    a negation (or "least") needs one in the passages too. So does a word negated by "un-" or
+    "non-" ("Who uninvited him?"), when the passages have the word only without it."""
     question = _EITHER_WAY.sub("", question)
-    return any(rx.search(question) and not rx.search(passages) for rx in (_NEGATION, _LEAST))
+    if any(rx.search(question) and not rx.search(passages) for rx in (_NEGATION, _LEAST)):
+        return True
+    lowered = passages.lower()
+    return not _NEGATION.search(passages) and any(
+        m.group().lower() not in lowered and re.search(rf"\b{re.escape(m.group(1).lower())}", lowered)
+        for m in _PREFIXED.finditer(question))
 
 
 def names_only_the_kind(question: str, answer: str) -> bool:

@@ -326,6 +326,10 @@ def test_a_question_about_what_is_not_so_needs_a_passage_that_says_so():
     assert verify.opposite("What is the least used reduction?", "Karp reductions are the most used.")
     assert not verify.opposite("Can it be solved whether or not the input is large?", "It can be solved.")
     assert not verify.opposite("What was needed?", "Imperialism was needed.")
+    assert verify.opposite("Who uninvited Washington?", "Saint-Pierre invited Washington to dine.")
+    assert not verify.opposite("Who uninvited Washington?", "Saint-Pierre uninvited Washington.")
+    assert not verify.opposite("What is unknown about P?", "It is not known whether P is NP.")
+    assert verify.opposite("Which non-member states signed?", "Member states signed.")
 
 
 def test_a_negated_question_answered_from_a_positive_passage_is_refused(make_bot, tmp_path, fake_generator):
