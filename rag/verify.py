@@ -186,15 +186,32 @@ _EITHER_WAY = re.compile(r"\b(?:or|may)\s+(?:may\s+)?not\b", re.I)  # "whether o
 
 
 _PREFIXED = re.compile(r"\b(?:un|non-?)([a-z]{4,})\b", re.I)  # "uninvited", "non-member"
+# words whose opposite in a passage says the contrary of what is asked ("lowest" vs "highest");
+# not before/after, north/south or began/ended, which ask about something else, not the contrary
+_OPPOSITES = [("high", "low"), ("higher", "lower"), ("highest", "lowest"), ("increase", "decrease"),
+              ("increased", "decreased"), ("increasing", "decreasing"), ("rise", "fall"), ("rose", "fell"),
+              ("more", "less"), ("more", "fewer"), ("most", "least"), ("larger", "smaller"), ("largest", "smallest"),
+              ("maximum", "minimum"), ("easier", "harder"), ("easiest", "hardest"), ("better", "worse"),
+              ("best", "worst"), ("strong", "weak"), ("stronger", "weaker"), ("strongest", "weakest"),
+              ("first", "last"), ("earliest", "latest"), ("simple", "complex"), ("simplicity", "complexity"),
+              ("success", "failure"), ("accepted", "rejected"), ("inside", "outside")]
+_OPPOSITE = {}
+for _a, _b in _OPPOSITES:
+    _OPPOSITE.setdefault(_a, set()).add(_b)
+    _OPPOSITE.setdefault(_b, set()).add(_a)
 
 
 def opposite(question: str, passages: str) -> bool:
     """Could the passages be saying the opposite of what is asked? "What was not needed for a
     state to survive?" is not answered by a passage that says what was needed: a question with
     a negation (or "least") needs one in the passages too. So does a word negated by "un-" or
-    "non-" ("Who uninvited him?"), when the passages have the word only without it."""
+    "non-" ("Who uninvited him?"), when the passages have the word only without it, and a word
+    such as "lowest" when they have only its opposite ("highest")."""
     question = _EITHER_WAY.sub("", question)
     if any(rx.search(question) and not rx.search(passages) for rx in (_NEGATION, _LEAST)):
+        return True
+    asked, said = set(re.findall(r"[a-z]+", question.lower())), set(re.findall(r"[a-z]+", passages.lower()))
+    if any(w not in said and (_OPPOSITE[w] & said) - asked for w in asked & _OPPOSITE.keys()):
         return True
     lowered = passages.lower()
     return not _NEGATION.search(passages) and any(

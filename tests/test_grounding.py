@@ -330,6 +330,9 @@ def test_a_question_about_what_is_not_so_needs_a_passage_that_says_so():
     assert not verify.opposite("Who uninvited Washington?", "Saint-Pierre uninvited Washington.")
     assert not verify.opposite("What is unknown about P?", "It is not known whether P is NP.")
     assert verify.opposite("Which non-member states signed?", "Member states signed.")
+    assert verify.opposite("Who called it the lowest form?", "Lenin called it the highest form.")
+    assert not verify.opposite("Who called it the lowest form?", "Lenin called it the lowest, not the highest, form.")
+    assert not verify.opposite("What happened before the war?", "After the war, peace came.")  # not a contrary
 
 
 def test_a_negated_question_answered_from_a_positive_passage_is_refused(make_bot, tmp_path, fake_generator):
