@@ -186,15 +186,15 @@ _EITHER_WAY = re.compile(r"\b(?:or|may)\s+(?:may\s+)?not\b", re.I)  # "whether o
 
 
 _PREFIXED = re.compile(r"\b(?:un|non-?)([a-z]{4,})\b", re.I)  # "uninvited", "non-member"
-# words whose opposite in a passage says the contrary of what is asked ("lowest" vs "highest");
-# not before/after, north/south or began/ended, which ask about something else, not the contrary
-_OPPOSITES = [("high", "low"), ("higher", "lower"), ("highest", "lowest"), ("increase", "decrease"),
-              ("increased", "decreased"), ("increasing", "decreasing"), ("rise", "fall"), ("rose", "fell"),
-              ("more", "less"), ("more", "fewer"), ("most", "least"), ("larger", "smaller"), ("largest", "smallest"),
-              ("maximum", "minimum"), ("easier", "harder"), ("easiest", "hardest"), ("better", "worse"),
-              ("best", "worst"), ("strong", "weak"), ("stronger", "weaker"), ("strongest", "weakest"),
-              ("first", "last"), ("earliest", "latest"), ("simple", "complex"), ("simplicity", "complexity"),
-              ("success", "failure"), ("accepted", "rejected"), ("inside", "outside")]
+# words whose opposite in a passage says the contrary of what is asked ("lowest" vs "highest"). Not
+# comparatives ("more", "larger"): "Which spends more, A or B?" is answered by "B spends less than
+# A". Not before/after, north/south or began/ended, which ask about something else.
+_OPPOSITES = [("high", "low"), ("highest", "lowest"), ("increase", "decrease"), ("increased", "decreased"),
+              ("increasing", "decreasing"), ("rise", "fall"), ("rose", "fell"), ("most", "least"),
+              ("largest", "smallest"), ("maximum", "minimum"), ("easiest", "hardest"), ("best", "worst"),
+              ("strong", "weak"), ("strongest", "weakest"), ("first", "last"), ("earliest", "latest"),
+              ("simple", "complex"), ("simplicity", "complexity"), ("success", "failure"),
+              ("accepted", "rejected"), ("inside", "outside")]
 _OPPOSITE = {}
 for _a, _b in _OPPOSITES:
     _OPPOSITE.setdefault(_a, set()).add(_b)

@@ -333,6 +333,7 @@ def test_a_question_about_what_is_not_so_needs_a_passage_that_says_so():
     assert verify.opposite("Who called it the lowest form?", "Lenin called it the highest form.")
     assert not verify.opposite("Who called it the lowest form?", "Lenin called it the lowest, not the highest, form.")
     assert not verify.opposite("What happened before the war?", "After the war, peace came.")  # not a contrary
+    assert not verify.opposite("Which spends more, Acme or Bolt?", "Bolt spends less than Acme.")
 
 
 def test_a_negated_question_answered_from_a_positive_passage_is_refused(make_bot, tmp_path, fake_generator):
