@@ -210,10 +210,10 @@ def opposite(question: str, passages: str) -> bool:
     question = _EITHER_WAY.sub("", question)
     if any(rx.search(question) and not rx.search(passages) for rx in (_NEGATION, _LEAST)):
         return True
-    asked, said = set(re.findall(r"[a-z]+", question.lower())), set(re.findall(r"[a-z]+", passages.lower()))
+    lowered = passages.lower()
+    asked, said = set(re.findall(r"[a-z]+", question.lower())), set(re.findall(r"[a-z]+", lowered))
     if any(w not in said and (_OPPOSITE[w] & said) - asked for w in asked & _OPPOSITE.keys()):
         return True
-    lowered = passages.lower()
     return not _NEGATION.search(passages) and any(
         m.group().lower() not in lowered and re.search(rf"\b{re.escape(m.group(1).lower())}", lowered)
         for m in _PREFIXED.finditer(question))
