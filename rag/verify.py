@@ -173,8 +173,8 @@ def gives_quantity(question: str, answer: str) -> bool:
 def answers_question(question: str, answer: str, cited_documents: str, cited_passages: str = "") -> bool:
     """Does a supported answer answer this question? A "how much / how many" question needs a
     quantity, and the documents the answer cites must mention every name the question is about:
-    "$5 billion" from a document about Tesla does not answer "What is Google's capex?". A
-    question that asks what is *not* so (or the *least*) needs cited passages that say so."""
+    "$5 billion" from a document about Tesla does not answer "What is Google's capex?". Nor do
+    cited passages that say the contrary of what is asked (`opposite`)."""
     return (gives_quantity(question, answer) and not names_only_the_kind(question, answer)
             and not unknown_terms(subject(question), cited_documents)
             and not opposite(question, cited_passages))
