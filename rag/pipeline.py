@@ -191,7 +191,28 @@ class Bot:
         timings = Timings(retrieve_s=retrieved - start, first_token_s=(first - start) if first else None,
                           total_s=time.perf_counter() - start, completion_tokens=len(parts),
                           prompt_tokens=getattr(self.generator, "last_usage", (0, 0))[0])
-        yield self._finish(question, query, "".join(parts), passages, hits, timings, documents, compared)
+        answer = self._finish(question, query, "".join(parts), passages, hits, timings, documents, compared)
+        if self._second_look_wanted(answer, passages, compared or shared):
+            answer = self._second_look(answer, passages[0], hits, documents, asked, history if in_chat else (), start)
+        yield answer
+
+    def _second_look_wanted(self, answer: Answer, passages: list[Hit], several_parts) -> bool:
+        """A small model that reads several passages may answer from the wrong one (or copy the
+        prompt's example); when its answer failed verification, it gets one more try on the best
+        passage alone. Not when it refused by itself, nor when the question needs several passages."""
+        s = self.settings
+        return (s.verify and s.second_look and answer.refused and len(passages) > 1 and not several_parts
+                and not citations.is_refusal(answer.raw_text, self.refusal) and bool(answer.raw_text.strip()))
+
+    def _second_look(self, first: Answer, best: Hit, hits, documents, asked, history, start) -> Answer:
+        s = self.settings
+        messages = answer_messages(s.prompts_dir, asked, [best], history)
+        raw = "".join(self.generator.stream(messages, s.max_tokens, s.temperature))
+        timings = dataclasses.replace(first.timings, total_s=time.perf_counter() - start)
+        answer = self._finish(first.question, first.query, raw, [best], hits, timings, documents, None)
+        if answer.refused:  # the first answer's refusal stands, with the time both took
+            return dataclasses.replace(first, timings=timings)
+        return dataclasses.replace(answer, second_look=True)
 
     def ask(self, question: str, history: History = (), k: int | None = None) -> Answer:
         answer = None

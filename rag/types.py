@@ -100,6 +100,7 @@ class Answer:
     raw_text: str = ""  # the model's output before marker clean-up
     sentences: tuple[SentenceCheck, ...] = ()  # verification of each sentence the model wrote
     retrieved: tuple[Hit, ...] = ()  # the whole chunks retrieved (passages may be parts of them)
+    second_look: bool = False  # answered on a second try, from the best passage alone
 
     @property
     def cited_passages(self) -> tuple[Hit, ...]:

@@ -459,3 +459,51 @@ def test_a_both_question_searches_for_each_part(make_bot, tmp_path, fake_generat
     bot.ask("Which firm is named both as the maker of welding robots and as a buyer of plants?")
     prompt = fake_generator.seen[-1][-1]["content"]
     assert "welding robots" in prompt and "old plants" in prompt
+
+
+# ---------- a second look at the best passage ----------
+def _two_firms(make_bot, tmp_path, **settings):
+    docs = tmp_path / "firms"
+    docs.mkdir()
+    (docs / "acme.txt").write_text("Acme builds its robots in Ohio.\n")
+    (docs / "bolt.txt").write_text("Bolt builds its boats in Maine.\n")
+    bot = make_bot(**settings)
+    bot.ingest([docs])
+    return bot
+
+
+def test_an_answer_that_fails_verification_gets_a_second_look_at_the_best_passage(make_bot, tmp_path,
+                                                                                 fake_generator):
+    bot = _two_firms(make_bot, tmp_path)
+    fake_generator.queue("More than $2 billion, mainly on robots [1].", "In Ohio [1].")
+    answer = bot.ask("Where does Acme build its robots?")
+    first, second = (m[-1]["content"].split("Passages:")[1] for m in fake_generator.seen)
+    assert "Acme builds" in first and "Bolt builds" in first
+    assert "[1] (acme.txt)" in second and "[2]" not in second and "Bolt" not in second
+    assert not answer.refused and answer.second_look and answer.text == "In Ohio [1]."
+    assert [h.chunk.text for h in answer.passages] == ["Acme builds its robots in Ohio."]
+    assert answer.citations[0].supported
+
+
+def test_when_the_second_look_fails_too_the_refusal_stands(make_bot, tmp_path, fake_generator):
+    bot = _two_firms(make_bot, tmp_path)
+    fake_generator.queue("More than $2 billion [1].", "More than $3 billion [1].")
+    answer = bot.ask("Where does Acme build its robots?")
+    assert answer.refused and not answer.second_look and len(fake_generator.seen) == 2
+    assert answer.raw_text == "More than $2 billion [1]." and len(answer.passages) == 2
+
+
+def test_no_second_look_after_the_models_own_refusal_or_when_it_is_off(make_bot, tmp_path, fake_generator):
+    bot = _two_firms(make_bot, tmp_path)
+    fake_generator.queue(REFUSAL)
+    assert bot.ask("Where does Acme build its robots?").refused and len(fake_generator.seen) == 1
+    bot.settings = bot.settings.replace(second_look=False)
+    fake_generator.queue("More than $2 billion [1].", "In Ohio [1].")
+    assert bot.ask("Where does Acme build its robots?").refused and len(fake_generator.seen) == 2
+
+
+def test_no_second_look_when_the_question_needs_a_passage_for_each_part(make_bot, tmp_path, fake_generator):
+    bot = _two_firms(make_bot, tmp_path, min_score=0.0)
+    fake_generator.queue("More than $2 billion [1].", "In Ohio [1].")
+    answer = bot.ask("Which firm is named both as the maker of robots and as a builder of boats?")
+    assert answer.refused and len(fake_generator.seen) == 1

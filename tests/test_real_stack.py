@@ -147,3 +147,30 @@ def test_real_negated_question_is_not_answered_from_passages_without_a_negation(
     answer = real_bot.ask("What did Zuckerberg say Meta would not spend money on in 2025?")
     cited = " ".join(c.text for c in answer.citations if c.supported)
     assert answer.refused or not verify.opposite(answer.query, cited)
+
+
+def test_real_second_look_reads_the_best_passage_alone(real_settings, real_bot):
+    class CopiesTheExampleFirst:
+        """The real model, except that its first answer is the prompt's example, copied."""
+        id = real_bot.generator.id
+
+        def __init__(self):
+            self.prompts = []
+
+        def stream(self, messages, max_tokens=384, temperature=0.0):
+            self.prompts.append(messages[-1]["content"])
+            if len(self.prompts) == 1:
+                yield "More than $2 billion, mainly on robots [1]."
+            else:
+                yield from real_bot.generator.stream(messages, max_tokens, temperature)
+
+    generator = CopiesTheExampleFirst()
+    bot = rag.Bot(real_settings, embedder=real_bot.embedder, generator=generator)
+    answer = bot.ask("According to Zuckerberg, what does Meta have that lets it offer a higher quality "
+                     "of service on a sustainable basis?")
+    assert len(generator.prompts) == 2
+    shown = generator.prompts[1].split("Passages:")[1]
+    assert "[1]" in shown and "[2]" not in shown and "business model" in shown
+    if not answer.refused:  # what the tiny model makes of it is checked like any answer
+        assert answer.second_look and len(answer.passages) == 1
+        assert answer.citations and all(c.supported for c in answer.citations)

@@ -120,6 +120,13 @@ def test_a_withheld_draft_is_shown_with_the_reason(chat, fake_generator):
     assert "“Apples cost 7 dollars.” (not in the passages: 7)" in sources
 
 
+def test_an_answer_from_a_second_look_says_so(chat, fake_generator):
+    fake_generator.queue("Apples cost 7 dollars [1].", "Apples are red [1].")
+    _, (messages, sources, turns, _) = run_chat(chat, "What colour are apples?")
+    assert turns[0]["answer"].second_look and messages[1]["content"].startswith("Apples are red")
+    assert "second look at the best passage alone" in sources
+
+
 def test_an_ending_cut_from_the_answer_is_shown(chat, fake_generator):
     fake_generator.queue("Apples are red and cost 7 dollars [1].")
     _, (messages, sources, _, _) = run_chat(chat, "What colour are apples?")
