@@ -144,10 +144,11 @@ def cmd_chat(bot, args):
             return 0
         if not question:
             return 0
-        answer = None
+        answer, draft = None, []
         try:
             for part in bot.stream(question, history=history[-2:]):
                 if isinstance(part, str):
+                    draft.append(part)
                     print(part, end="", flush=True)
                 else:
                     answer = part
@@ -155,6 +156,9 @@ def cmd_chat(bot, args):
             print("\n(stopped)")
             continue
         print()
+        if " ".join(answer.text.split()) != " ".join("".join(draft).split()):
+            # verification cut the draft, withheld it, or a second look answered instead
+            print(f"\nChecked against the passages:\n{answer.text}")
         _print_sources(answer)
         print(_timing_line(answer), file=sys.stderr)
         history.append((question, answer.text))

@@ -1,0 +1,21 @@
+"""The terminal chat, with the fakes (the real CLI is tested in test_real_stack.py)."""
+
+from argparse import Namespace
+
+from rag.cli import cmd_chat
+
+REFUSAL = "I could not find the answer in your documents."
+
+
+def test_terminal_chat_prints_the_checked_answer_when_verification_changes_the_draft(
+        make_bot, docs_dir, fake_generator, monkeypatch, capsys):
+    bot = make_bot()
+    bot.ingest([docs_dir])
+    questions = iter(["What colour are apples?", "What colour are bananas?", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(questions))
+    # the made-up price is withheld, and so is the second look's
+    fake_generator.queue("Apples cost 7 dollars [1].", "Apples cost 8 dollars [1].", "Bananas are yellow [1].")
+    assert cmd_chat(bot, Namespace(ingest=None)) == 0
+    out = capsys.readouterr().out
+    assert "Apples cost 7 dollars [1].\n\nChecked against the passages:\n" + REFUSAL in out
+    assert "Bananas are yellow [1].\n" in out and out.count("Checked against the passages") == 1
