@@ -41,7 +41,7 @@ class Settings:
     verify: bool = True  # check every answer sentence against the passages it cites
     min_overlap: float = 0.6  # share of a sentence's content words its passages must contain
     keep_unsupported: bool = False  # show unsupported sentences instead of dropping them
-    second_look: bool = True  # when an answer fails verification, ask once more from the best passage alone
+    second_look: bool = True  # when a withheld draft copies the worked example, ask again with the best passage alone
     # generation
     model: str = "qwen2.5-coder-1.5b"  # a preset name, a .gguf path or hf:REPO/FILE
     n_ctx: int = 4096

@@ -16,7 +16,7 @@ from .embedder import Embedder, load_embedder
 from .followup import History
 from .generator import Generator, load_generator
 from .ingest import IngestReport, ingest
-from .prompts import answer_messages, template
+from .prompts import answer_messages, example_answers, template
 from .store import Store
 from .types import Answer, Hit, IndexedFile, SentenceCheck, Timings
 
@@ -197,12 +197,14 @@ class Bot:
         yield answer
 
     def _second_look_wanted(self, answer: Answer, passages: list[Hit], several_parts) -> bool:
-        """A small model that reads several passages may answer from the wrong one (or copy the
-        prompt's example); when its answer failed verification, it gets one more try on the best
-        passage alone. Not when it refused by itself, nor when the question needs several passages."""
+        """Reading several passages, a small model sometimes copies the prompt's worked example;
+        when verification withheld such a draft, the model gets one more try on the best passage
+        alone. Not when the question needs a passage for each of its parts."""
         s = self.settings
-        return (s.verify and s.second_look and answer.refused and len(passages) > 1 and not several_parts
-                and not citations.is_refusal(answer.raw_text, self.refusal) and bool(answer.raw_text.strip()))
+        return (s.verify and s.second_look and answer.refused and bool(answer.raw_text.strip())
+                and len(passages) > 1 and not several_parts
+                and verify.copies_example(answer.raw_text, example_answers(s.prompts_dir),
+                                          "\n".join(h.chunk.text for h in passages), answer.query))
 
     def _second_look(self, first: Answer, best: Hit, hits, documents, asked, history, start) -> Answer:
         s = self.settings

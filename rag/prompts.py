@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +17,12 @@ def template(prompts_dir: str, name: str) -> str:
         return path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         raise ConfigError(f"Prompt template {path} is missing (prompts_dir = {prompts_dir}).") from None
+
+
+def example_answers(prompts_dir: str) -> tuple[str, ...]:
+    """The answers of the worked example in the answer prompt, the refusal aside."""
+    found = re.findall(r"^Example answer:(.*)$", template(prompts_dir, "answer"), re.M)
+    return tuple(a.strip() for a in found if "{refusal}" not in a)
 
 
 def format_passages(hits: list[Hit]) -> str:

@@ -180,6 +180,17 @@ def answers_question(question: str, answer: str, cited_documents: str, cited_pas
             and not opposite(question, cited_passages))
 
 
+def copies_example(draft: str, examples: tuple[str, ...], passages: str, question: str) -> bool:
+    """Does a draft repeat the prompt's worked example instead of reading the passages: a number
+    or a word of an example answer that neither the passages nor the question have?"""
+    draft = MARKER.sub("", draft)
+    known_numbers = _found_numbers(passages) | numbers(question)
+    known_words = content_words(passages) | content_words(question)
+    examples = [MARKER.sub("", example) for example in examples]
+    return any((numbers(example) & numbers(draft)) - known_numbers
+               or (content_words(example) & content_words(draft)) - known_words for example in examples)
+
+
 _NEGATION = re.compile(r"\b(?:not|never|no|none|nothing|neither|nor|without|except|cannot)\b|n['’]t\b", re.I)
 _LEAST = re.compile(r"\b(?:least|fewest)\b", re.I)
 _EITHER_WAY = re.compile(r"\b(?:or|may)\s+(?:may\s+)?not\b", re.I)  # "whether or not", "may or may not"

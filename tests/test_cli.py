@@ -13,8 +13,7 @@ def test_terminal_chat_prints_the_checked_answer_when_verification_changes_the_d
     bot.ingest([docs_dir])
     questions = iter(["What colour are apples?", "What colour are bananas?", ""])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(questions))
-    # the made-up price is withheld, and so is the second look's
-    fake_generator.queue("Apples cost 7 dollars [1].", "Apples cost 8 dollars [1].", "Bananas are yellow [1].")
+    fake_generator.queue("Apples cost 7 dollars [1].", "Bananas are yellow [1].")  # the made-up price is withheld
     assert cmd_chat(bot, Namespace(ingest=None)) == 0
     out = capsys.readouterr().out
     assert "Apples cost 7 dollars [1].\n\nChecked against the passages:\n" + REFUSAL in out

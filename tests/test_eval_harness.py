@@ -27,9 +27,7 @@ CASES = [
     {"id": "cup", "question": "What colour are the moons of Mars?", "answerable": False},
     {"id": "cherry", "question": "What colour are cherries?", "answers": ["dark red"], "sources": ["fruit.txt"]},
 ]
-# the made-up 72 fails verification, so the model gets a second look at the best passage alone
-REPLIES = ["Bananas are yellow [1].", "The Moon orbits the Earth every 72 days [1].", "Every 72 days [1].",
-           REFUSAL, REFUSAL]
+REPLIES = ["Bananas are yellow [1].", "The Moon orbits the Earth every 72 days [1].", REFUSAL, REFUSAL]
 
 
 @pytest.fixture

@@ -461,7 +461,7 @@ def test_a_both_question_searches_for_each_part(make_bot, tmp_path, fake_generat
     assert "welding robots" in prompt and "old plants" in prompt
 
 
-# ---------- a second look at the best passage ----------
+# ---------- a second look at the best passage, after a copy of the worked example ----------
 def _two_firms(make_bot, tmp_path, **settings):
     docs = tmp_path / "firms"
     docs.mkdir()
@@ -472,8 +472,18 @@ def _two_firms(make_bot, tmp_path, **settings):
     return bot
 
 
-def test_an_answer_that_fails_verification_gets_a_second_look_at_the_best_passage(make_bot, tmp_path,
-                                                                                 fake_generator):
+def test_a_draft_that_repeats_the_worked_example():
+    examples = ("More than $2 billion, mainly on robots [1].",)
+    passages = "Acme builds its robots in Ohio. It spent $3 billion on them."
+    assert verify.copies_example("More than $2 billion, mainly on robots [1].", examples, passages, "Where?")
+    assert verify.copies_example("Acme spent more than $2 billion [1].", examples, passages, "Where?")
+    assert not verify.copies_example("Acme spent $3 billion on robots [1].", examples, passages, "Where?")
+    assert not verify.copies_example("Mainly robots [1].", examples, passages, "What does it mainly build?")
+    assert not verify.copies_example("1 in 4 [2].", examples, passages, "Where?")  # the example's [1] is no number
+
+
+def test_a_withheld_draft_that_copies_the_example_gets_a_second_look_at_the_best_passage(make_bot, tmp_path,
+                                                                                       fake_generator):
     bot = _two_firms(make_bot, tmp_path)
     fake_generator.queue("More than $2 billion, mainly on robots [1].", "In Ohio [1].")
     answer = bot.ask("Where does Acme build its robots?")
@@ -493,13 +503,14 @@ def test_when_the_second_look_fails_too_the_refusal_stands(make_bot, tmp_path, f
     assert answer.raw_text == "More than $2 billion [1]." and len(answer.passages) == 2
 
 
-def test_no_second_look_after_the_models_own_refusal_or_when_it_is_off(make_bot, tmp_path, fake_generator):
+def test_no_second_look_for_other_withheld_drafts_or_when_it_is_off(make_bot, tmp_path, fake_generator):
     bot = _two_firms(make_bot, tmp_path)
-    fake_generator.queue(REFUSAL)
+    fake_generator.queue(REFUSAL, "In Texas [1].")
     assert bot.ask("Where does Acme build its robots?").refused and len(fake_generator.seen) == 1
+    assert bot.ask("Where does Acme build its robots?").refused and len(fake_generator.seen) == 2
     bot.settings = bot.settings.replace(second_look=False)
     fake_generator.queue("More than $2 billion [1].", "In Ohio [1].")
-    assert bot.ask("Where does Acme build its robots?").refused and len(fake_generator.seen) == 2
+    assert bot.ask("Where does Acme build its robots?").refused and len(fake_generator.seen) == 3
 
 
 def test_no_second_look_when_the_question_needs_a_passage_for_each_part(make_bot, tmp_path, fake_generator):

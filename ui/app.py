@@ -158,8 +158,8 @@ def answer_sources(turn: int, answer) -> str:
     if not parts:
         parts.append('<p class="rag-hint">The answer cites no passage.</p>')
     if getattr(answer, "second_look", False):
-        parts.append('<p class="rag-hint">The first draft did not hold up against the passages; this answer is '
-                     'from a second look at the best passage alone.</p>')
+        parts.append('<p class="rag-hint">The first draft repeated the prompt\'s worked example; this answer '
+                     'is from a second look at the best passage alone.</p>')
     cut = " ".join(f"“{html.escape(s.dropped)}”" for s in answer.sentences if s.dropped)
     if cut:
         parts.append(f'<p class="rag-hint">Cut from the model\'s answer, not in the passages: {cut}</p>')
