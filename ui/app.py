@@ -157,7 +157,7 @@ def answer_sources(turn: int, answer) -> str:
         parts.append(passage_html(turn, hit, highlight(c.text, sentences), note))
     if not parts:
         parts.append('<p class="rag-hint">The answer cites no passage.</p>')
-    if getattr(answer, "second_look", False):
+    if answer.second_look:
         parts.append('<p class="rag-hint">The first draft repeated the prompt\'s worked example; this answer '
                      'is from a second look at the best passage alone.</p>')
     cut = " ".join(f"“{html.escape(s.dropped)}”" for s in answer.sentences if s.dropped)

@@ -140,7 +140,7 @@ def judge(case: Case, answer, hits, refusal: str, ks=RETRIEVAL_KS) -> dict:
 def answer_record(answer) -> dict:
     return {
         "answer": answer.text, "raw_text": answer.raw_text, "refused": answer.refused, "query": answer.query,
-        "second_look": getattr(answer, "second_look", False),
+        "second_look": answer.second_look,
         "citations": [{"n": c.n, "chunk_id": c.chunk_id, "source": c.source, "page": c.page, "sentence": c.sentence}
                       for c in answer.citations],
         "passages": [{"rank": h.rank, "chunk_id": h.chunk.id, "source": h.chunk.source, "score": h.score}
