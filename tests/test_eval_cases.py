@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from rag.eval.cases import Case, CaseError, as_cases, load_cases, matches
+from rag.eval.cases import Case, CaseError, as_cases, load_cases, matches, select_split
 from rag.types import Chunk
 
 
@@ -36,6 +36,8 @@ def test_load_cases_with_defaults(tmp_path):
     ('{"question": "x", "history": [["only one"]]}', "'history' must be a list of"),
     ('{"question": "x",}', "not valid JSON"),
     ('["x"]', "expected a JSON object"),
+    ('{"question": "x", "split": "test"}', "'split' must be one of 'tune', 'heldout'"),
+    ('{"question": "x", "split": ["tune"]}', "'split' must be one of"),
 ])
 def test_errors_name_the_line_and_the_problem(tmp_path, line, message):
     path = write(tmp_path / "q.jsonl", {"question": "fine"}, line)
@@ -65,3 +67,22 @@ def test_a_gold_source_matches_by_chunk_id_path_name_or_tail():
         assert matches(chunk, source)
     for source in ("ruit.txt", "space.md", "abc:0-11"):
         assert not matches(chunk, source)
+
+
+def test_split_is_read_kept_and_selects_questions(tmp_path):
+    path = write(tmp_path / "q.jsonl", {"question": "a", "split": "tune"}, {"question": "b", "split": "heldout"},
+                 {"question": "c"}, {"question": "d", "split": "heldout"})
+    cases = load_cases(path)
+    assert [c.split for c in cases] == ["tune", "heldout", "", "heldout"]
+    assert cases[0].to_dict()["split"] == "tune" and cases[2].to_dict()["split"] == ""
+    assert [c.question for c in select_split(cases, "heldout")] == ["b", "d"]
+    assert [c.question for c in select_split(cases, "tune")] == ["a"]
+    assert select_split(cases, None) == cases
+
+
+def test_select_split_errors_on_an_unknown_or_empty_split():
+    cases = as_cases([{"question": "a", "split": "tune"}])
+    with pytest.raises(CaseError, match="'split' must be one of"):
+        select_split(cases, "test")
+    with pytest.raises(CaseError, match='no question has "split": "heldout"'):
+        select_split(cases, "heldout")

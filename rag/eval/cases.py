@@ -7,7 +7,8 @@
 
 Fields: question (required); answers: acceptable answers; sources: file names, paths or chunk
 ids that hold the answer; answerable (default true); history: [question, answer] pairs before
-this one; id (default: q + line number); tags. Unknown fields are errors, to catch typos."""
+this one; id (default: q + line number); tags; split: "tune" (questions to tune on) or
+"heldout" (kept for the final measurement). Unknown fields are errors, to catch typos."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from typing import Iterable
 
 from ..errors import RagError
 
-FIELDS = ("question", "answers", "sources", "answerable", "history", "id", "tags")
+FIELDS = ("question", "answers", "sources", "answerable", "history", "id", "tags", "split")
+SPLITS = ("tune", "heldout")
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,12 @@ class Case:
     history: tuple[tuple[str, str], ...] = ()
     id: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    split: str = ""  # "tune", "heldout", or "" (none given)
 
     def to_dict(self) -> dict:
         return {"id": self.id, "question": self.question, "answers": list(self.answers),
                 "sources": list(self.sources), "answerable": self.answerable,
-                "history": [list(h) for h in self.history], "tags": list(self.tags)}
+                "history": [list(h) for h in self.history], "tags": list(self.tags), "split": self.split}
 
 
 class CaseError(RagError):
@@ -56,6 +59,12 @@ def _history(value) -> tuple[tuple[str, str], ...]:
     if not ok:
         raise CaseError("'history' must be a list of [previous question, previous answer] pairs")
     return tuple((q, a) for q, a in value)
+
+
+def _split(value) -> str:
+    if value not in SPLITS:
+        raise CaseError(f"'split' must be one of {', '.join(map(repr, SPLITS))}, got {json.dumps(value)}")
+    return value
 
 
 def parse_case(obj, default_id: str = "") -> Case:
@@ -81,7 +90,7 @@ def parse_case(obj, default_id: str = "") -> Case:
         raise CaseError(f"'id' must be a string, got {json.dumps(case_id)}")
     return Case(question=question.strip(), answers=answers, sources=_strings(obj.get("sources", []), "sources"),
                 answerable=answerable, history=_history(obj.get("history", [])), id=str(case_id),
-                tags=_strings(obj.get("tags", []), "tags"))
+                tags=_strings(obj.get("tags", []), "tags"), split=_split(obj["split"]) if "split" in obj else "")
 
 
 def check_ids(cases: list[Case]) -> list[Case]:
@@ -91,6 +100,17 @@ def check_ids(cases: list[Case]) -> list[Case]:
             raise CaseError(f"id '{c.id}' is used by more than one question")
         seen.add(c.id)
     return cases
+
+
+def select_split(cases: list[Case], split: str | None) -> list[Case]:
+    """The cases of one split (all of them for None); CaseError for an unknown split or none in it."""
+    if split is None:
+        return cases
+    _split(split)
+    picked = [c for c in cases if c.split == split]
+    if not picked:
+        raise CaseError(f"no question has \"split\": \"{split}\" ({len(cases)} questions in the set)")
+    return picked
 
 
 def load_cases(path: str | Path) -> list[Case]:
