@@ -1,0 +1,115 @@
+"""Write the corpus of a development suite into a folder.
+
+    python benchmarks/suites/build.py chat|manual|encyclopedia OUT_DIR [--shared DIR]
+
+Plain Python 3.11 standard library. The output is deterministic (same input, same bytes) and the
+number of files written is printed. OUT_DIR is created if needed; files already in it are left
+alone, except the ones this script writes, which are overwritten.
+
+- chat:          copies benchmarks/suites/chat/corpus/*.txt (an original CC0 corpus in this repo).
+- manual:        every topic of pydoc_data.topics.topics (the Python language reference topics that
+                 ship with CPython, PSF License) as TOPIC.txt. The text depends on the Python version:
+                 the questions were written against Python 3.11.7 and a warning is printed when the
+                 text written differs from it.
+- encyclopedia:  one file per article of the SQuAD 2.0 dev subset in
+                 ../shared/bench-data/squad-v2-dev-subset/dev-v2.0.json (CC BY-SA 4.0), named
+                 TITLE.txt, its paragraphs separated by blank lines.
+
+../shared is resolved relative to this file (the folder beside the repository root); --shared
+overrides it."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+SHARED = ROOT.parent / "shared"
+SQUAD = Path("bench-data/squad-v2-dev-subset/dev-v2.0.json")
+
+SQUAD_SHA256 = "e67e5969b6dc6c1642154740806b79263b77fc048c7c11ee60d534eb48ef81e8"
+# sha256 over the files written for "manual" (see corpus_sha256), with Python 3.11.7.
+MANUAL_SHA256 = "e42285c98a76016e98a31c08d11ebbdef122bde2aad828acdd08277e479dabee"
+MANUAL_PYTHON = "3.11.7"
+
+
+def corpus_sha256(files: dict[str, str]) -> str:
+    """One digest for a set of files: sha256 over name, NUL, utf-8 text, NUL, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + files[name].encode("utf-8") + b"\0")
+    return h.hexdigest()
+
+
+def chat_files(shared: Path) -> dict[str, str]:
+    folder = HERE / "chat" / "corpus"
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))}
+    if not files:
+        sys.exit(f"build.py: no chat files in {folder}")
+    return files
+
+
+def manual_files(shared: Path) -> dict[str, str]:
+    from pydoc_data.topics import topics
+    files = {}
+    for name in sorted(topics):
+        text = topics[name].strip() + "\n"
+        files[f"{name}.txt"] = text
+    return files
+
+
+def squad_path(shared: Path) -> Path:
+    return shared / SQUAD
+
+
+def encyclopedia_files(shared: Path) -> dict[str, str]:
+    path = squad_path(shared)
+    if not path.is_file():
+        sys.exit(f"build.py: SQuAD file not found: {path} (pass --shared DIR)")
+    raw = path.read_bytes()
+    if hashlib.sha256(raw).hexdigest() != SQUAD_SHA256:
+        print(f"build.py: warning: {path} is not the file the questions were written for "
+              f"(sha256 differs)", file=sys.stderr)
+    data = json.loads(raw.decode("utf-8"))
+    files = {}
+    for article in data["data"]:
+        paragraphs = [p["context"].strip() for p in article["paragraphs"]]
+        files[f"{article['title']}.txt"] = "\n\n".join(paragraphs) + "\n"
+    return files
+
+
+SUITES = {"chat": chat_files, "manual": manual_files, "encyclopedia": encyclopedia_files}
+
+
+def build(name: str, out_dir: Path, shared: Path = SHARED) -> dict[str, str]:
+    files = SUITES[name](shared)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for fname, text in files.items():
+        with open(out_dir / fname, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("suite", choices=sorted(SUITES))
+    ap.add_argument("out_dir", type=Path)
+    ap.add_argument("--shared", type=Path, default=SHARED, help=f"default: {SHARED}")
+    args = ap.parse_args(argv)
+    files = build(args.suite, args.out_dir, args.shared)
+    if args.suite == "manual":
+        digest = corpus_sha256(files)
+        if digest != MANUAL_SHA256:
+            print(f"build.py: warning: the topics of Python {sys.version.split()[0]} differ from "
+                  f"those of Python {MANUAL_PYTHON} the questions were written for "
+                  f"(sha256 {digest[:12]}... not {MANUAL_SHA256[:12]}...)", file=sys.stderr)
+    print(f"{len(files)} files written to {args.out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
