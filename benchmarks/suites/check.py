@@ -1,0 +1,223 @@
+"""Check the development suites: fields, tags, split, gold answers in their sources.
+
+    python benchmarks/suites/check.py [NAME ...]      (default: chat manual encyclopedia)
+
+Plain Python 3.11 standard library; builds each corpus into a temporary folder with build.py.
+For every question it checks:
+- the fields: exactly id, question, answers, sources, answerable, history, tags, split (the
+  fields of rag/eval/cases.py plus split), with the right types; ids and questions unique
+  (questions compared lower-cased without punctuation);
+- tags from the vocabulary, the first tag being the primary one; "unanswerable" if and only if
+  answerable is false; unanswerable questions have no answers and no sources, answerable ones
+  have both;
+- yes-no: the first gold answer is "Yes" or "No"; follow-up: a history; two-docs: two or more
+  sources (which-first questions too);
+- every source is a file of the built corpus;
+- gold in source, for answerable questions that are not yes-no: some gold answer occurs in the
+  text of its sources (case-insensitive, whitespace collapsed); for a list question it is also
+  enough that every item of a gold answer ("a, b and c") occurs;
+- unanswerable questions: benchmarks/suites/NAME/absent_terms.json gives, for each, the key terms
+  that would answer it, and none of them may occur anywhere in the corpus (case-insensitive,
+  as whole words);
+- the split: "tune" or "heldout"; within every primary tag the halves differ by at most one
+  and, for tags with two or more questions, both halves have some.
+And per suite the counts the brief asks for (30+ single-fact, 10+ yes-no with Yes and No
+about even, 8+ when/which-first, 8+ two-docs, 6+ lists, 5+ follow-ups, 12+ unanswerable, 80+
+in all). It prints counts per tag and split, and every problem; the exit status is 1 if any."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+SUITES = ("chat", "manual", "encyclopedia")
+FIELDS = ("id", "question", "answers", "sources", "answerable", "history", "tags", "split")
+TAGS = ("single-fact", "yes-no", "when", "which-first", "two-docs", "list", "number", "follow-up",
+        "unanswerable")
+MINIMUM = {"all": 80, "single-fact": 30, "yes-no": 10, "when/which-first": 8, "two-docs": 8,
+           "list": 6, "follow-up": 5, "unanswerable": 12}
+
+
+def squash(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def question_key(text: str) -> str:
+    return " ".join("".join(c for c in text.lower() if c not in string.punctuation).split())
+
+
+def occurs(term: str, text: str) -> bool:
+    """term in text as whole words (text already squashed)."""
+    return re.search(r"(?<!\w)" + re.escape(squash(term)) + r"(?!\w)", text) is not None
+
+
+def list_items(gold: str) -> list[str]:
+    return [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+", gold) if p.strip()]
+
+
+def gold_in_text(q: dict, text: str) -> bool:
+    text = squash(text)
+    if any(squash(g) in text for g in q["answers"]):
+        return True
+    if "list" in q["tags"]:
+        return any(all(squash(item) in text for item in list_items(g)) for g in q["answers"])
+    return False
+
+
+def check_fields(q: dict, where: str) -> list[str]:
+    problems = []
+    keys = set(q)
+    if keys != set(FIELDS):
+        missing, extra = set(FIELDS) - keys, keys - set(FIELDS)
+        problems.append(f"{where}: fields: missing {sorted(missing)}, unknown {sorted(extra)}")
+        return problems
+    for name in ("id", "question", "split"):
+        if not isinstance(q[name], str) or not q[name].strip():
+            problems.append(f"{where}: '{name}' must be a non-empty string")
+    for name in ("answers", "sources", "tags"):
+        if not isinstance(q[name], list) or not all(isinstance(v, str) and v.strip() for v in q[name]):
+            problems.append(f"{where}: '{name}' must be a list of non-empty strings")
+    if not isinstance(q["answerable"], bool):
+        problems.append(f"{where}: 'answerable' must be true or false")
+    h = q["history"]
+    if not (isinstance(h, list) and all(isinstance(t, list) and len(t) == 2 and all(isinstance(s, str) for s in t)
+                                        for t in h)):
+        problems.append(f"{where}: 'history' must be a list of [question, answer] pairs")
+    return problems
+
+
+def check_suite(name: str) -> tuple[list[str], dict]:
+    problems: list[str] = []
+    path = HERE / name / "questions.jsonl"
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                questions.append((f"{name}:{number}", json.loads(line)))
+            except json.JSONDecodeError as e:
+                problems.append(f"{name}:{number}: not JSON ({e})")
+    with tempfile.TemporaryDirectory() as tmp:
+        files = build.build(name, Path(tmp))
+    corpus_all = squash("\n".join(files.values()))
+    absent_path = HERE / name / "absent_terms.json"
+    absent = json.loads(absent_path.read_text(encoding="utf-8")) if absent_path.exists() else {}
+
+    ids, texts = Counter(), Counter()
+    good = []
+    for where, q in questions:
+        field_problems = check_fields(q, where)
+        problems += field_problems
+        if field_problems:
+            continue
+        where = f"{where} ({q['id']})"
+        good.append(q)
+        ids[q["id"]] += 1
+        texts[question_key(q["question"])] += 1
+        tags = q["tags"]
+        if not tags:
+            problems.append(f"{where}: no tags")
+            continue
+        bad = [t for t in tags if t not in TAGS]
+        if bad:
+            problems.append(f"{where}: tags not in the vocabulary: {bad}")
+        if len(set(tags)) != len(tags):
+            problems.append(f"{where}: a tag twice")
+        if q["split"] not in ("tune", "heldout"):
+            problems.append(f"{where}: split must be 'tune' or 'heldout'")
+        if ("unanswerable" in tags) == q["answerable"]:
+            problems.append(f"{where}: 'unanswerable' tag and answerable={q['answerable']} disagree")
+        for s in q["sources"]:
+            if s not in files:
+                problems.append(f"{where}: source {s!r} is not a file of the {name} corpus")
+        if q["answerable"]:
+            if not q["answers"] or not q["sources"]:
+                problems.append(f"{where}: an answerable question needs answers and sources")
+            elif "yes-no" in tags:
+                if q["answers"][0] not in ("Yes", "No"):
+                    problems.append(f"{where}: a yes-no question's first answer must be Yes or No")
+            else:
+                text = "\n".join(files.get(s, "") for s in q["sources"])
+                if not gold_in_text(q, text):
+                    problems.append(f"{where}: no gold answer found in its sources {q['sources']}")
+        else:
+            if q["answers"] or q["sources"]:
+                problems.append(f"{where}: an unanswerable question has answers or sources")
+            terms = absent.get(q["id"])
+            if not terms:
+                problems.append(f"{where}: no key terms for it in {absent_path.name}")
+            else:
+                for t in terms:
+                    if occurs(t, corpus_all):
+                        problems.append(f"{where}: key term {t!r} occurs in the corpus")
+        if "follow-up" in tags and not q["history"]:
+            problems.append(f"{where}: a follow-up without history")
+        if ("two-docs" in tags or "which-first" in tags) and len(q["sources"]) < 2:
+            problems.append(f"{where}: two-docs / which-first with fewer than two sources")
+    for i, n in ids.items():
+        if n > 1:
+            problems.append(f"{name}: id {i!r} used {n} times")
+    for t, n in texts.items():
+        if n > 1:
+            problems.append(f"{name}: question {t!r} asked {n} times")
+    extra = set(absent) - set(ids)
+    if extra:
+        problems.append(f"{name}: {absent_path.name} names unknown ids {sorted(extra)}")
+
+    # split balance, per primary tag
+    strata: dict[str, Counter] = {}
+    for q in good:
+        strata.setdefault(q["tags"][0], Counter())[q["split"]] += 1
+    for tag, c in sorted(strata.items()):
+        total = c["tune"] + c["heldout"]
+        if abs(c["tune"] - c["heldout"]) > 1 or (total >= 2 and not (c["tune"] and c["heldout"])):
+            problems.append(f"{name}: primary tag {tag}: unbalanced split {dict(c)}")
+
+    # counts
+    tag_counts = Counter(t for q in good for t in q["tags"])
+    yes_no = Counter(q["answers"][0] for q in good if "yes-no" in q["tags"] and q["answers"])
+    have = {"all": len(good), "when/which-first": sum(1 for q in good if {"when", "which-first"} & set(q["tags"]))}
+    for key, minimum in MINIMUM.items():
+        n = have.get(key, tag_counts.get(key, 0))
+        if n < minimum:
+            problems.append(f"{name}: {n} {key} questions, fewer than {minimum}")
+    if yes_no and abs(yes_no["Yes"] - yes_no["No"]) > max(2, len(yes_no) // 5):
+        problems.append(f"{name}: yes-no answers unbalanced: {dict(yes_no)}")
+    summary = {
+        "questions": len(good),
+        "split": dict(Counter(q["split"] for q in good)),
+        "tags": {t: tag_counts[t] for t in TAGS if tag_counts[t]},
+        "primary": {t: dict(strata[t]) for t in TAGS if t in strata},
+        "yes/no": dict(yes_no),
+        "corpus files": len(files),
+    }
+    return problems, summary
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(SUITES)
+    failed = False
+    for name in names:
+        problems, summary = check_suite(name)
+        print(f"== {name}: {summary['questions']} questions over {summary['corpus files']} files; "
+              f"split {summary['split']}; yes/no {summary['yes/no']}")
+        print("   tags (any position): " + ", ".join(f"{t} {n}" for t, n in summary["tags"].items()))
+        print("   primary tag tune/heldout: " + ", ".join(
+            f"{t} {c.get('tune', 0)}/{c.get('heldout', 0)}" for t, c in summary["primary"].items()))
+        for p in problems:
+            print("   PROBLEM " + p)
+        print(f"   {'FAILED' if problems else 'OK'}: {len(problems)} problems")
+        failed |= bool(problems)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
