@@ -4,6 +4,7 @@ variables and CLI flags, in that order."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, fields
@@ -18,7 +19,7 @@ DEFAULT_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
 @dataclass(frozen=True)
 class Settings:
     index_dir: str = str(PROJECT_ROOT / "index")
-    data_dir: str = str(PROJECT_ROOT / "index" / "uploads")  # where UI uploads are stored
+    data_dir: str = ""  # where browser uploads are stored; empty: the index folder's uploads/
     prompts_dir: str = str(PROJECT_ROOT / "prompts")
     # embedding
     embedder: str = "all-MiniLM-L6-v2"  # or any sentence-transformers name or path
@@ -53,9 +54,55 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     max_upload_mb: int = 50
+    max_question_chars: int = 4000  # a longer question (or history) is cut, with a notice
+    password: str = ""  # for the browser chat when serving beyond this machine (user "rag")
+    api_key: str = ""  # for the HTTP API when serving beyond this machine (Authorization: Bearer KEY)
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not _is_kind(value, f.type):
+                raise ConfigError(f"Setting '{f.name}' must be {f.type}, got {value!r}")
+        for name, (low, high) in RANGES.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ConfigError(f"Setting '{name}' must be between {low} and {high}, got {value!r}")
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"Setting '{name}' must be one of {', '.join(allowed)}, "
+                                  f"got {getattr(self, name)!r}")
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ConfigError(f"Setting 'chunk_overlap' ({self.chunk_overlap}) must be smaller than "
+                              f"'chunk_tokens' ({self.chunk_tokens})")
+
+    @property
+    def uploads_dir(self) -> str:
+        return self.data_dir or str(Path(self.index_dir) / "uploads")
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **_coerce_all(changes))
+
+
+# the bounds of numeric settings: a value outside is an error, not a silent surprise
+RANGES = {
+    "chunk_tokens": (8, 1_000_000), "chunk_overlap": (0, 999_999), "top_k": (1, 50), "dense_weight": (0.0, 1.0),
+    "rrf_k": (1, 10_000), "candidates": (1, 1000), "mmr_lambda": (0.0, 1.0), "min_score": (-1.0, 1.0),
+    "context_tokens": (16, 100_000), "min_overlap": (0.0, 1.0), "n_ctx": (256, 1_048_576),
+    "n_threads": (0, 1024), "temperature": (0.0, 5.0), "max_tokens": (1, 100_000), "seed": (0, 2**31 - 1),
+    "port": (1, 65535), "max_upload_mb": (1, 100_000), "max_question_chars": (1, 1_000_000),
+}
+CHOICES = {"retriever": ("dense", "bm25", "hybrid"), "fusion": ("weighted", "rrf")}
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _is_kind(value, kind: str) -> bool:
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, str)
 
 
 def _coerce(name: str, value):
@@ -63,18 +110,22 @@ def _coerce(name: str, value):
     if name not in kinds:
         raise ConfigError(f"Unknown setting '{name}'. Known: {', '.join(sorted(kinds))}")
     kind = kinds[name]
-    try:
-        if kind == "int":
-            return int(value)
-        if kind == "float":
-            return float(value)
+    wrong = ConfigError(f"Setting '{name}' must be {kind}, got {value!r}")
+    if isinstance(value, str):  # from the environment or a flag
+        text = value.strip()
         if kind == "bool":
-            if isinstance(value, str):
-                return value.strip().lower() in ("1", "true", "yes", "on")
-            return bool(value)
-        return str(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"Setting '{name}' must be {kind}, got {value!r}") from None
+            if text.lower() not in TRUE + FALSE:
+                raise ConfigError(f"Setting '{name}' must be true or false, got {value!r}")
+            return text.lower() in TRUE
+        try:
+            return int(text) if kind == "int" else float(text) if kind == "float" else value
+        except ValueError:
+            raise wrong from None
+    if kind == "float" and _is_kind(value, "int"):
+        return float(value)
+    if not _is_kind(value, kind):  # from TOML: a value of another type is a mistake
+        raise wrong
+    return value
 
 
 def _coerce_all(changes: dict) -> dict:

@@ -158,7 +158,7 @@ def test_upload_ask_about_it_then_remove_it(browser, quoting_bot, quoting_url, t
     page.wait_for_selector("#rag-upload-message :text('Added: zebra facts.txt')", timeout=60_000)
     page.wait_for_selector("#rag-docs :text('zebra facts.txt')")
     assert "documents" in page.inner_text("#rag-status")
-    assert (Path(quoting_bot.settings.data_dir) / "zebra facts.txt").exists()
+    assert (Path(quoting_bot.settings.uploads_dir) / "zebra facts.txt").exists()
     assert not list(Path(gradio_upload_folder()).rglob("zebra facts.txt"))  # only data_dir keeps it
     page.screenshot(path=ARTIFACTS / "documents-uploaded.png", full_page=True)
 
@@ -174,7 +174,7 @@ def test_upload_ask_about_it_then_remove_it(browser, quoting_bot, quoting_url, t
     page.click("#rag-remove")
     page.wait_for_selector("#rag-upload-message :text('Removed zebra facts.txt from the index.')")
     page.wait_for_function("!document.querySelector('#rag-docs').innerText.includes('zebra facts.txt')")
-    assert not (Path(quoting_bot.settings.data_dir) / "zebra facts.txt").exists()
+    assert not (Path(quoting_bot.settings.uploads_dir) / "zebra facts.txt").exists()
     page.close()
 
 

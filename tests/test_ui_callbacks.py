@@ -206,8 +206,28 @@ def test_stopping_closes_the_model_stream(chat, fake_generator, monkeypatch):
     assert ui.history_of(turns) == [] and chat.stopped(turns)[2] == turns
 
 
+@pytest.fixture(autouse=True)
+def gradio_uploads(tmp_path, monkeypatch):
+    """Gradio's upload folder for this test: where the files a browser sends arrive."""
+    folder = tmp_path / "gradio"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(folder))
+    return folder
+
+
+def received(path: Path) -> Path:
+    """A copy of a file where Gradio puts an upload (a folder of its own, the file's name kept)."""
+    import os
+    import shutil
+    import uuid
+    folder = Path(os.environ["GRADIO_TEMP_DIR"]) / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    if path.exists():
+        shutil.copyfile(path, folder / path.name)
+    return folder / path.name
+
+
 def upload(chat, *paths):
-    return chat.upload([str(p) for p in paths], progress=no_progress)
+    return chat.upload([str(received(Path(p))) for p in paths], progress=no_progress)
 
 
 def test_upload_copies_into_data_dir_and_indexes(chat, tmp_path):
@@ -216,7 +236,7 @@ def test_upload_copies_into_data_dir_and_indexes(chat, tmp_path):
     note = src / "my notes?.txt"
     note.write_text("Kiwis are green and fuzzy.")
     message, table, choices, status, cleared = upload(chat, note)
-    stored = Path(chat.bot.settings.data_dir) / "my notes.txt"
+    stored = Path(chat.bot.settings.uploads_dir) / "my notes.txt"
     assert stored.read_text() == "Kiwis are green and fuzzy."
     assert "Added: **my notes.txt**.\n\n**1** passage indexed." == message and cleared is None
     assert ["my notes.txt", 1] == table[-1][:2]
@@ -249,21 +269,33 @@ def test_bad_uploads_give_a_message_and_lose_nothing(make_bot, tmp_path):
     assert "**notes.txt** was not indexed: no text in it" in message
     assert "Nothing already indexed was lost." in message
     assert bot.documents() == before and [row[0] for row in table] == ["notes.txt"]
-    uploads = Path(bot.settings.data_dir)
+    uploads = Path(bot.settings.uploads_dir)
     assert sorted(p.name for p in uploads.iterdir()) == ["notes.txt"]
     assert (uploads / "notes.txt").read_text() == "Kiwis are green."
 
 
-def test_gradios_temporary_copy_is_deleted_and_other_files_are_not(chat, tmp_path, monkeypatch):
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
-    temporary = tmp_path / "gradio" / "0123abcd" / "kiwi.txt"
+def test_gradios_temporary_copy_is_deleted(chat, tmp_path, gradio_uploads):
+    temporary = gradio_uploads / "0123abcd" / "kiwi.txt"
     temporary.parent.mkdir(parents=True)
     temporary.write_text("Kiwis are green.")
-    mine = tmp_path / "mine.txt"
-    mine.write_text("Limes are green.")
-    message, *_ = upload(chat, temporary, mine)
-    assert message.startswith("Added: **kiwi.txt**, **mine.txt**.")
-    assert not temporary.parent.exists() and mine.exists()
+    message, *_ = chat.upload([str(temporary)], progress=no_progress)
+    assert message.startswith("Added: **kiwi.txt**.")
+    assert not temporary.parent.exists()
+
+
+def test_a_server_side_path_is_never_read_as_an_upload(chat, tmp_path, gradio_uploads):
+    """The upload event names its files by path; a crafted call can name any file on the server."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("The vault code is 4417.")
+    gradio_uploads.mkdir(exist_ok=True)
+    link = gradio_uploads / "link.txt"
+    link.symlink_to(secret)
+    escape = gradio_uploads / ".." / "secret.txt"
+    message, table, *_ = chat.upload([str(secret), str(link), str(escape)], progress=no_progress)
+    assert message.count("was not added: it was not received as an upload") == 3
+    assert "secret.txt" not in [row[0] for row in table] and secret.exists()
+    assert not any("4417" in h.chunk.text for h in chat.bot.retrieve("vault code", k=5))
+    assert not Path(chat.bot.settings.uploads_dir, "secret.txt").exists()
 
 
 def test_upload_of_nothing_asks_for_files(chat):
@@ -286,7 +318,7 @@ def test_remove_takes_a_document_out_and_deletes_only_uploaded_copies(chat, docs
     note = tmp_path / "kiwi.txt"
     note.write_text("Kiwis are green.")
     upload(chat, note)
-    stored = str((Path(chat.bot.settings.data_dir) / "kiwi.txt").resolve())
+    stored = str((Path(chat.bot.settings.uploads_dir) / "kiwi.txt").resolve())
     message, table, choices, status = chat.remove(stored)
     assert message == "Removed **kiwi.txt** from the index."
     assert "kiwi.txt" not in [row[0] for row in table] and not Path(stored).exists()

@@ -236,8 +236,19 @@ def safe_name(name: str) -> str:
     return stem + suffix
 
 
+def received_upload(path: Path) -> bool:
+    """True for a regular file inside Gradio's upload folder, where the files a browser sends
+    arrive. An event's payload names its files by server-side path, and a crafted request could
+    name any file on the server: only files the server itself received may be read."""
+    cache = Path(gr.utils.get_upload_folder()).resolve()
+    try:
+        return not path.is_symlink() and path.resolve().is_relative_to(cache) and path.is_file()
+    except OSError:
+        return False
+
+
 def forget_gradio_copy(path: Path) -> None:
-    """Delete Gradio's temporary copy of an upload (the kept copy is the one in data_dir)."""
+    """Delete Gradio's temporary copy of an upload (the kept copy is the one in the uploads folder)."""
     cache = Path(gr.utils.get_upload_folder()).resolve()
     path = path.resolve()
     if path.is_relative_to(cache) and path.is_file():
@@ -312,7 +323,7 @@ class ChatUI:
                 self.status_line())
 
     def upload(self, files, progress=gr.Progress(track_tqdm=True)):
-        """Copy uploaded files into settings.data_dir and index them from there.
+        """Copy uploaded files into the uploads folder (settings.uploads_dir) and index them from there.
         Returns (message, table, remove dropdown, status line, cleared file input)."""
         paths = [Path(f if isinstance(f, (str, os.PathLike)) else f.name) for f in (files or [])]
         if not paths:
@@ -354,7 +365,7 @@ class ChatUI:
         return (f"Removed **{name}** from the index.", *self.refresh())
 
     def _data_dir(self) -> Path:
-        folder = Path(self.bot.settings.data_dir).resolve()
+        folder = Path(self.bot.settings.uploads_dir).resolve()
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
@@ -367,6 +378,8 @@ class ChatUI:
 
     def _check_upload(self, path: Path) -> str | None:
         limit = self.bot.settings.max_upload_mb
+        if not received_upload(path):
+            return "it was not received as an upload"
         if path.suffix.lower() not in SUPPORTED:
             return f"unsupported file type (use {' '.join(SUPPORTED)})"
         if not path.is_file():
@@ -432,7 +445,7 @@ class ChatUI:
                         sources = gr.HTML(NO_SOURCES, elem_id="rag-sources", max_height=640, js_on_load=None)
             with gr.Tab("Documents", id="documents"):
                 gr.Markdown(f"Add {', '.join(SUPPORTED)} files (up to {s.max_upload_mb} MB each). "
-                            f"They are copied to `{s.data_dir}` and indexed there.")
+                            f"They are copied to `{s.uploads_dir}` and indexed there.")
                 files = gr.File(label="Add documents", file_count="multiple", file_types=list(SUPPORTED),
                                 elem_id="rag-upload")
                 message = gr.Markdown(elem_id="rag-upload-message")
