@@ -1,5 +1,6 @@
 """Add, update and remove documents in a Store. Unchanged files (same sha256) cost nothing;
-the index is saved once at the end, atomically."""
+the index is saved once at the end, atomically. prepare() reads and embeds; apply() changes
+the store, so that readers wait only for the short second step."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from .chunking import chunk_document
 from .embedder import Embedder
 from .errors import LoadError
 from .loaders import Skipped, expand, load_file
 from .store import Store
+from .types import Chunk
 
 
 @dataclass
@@ -34,8 +38,25 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@dataclass
+class Plan:
+    """What an ingest will change: read, chunked and embedded, not yet applied to the store."""
+    report: IngestReport
+    pending: list[tuple[str, str, list[Chunk]]]  # (source, sha256, chunks)
+    vectors: np.ndarray | None
+    removed: list[str]
+
+
 def ingest(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_overlap: int,
            progress: bool = False, warn=None) -> IngestReport:
+    plan = prepare(store, embedder, paths, chunk_tokens, chunk_overlap, progress, warn)
+    apply(store, plan)
+    return plan.report
+
+
+def prepare(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_overlap: int,
+            progress: bool = False, warn=None) -> Plan:
+    """Read, chunk and embed what changed; the store is only read."""
     warn = warn or (lambda msg: print(f"warning: {msg}", file=sys.stderr))
     report = IngestReport()
     files, report.skipped = expand(paths)
@@ -71,20 +92,26 @@ def ingest(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_ove
 
     all_chunks = [c for _, _, chunks in pending for c in chunks]
     vectors = embedder.embed_documents([c.text for c in all_chunks], progress=progress) if all_chunks else None
+    report.chunks = len(all_chunks)
+    seen = {str(f.resolve()) for f in files}
+    removed = []
+    for folder in (Path(p).resolve() for p in paths if Path(p).is_dir()):
+        for source in store.manifest.files:
+            if Path(source).is_relative_to(folder) and source not in seen and not Path(source).exists():
+                removed.append(source)
+    report.removed = removed
+    return Plan(report, pending, vectors, removed)
+
+
+def apply(store: Store, plan: Plan) -> None:
+    """Change the store as planned and save it (one new generation)."""
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     offset = 0
-    for source, sha, chunks in pending:
+    for source, sha, chunks in plan.pending:
         store.remove_source(source)
-        store.add_source(source, sha, chunks, vectors[offset:offset + len(chunks)], now)
+        store.add_source(source, sha, chunks, plan.vectors[offset:offset + len(chunks)], now)
         offset += len(chunks)
-    report.chunks = len(all_chunks)
-
-    seen = {str(f.resolve()) for f in files}
-    for folder in (Path(p).resolve() for p in paths if Path(p).is_dir()):
-        for source in list(store.manifest.files):
-            if Path(source).is_relative_to(folder) and source not in seen and not Path(source).exists():
-                store.remove_source(source)
-                report.removed.append(source)
-    if pending or report.removed:
+    for source in plan.removed:
+        store.remove_source(source)
+    if plan.pending or plan.removed:
         store.save()
-    return report

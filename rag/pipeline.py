@@ -15,9 +15,9 @@ from .errors import ConfigError
 from .embedder import Embedder, load_embedder
 from .followup import History
 from .generator import Generator, load_generator
-from .ingest import IngestReport, ingest
+from .ingest import IngestReport, apply, prepare
 from .prompts import answer_messages, example_answers, template
-from .store import Store
+from .store import Store, WriteLock
 from .types import Answer, Hit, IndexedFile, SentenceCheck, Timings
 
 
@@ -34,8 +34,18 @@ class Bot:
         self._generator = generator
         self._rewriter = generator
         self._lock = threading.RLock()  # ingest/remove vs. retrieval
-        self.store = Store.open(settings.index_dir, self.embedder.id, self.embedder.dim,
-                                settings.chunk_tokens, settings.chunk_overlap)
+        self.store = self._open_store()
+
+    def _open_store(self) -> Store:
+        s = self.settings
+        return Store.open(s.index_dir, self.embedder.id, self.embedder.dim, s.chunk_tokens, s.chunk_overlap)
+
+    def _current(self) -> Store:
+        """The store as it is on disk now: reopened when another process has written the index."""
+        with self._lock:
+            if self.store.is_stale():
+                self.store = self._open_store()
+            return self.store
 
     @property
     def embedder(self) -> Embedder:
@@ -67,19 +77,37 @@ class Bot:
     def ingest(self, paths, progress: bool = False, warn=None) -> IngestReport:
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        with self._lock:
-            return ingest(self.store, self.embedder, list(paths), self.settings.chunk_tokens,
-                          self.settings.chunk_overlap, progress=progress, warn=warn)
+        s = self.settings
+        with WriteLock(s.index_dir, warn):
+            store = self._current()
+            plan = prepare(store, self.embedder, list(paths), s.chunk_tokens, s.chunk_overlap,
+                           progress=progress, warn=warn)
+            with self._lock:
+                self._changing(store, lambda: apply(store, plan))
+            return plan.report
 
     def remove(self, source: str) -> bool:
         """Remove a document by its path (or file name, if unique). True if it was indexed."""
-        with self._lock:
+        with WriteLock(self.settings.index_dir), self._lock:
+            store = self._current()
             match = self.find_source(source)
             if match is None:
                 return False
-            self.store.remove_source(match)
-            self.store.save()
+
+            def change():
+                store.remove_source(match)
+                store.save()
+            self._changing(store, change)
             return True
+
+    def _changing(self, store: Store, change) -> None:
+        """Run a change of the store; if it fails, the store is read again from disk, where the
+        previous index is intact, so that memory never holds half a change."""
+        try:
+            change()
+        except BaseException:
+            self.store = self._open_store()
+            raise
 
     def find_source(self, source: str) -> str | None:
         files = self.store.manifest.files
@@ -92,7 +120,7 @@ class Bot:
         return by_name[0] if len(by_name) == 1 else None
 
     def documents(self) -> list[IndexedFile]:
-        return self.store.files()
+        return self._current().files()
 
     # ---------- questions ----------
     def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
@@ -104,6 +132,7 @@ class Bot:
             raise ConfigError(f"Unknown retriever '{mode}': use dense, bm25 or hybrid")
         n = max(k, s.candidates)
         with self._lock:
+            self._current()
             dense = self.store.dense(self.embedder.embed_query(question), n) if mode != "bm25" else []
             lexical = self.store.lexical(question, n) if mode != "dense" else []
             if mode == "dense":
@@ -146,6 +175,7 @@ class Bot:
         """Yields text pieces as the model writes them, then the final Answer."""
         s = self.settings
         start = time.perf_counter()
+        question, history, notices = within_limits(question, history, s.max_question_chars)
         query, standalone = self._query(question, history)
         compared = arithmetic.comparison(query) if s.verify else None
         # "A is how many times B?" and "named both as A and as B" retrieve for A and for B:
@@ -156,11 +186,13 @@ class Bot:
         hits = _in_turn(rankings)
         best = max((h.dense for h in hits if h.dense is not None), default=None)
         documents = {h.chunk.source: self.store.source_text(h.chunk.source) for h in hits}
-        if (not hits or (best is not None and best < s.min_score)
-                or (s.verify and verify.unknown_terms(query, "\n".join(documents.values())))):
+        reason = ("no-passages" if not hits else "no-relevant-passages" if best is not None and best < s.min_score
+                  else "unknown-terms" if s.verify and verify.unknown_terms(query, "\n".join(documents.values()))
+                  else "")
+        if reason:
             yield self.refusal
             yield Answer(question=question, text=self.refusal, passages=tuple(hits), retrieved=tuple(hits),
-                         refused=True, query=query, raw_text="",
+                         refused=True, query=query, raw_text="", notices=notices, refusal_reason=reason,
                          timings=Timings(retrieve_s=time.perf_counter() - start, first_token_s=None,
                                          total_s=time.perf_counter() - start))
             return
@@ -194,7 +226,7 @@ class Bot:
         answer = self._finish(question, query, "".join(parts), passages, hits, timings, documents, compared)
         if self._second_look_wanted(answer, passages, compared or shared):
             answer = self._second_look(answer, passages[0], hits, documents, asked, history if in_chat else (), start)
-        yield answer
+        yield dataclasses.replace(answer, notices=notices)
 
     def _second_look_wanted(self, answer: Answer, passages: list[Hit], several_parts) -> bool:
         """Reading several passages, a small model sometimes copies the prompt's worked example;
@@ -227,7 +259,7 @@ class Bot:
         common = dict(question=question, passages=tuple(passages), retrieved=tuple(hits), timings=timings,
                       query=query, raw_text=raw)
         if citations.is_refusal(raw, self.refusal) or not raw.strip():
-            return Answer(text=self.refusal, refused=True, **common)
+            return Answer(text=self.refusal, refused=True, refusal_reason="model-refused", **common)
         text = citations.clean_markers(raw, len(passages))
         checks: list = []
         supported: set[int] = set()
@@ -242,20 +274,37 @@ class Bot:
             cited_documents = "\n".join(documents.get(source, "") for source in
                                         {h.chunk.source for h in passages if h.rank in supported})
             cited_passages = "\n".join(h.chunk.text for h in passages if h.rank in supported)
-            if (not supported or not verify.answers_question(query, verify.render(checks), cited_documents,
-                                                             cited_passages)
-                    or (compared and not any(c.computed for c in checks))):  # one amount compares nothing
-                return Answer(text=self.refusal, refused=True, sentences=tuple(checks), **common)
+            reason = ("unsupported" if not supported
+                      else "not-an-answer" if not verify.answers_question(query, verify.render(checks),
+                                                                          cited_documents, cited_passages)
+                      else "incomplete-comparison" if compared and not any(c.computed for c in checks)
+                      else "")  # one amount compares nothing
+            if reason:
+                return Answer(text=self.refusal, refused=True, sentences=tuple(checks), refusal_reason=reason,
+                              **common)
             text = verify.render(checks, keep_unsupported=s.keep_unsupported)
         cites = tuple(dataclasses.replace(c, supported=c.n in supported) if s.verify else c
                       for c in citations.extract(text, passages))
         return Answer(text=text, citations=cites, refused=False, sentences=tuple(checks), **common)
 
     def status(self) -> dict:
-        files = self.store.manifest.files
+        files = self._current().manifest.files
         return {"documents": len(files), "chunks": sum(f["chunks"] for f in files.values()),
                 "model": self.settings.model, "embedder": self.settings.embedder,
                 "index": str(self.settings.index_dir)}
+
+
+def within_limits(question: str, history: History, limit: int) -> tuple[str, History, tuple[str, ...]]:
+    """The question and each turn of the history cut to `limit` characters, so that a prompt fits
+    the model's context; what was cut is said in a notice."""
+    notices = []
+    if len(question) > limit:
+        question = question[:limit].rstrip()
+        notices.append(f"The question was cut to its first {limit} characters.")
+    cut = [(q[:limit], a[:limit]) for q, a in history]
+    if any(len(q) > limit or len(a) > limit for q, a in history):
+        notices.append(f"Earlier messages were cut to {limit} characters each.")
+    return question, cut, tuple(notices)
 
 
 def _in_turn(rankings: list[list[Hit]]) -> list[Hit]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -114,27 +115,58 @@ class Store:
         self.vectors = vectors
         self._bm25 = None  # built on first lexical search, dropped on every change
         self._texts: dict[str, str] = {}  # source -> its indexed text, filled on demand, dropped on change
+        self.generation: str | None = None  # the generation folder this was loaded from or saved to
 
     # ---------- opening ----------
     @classmethod
     def open(cls, root, embedder: str, dim: int, chunk_tokens: int, chunk_overlap: int) -> "Store":
         root = Path(root)
-        current = root / "CURRENT"
-        if not current.exists():
-            return cls(root, Manifest(embedder, dim, chunk_tokens, chunk_overlap), {}, FaissIndex(dim))
-        gen = root / current.read_text().strip()
+        check_folder(root)
+        for attempt in range(3):
+            generation = current_generation(root)
+            if generation is None:
+                return cls(root, Manifest(embedder, dim, chunk_tokens, chunk_overlap), {}, FaissIndex(dim))
+            try:
+                store = cls._load(root, generation, dim)
+            except FileNotFoundError:
+                if attempt < 2 and current_generation(root) != generation:
+                    continue  # a writer switched generations while this one was read: read the new one
+                raise RagError(f"The index at {root} is damaged ({generation} is incomplete). "
+                               f"Delete {root} and ingest again.") from None
+            store.manifest.check(embedder, dim, chunk_tokens, chunk_overlap, root)
+            return store
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _load(cls, root: Path, generation: str, dim: int) -> "Store":
+        gen = root / generation
         try:
-            manifest = Manifest(**json.loads((gen / "manifest.json").read_text()))
-        except (OSError, ValueError, TypeError) as e:
-            raise RagError(f"The index at {root} is damaged ({e}). Delete it and ingest again.") from None
-        manifest.check(embedder, dim, chunk_tokens, chunk_overlap, root)
-        chunks = {}
-        with open(gen / "chunks.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                row = json.loads(line)
-                vid = row.pop("vid")
-                chunks[vid] = Chunk(**row)
-        return cls(root, manifest, chunks, FaissIndex.load(gen / "vectors.faiss", dim))
+            manifest = Manifest(**json.loads((gen / "manifest.json").read_text(encoding="utf-8")))
+            chunks = {}
+            with open(gen / "chunks.jsonl", encoding="utf-8") as fh:
+                for line in fh:
+                    row = json.loads(line)
+                    vid = row.pop("vid")
+                    chunks[vid] = Chunk(**row)
+            vectors = FaissIndex.load(gen / "vectors.faiss", dim)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as e:  # faiss raises RuntimeError
+            reason = str(e).splitlines()[0][:200] if str(e) else e.__class__.__name__
+            raise RagError(f"The index at {root} is damaged ({reason}). Delete {root} and ingest again.") from None
+        if len(vectors) != len(chunks):
+            raise RagError(f"The index at {root} is damaged ({len(chunks)} chunks but {len(vectors)} vectors). "
+                           f"Delete {root} and ingest again.")
+        store = cls(root, manifest, chunks, vectors)
+        store.generation = generation
+        return store
+
+    def is_stale(self) -> bool:
+        """True when another writer (a CLI ingest, another server) has switched the index on disk."""
+        try:
+            return current_generation(self.root) != self.generation
+        except RagError:
+            return False
 
     # ---------- reading ----------
     def files(self) -> list[IndexedFile]:
@@ -203,6 +235,7 @@ class Store:
             tmp = self.root / "CURRENT.tmp"
             tmp.write_text(final.name)
             os.replace(tmp, self.root / "CURRENT")
+            self.generation = final.name
         except BaseException:
             shutil.rmtree(gen, ignore_errors=True)
             raise
@@ -211,3 +244,55 @@ class Store:
                 shutil.rmtree(old, ignore_errors=True)
         for stale in self.root.glob(".new-*"):
             shutil.rmtree(stale, ignore_errors=True)
+
+
+def check_folder(root: Path) -> None:
+    """A clear error when the index folder cannot be one (a file, or under a file)."""
+    for folder in (root, *root.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                what = "is a file" if folder == root else f"lies under {folder}, which is a file"
+                raise RagError(f"The index folder {root} {what}. Choose a folder with --index DIR.")
+            return
+
+
+def current_generation(root: Path) -> str | None:
+    """The name of the live generation folder, or None for an index not written yet."""
+    try:
+        name = (root / "CURRENT").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise RagError(f"Cannot read the index at {root} ({e.strerror}).") from None
+    if not name.startswith("gen-") or "/" in name or "\\" in name:
+        raise RagError(f"The index at {root} is damaged (CURRENT names '{name[:40]}'). "
+                       f"Delete {root} and ingest again.")
+    return name
+
+
+class WriteLock:
+    """One writer per index folder at a time, across processes: an exclusive lock on INDEX/LOCK,
+    released when the holder finishes or dies. A second writer waits, and is told why."""
+
+    def __init__(self, root: Path, notify=None):
+        self.root = Path(root)
+        self.notify = notify or (lambda msg: print(msg, file=sys.stderr))
+        self._file = None
+
+    def __enter__(self) -> "WriteLock":
+        import fcntl
+        check_folder(self.root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.root / "LOCK", "a+")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.notify(f"Another process is writing to the index at {self.root}; waiting for it to finish...")
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import fcntl
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._file.close()
+        self._file = None

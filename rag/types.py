@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 
@@ -13,13 +14,8 @@ class Document:
     pages: tuple[tuple[int, int], ...] = ()
 
     def page_at(self, offset: int) -> int | None:
-        page = None
-        for number, start in self.pages:
-            if start <= offset:
-                page = number
-            else:
-                break
-        return page
+        i = bisect.bisect_right([start for _, start in self.pages], offset)
+        return self.pages[i - 1][0] if i else None
 
 
 @dataclass(frozen=True)
@@ -101,6 +97,10 @@ class Answer:
     sentences: tuple[SentenceCheck, ...] = ()  # verification of each sentence the model wrote
     retrieved: tuple[Hit, ...] = ()  # the whole chunks retrieved (passages may be parts of them)
     second_look: bool = False  # answered on a second try, from the best passage alone
+    notices: tuple[str, ...] = ()  # what the user should know about how the question was taken
+    # why the answer is the refusal: "no-passages" and "no-relevant-passages" (nothing in the documents
+    # is about it), "unknown-terms", "model-refused", "unsupported", "not-an-answer", "incomplete-comparison"
+    refusal_reason: str = ""
 
     @property
     def cited_passages(self) -> tuple[Hit, ...]:
