@@ -39,7 +39,8 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[i
     end = len(text) if end is None else end
     spans, cursor = [], start
     for m in _BOUNDARY.finditer(text, start, end):
-        head = text[cursor:m.start() + 1]
+        # only the end of the sentence so far decides (an abbreviation): linear in the text's length
+        head = text[max(cursor, m.start() - 24):m.start() + 1]
         if _NO_BREAK.search(head.rstrip("\"'\u201d\u2019)]")):
             continue
         spans.append((cursor, m.end()))
@@ -57,19 +58,28 @@ def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def _split_long(text: str, span: tuple[int, int], size: int, count: Callable[[str], int]):
-    """Cut a sentence longer than `size` tokens at word boundaries."""
+def _split_long(text: str, span: tuple[int, int], size: int, count: Callable[[str], int],
+                costs: dict[str, int]):
+    """Cut a sentence longer than `size` tokens at word boundaries, in time linear in its length:
+    a piece's tokens are the sum of its words' (as for WordPiece, which splits at spaces first).
+    `costs` remembers each word's count across the document."""
     s, e = span
-    if count(text[s:e]) <= size:
+    if e - s <= 4 * size and count(text[s:e]) <= size:
         return [span]
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[s:e])]
-    pieces, first = [], 0
-    while first < len(words):
-        last = first + 1
-        while last < len(words) and count(text[s + words[first][0]:s + words[last][1]]) <= size:
-            last += 1
-        pieces.append((s + words[first][0], s + words[last - 1][1]))
-        first = last
+    pieces, first, last, total = [], None, None, 0
+    for m in re.finditer(r"\S+", text[s:e]):
+        word = m.group()
+        cost = costs.get(word)
+        if cost is None:
+            cost = costs[word] = count(word) if len(word) <= 100 else len(word)
+        if first is not None and total + cost > size:
+            pieces.append((s + first, s + last))
+            first, total = None, 0
+        if first is None:
+            first = m.start()
+        last, total = m.end(), total + cost
+    if first is not None:
+        pieces.append((s + first, s + last))
     return pieces
 
 
@@ -80,13 +90,14 @@ def chunk_document(doc: Document, size: int, overlap: int, count: Callable[[str]
     text = doc.text
     runs: list[list[tuple[int, int]]] = [[]]
     seen: set[str] = set()
+    costs: dict[str, int] = {}
     for p in paragraphs(text):
         key = _norm(text[p[0]:p[1]])
         if key in seen and len(key) > 40:
             runs.append([])  # a repeated paragraph breaks the run
             continue
         seen.add(key)
-        runs[-1].extend(piece for s in sentences(text, *p) for piece in _split_long(text, s, size, count))
+        runs[-1].extend(piece for s in sentences(text, *p) for piece in _split_long(text, s, size, count, costs))
 
     doc_key = hashlib.sha256(doc.source.encode()).hexdigest()[:12]
     chunks: list[Chunk] = []

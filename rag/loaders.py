@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +26,29 @@ class Skipped:
         return f"skipped {self.path}: {self.reason}"
 
 
+MAX_DOCX_UNPACKED = 256 << 20  # a .docx that unpacks to more is refused (a zip bomb)
+# characters that text does not hold: C0 controls other than whitespace, C1 controls, U+FFFD
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f-\x9f\ufffd]")
+
+
+def decode(data: bytes) -> str:
+    """Bytes of a text file as text: UTF-8 (or UTF-16 with its byte-order mark), else Windows-1252.
+    LoadError for content that is not text (a binary file named .txt, random bytes)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16", errors="replace")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", errors="replace")
+    sample = text[:65536]
+    if sample and len(_NOT_TEXT.findall(sample)) > 0.02 * len(sample):
+        raise LoadError("binary content, not text")
+    return text
+
+
 def _read_text(path: Path) -> str:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    return decode(path.read_bytes())
 
 
 def _html(path: Path) -> str:
@@ -67,6 +87,13 @@ def _docx(path: Path) -> str:
     except ImportError:
         raise MissingDependency("python-docx", "python-docx") from None
     try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise LoadError("not a readable .docx (not a zip archive)") from None
+    if unpacked > MAX_DOCX_UNPACKED:
+        raise LoadError(f"not read: it unpacks to {unpacked >> 20} MB (over {MAX_DOCX_UNPACKED >> 20} MB)")
+    try:
         document = docx.Document(str(path))
     except Exception as e:
         raise LoadError(f"not a readable .docx ({e.__class__.__name__})") from None
@@ -78,7 +105,10 @@ def _docx(path: Path) -> str:
 
 
 def _csv(path: Path) -> str:
-    rows = list(csv.reader(io.StringIO(_read_text(path))))
+    try:
+        rows = list(csv.reader(io.StringIO(_read_text(path))))
+    except csv.Error as e:
+        raise LoadError(f"not a readable CSV ({e})") from None
     if not rows:
         return ""
     header, body = rows[0], rows[1:]
@@ -111,25 +141,52 @@ def load_file(path: str | Path) -> Document:
             text = _read_text(path)
     except OSError as e:
         raise LoadError(f"cannot read it ({e.strerror or e})") from None
+    except RecursionError:
+        raise LoadError("not read: its structure is nested too deeply") from None
+    except (LoadError, MissingDependency):
+        raise
+    except Exception as e:  # a library's error on a damaged file: this file is skipped, the batch goes on
+        raise LoadError(f"could not be read ({e.__class__.__name__}: {str(e)[:120]})") from None
     if not text.strip():
         raise LoadError("no text in it (empty, or a scanned PDF without a text layer)")
     return Document(source=str(path.resolve()), text=text, pages=pages)
 
 
 def expand(paths) -> tuple[list[Path], list[Skipped]]:
-    """Files named, and files under folders named (hidden ones skipped), sorted."""
+    """Files named, and files under folders named (hidden ones skipped), sorted. Symbolic links to
+    folders are not followed (no loops); a link that leads nowhere is reported."""
     files, skipped = [], []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts):
-                    if f.suffix.lower() in SUPPORTED:
-                        files.append(f)
-                    else:
-                        skipped.append(Skipped(str(f), f"unsupported file type '{f.suffix or f.name}'"))
-        elif p.is_file():
-            files.append(p)
+            for root, dirs, names in os.walk(p, onerror=lambda e: skipped.append(
+                    Skipped(e.filename, f"cannot read the folder ({e.strerror})"))):
+                for d in dirs:
+                    if not d.startswith(".") and (Path(root) / d).is_symlink():
+                        skipped.append(Skipped(str(Path(root) / d), "a symbolic link to a folder, not followed"))
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (Path(root) / d).is_symlink())
+                for name in sorted(names):
+                    if not name.startswith("."):
+                        _take(Path(root) / name, files, skipped, named=False)
+        elif p.exists() or p.is_symlink():
+            _take(p, files, skipped, named=True)
         else:
             skipped.append(Skipped(str(p), "no such file or folder"))
     return files, skipped
+
+
+def _take(f: Path, files: list[Path], skipped: list[Skipped], named: bool) -> None:
+    try:
+        str(f).encode("utf-8")
+    except UnicodeEncodeError:
+        skipped.append(Skipped(str(f).encode("utf-8", "backslashreplace").decode(),
+                               "its name is not valid UTF-8 (rename it)"))
+        return
+    if not f.is_file():
+        reason = ("a symbolic link that leads nowhere (or in a loop)" if f.is_symlink()
+                  else "not a regular file")
+        skipped.append(Skipped(str(f), reason))
+    elif named or f.suffix.lower() in SUPPORTED:
+        files.append(f)
+    else:
+        skipped.append(Skipped(str(f), f"unsupported file type '{f.suffix or f.name}'"))
