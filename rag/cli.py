@@ -70,7 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", help="address to bind (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default 7860)")
     s.add_argument("--allow-remote", action="store_true",
-                   help="required to bind an address other than localhost")
+                   help="required to bind an address other than localhost; then a password and an API key "
+                        "are required too")
+    s.add_argument("--password", help="password for the browser chat (user 'rag'); or RAG_PASSWORD")
+    s.add_argument("--api-key", dest="api_key", help="key for the HTTP API (Authorization: Bearer KEY); "
+                                                     "or RAG_API_KEY")
+    s.add_argument("--insecure-no-auth", action="store_true",
+                   help="with --allow-remote: serve with no password and no API key")
 
     s = sub.add_parser("eval", parents=[common], help="score the system on a question set or benchmark",
                        description="rag eval QUESTIONS.jsonl | rag eval --bench NAME --data DIR | "
@@ -87,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args):
     overrides = {dest: getattr(args, dest, None) for dest, _ in SETTING_FLAGS.values()}
-    for key in ("host", "port"):
+    for key in ("host", "port", "password", "api_key"):
         overrides[key] = getattr(args, key, None)
     return load_settings(getattr(args, "config", None), **overrides)
 
@@ -184,10 +190,11 @@ def cmd_remove(bot, args):
 
 
 def cmd_serve(bot, args):
-    from .server import serve
+    from .server import check_exposure, serve
+    check_exposure(bot.settings, args.allow_remote, args.insecure_no_auth)  # before a long ingest
     if args.ingest:
         print(bot.ingest(args.ingest, progress=True).summary())
-    return serve(bot, allow_remote=args.allow_remote)
+    return serve(bot, allow_remote=args.allow_remote, insecure_no_auth=args.insecure_no_auth)
 
 
 def cmd_eval(bot_factory, args):

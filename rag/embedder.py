@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from functools import lru_cache
 from typing import Protocol, Sequence
 
@@ -59,21 +60,35 @@ class SentenceTransformerEmbedder:
         self.dim = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
                        else self.model.get_sentence_embedding_dimension())
         self.tokenizer = self.model.tokenizer
+        self.lock = threading.Lock()
 
+    # the tokenizer (Rust) fails when two threads use it at once ("Unable to create tensor",
+    # "Already borrowed"): every call takes the lock; on a few cores nothing is lost by it
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer.tokenize(text))
+        with self.lock:
+            return len(self.tokenizer.tokenize(text))
 
     def embed_documents(self, texts, progress=False) -> np.ndarray:
-        vecs = self.model.encode_document(list(texts), batch_size=32, normalize_embeddings=True,
-                                          show_progress_bar=progress, convert_to_numpy=True)
+        with self.lock:
+            vecs = self.model.encode_document(list(texts), batch_size=32, normalize_embeddings=True,
+                                              show_progress_bar=progress, convert_to_numpy=True)
         return np.asarray(vecs, dtype="float32").reshape(len(texts), self.dim)
 
     def embed_query(self, text: str) -> np.ndarray:
-        vec = self.model.encode_query([text], normalize_embeddings=True, convert_to_numpy=True)
+        with self.lock:
+            vec = self.model.encode_query([text], normalize_embeddings=True, convert_to_numpy=True)
         return np.asarray(vec, dtype="float32").reshape(1, self.dim)
 
 
-@lru_cache(maxsize=4)
+_loading = threading.Lock()
+
+
 def load_embedder(name: str) -> Embedder:
-    """One instance per model name per process."""
+    """One instance per model name per process, however many threads ask for it at once."""
+    with _loading:
+        return _load_embedder(name)
+
+
+@lru_cache(maxsize=4)
+def _load_embedder(name: str) -> Embedder:
     return SentenceTransformerEmbedder(name)

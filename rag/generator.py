@@ -55,19 +55,35 @@ class LlamaGenerator:
             # no reset: llama.cpp reuses the KV cache of the prompt prefix this call shares with the
             # last one (system prompt, instructions, example), which is most of a question's prompt
             completion = 0
-            for part in self.llm.create_chat_completion(
-                    messages=messages, max_tokens=max_tokens, temperature=temperature,
-                    top_k=1 if temperature == 0 else 40, stream=True):
-                text = part["choices"][0]["delta"].get("content")
-                if text:
-                    completion += 1
-                    yield text
+            try:
+                for part in self.llm.create_chat_completion(
+                        messages=messages, max_tokens=max_tokens, temperature=temperature,
+                        top_k=1 if temperature == 0 else 40, stream=True):
+                    text = part["choices"][0]["delta"].get("content")
+                    if text:
+                        completion += 1
+                        yield text
+            except ValueError as e:
+                if "context window" not in str(e):
+                    raise
+                raise ModelError(f"The question, its passages and the conversation are too long for the "
+                                 f"model's context of {self.llm.n_ctx()} tokens. Ask a shorter question, "
+                                 f"start a new chat, or raise n_ctx.") from None
             # the context now holds the whole prompt (its cached prefix included) and the answer,
             # less the last token when generation stopped on it: the prompt is within a token
             self.last_usage = (max(self.llm.n_tokens - completion, 0), completion)
 
 
-@lru_cache(maxsize=4)
+_loading = threading.Lock()
+
+
 def load_generator(model: str, n_ctx: int, n_threads: int, seed: int) -> LlamaGenerator:
-    """The model is loaded once per process (per setting)."""
+    """The model is loaded once per process (per setting), one load at a time: llama.cpp points
+    stdout and stderr at /dev/null while it loads, and two loads at once left them there."""
+    with _loading:
+        return _load_generator(model, n_ctx, n_threads, seed)
+
+
+@lru_cache(maxsize=4)
+def _load_generator(model: str, n_ctx: int, n_threads: int, seed: int) -> LlamaGenerator:
     return LlamaGenerator(model, n_ctx=n_ctx, n_threads=n_threads, seed=seed)

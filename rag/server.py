@@ -6,6 +6,7 @@
     /                           the browser chat
 """
 
+import hmac
 import importlib.util
 import ipaddress
 import json
@@ -33,12 +34,41 @@ def load_ui():
     return module
 
 
+MAX_BODY_BYTES = 1 << 20  # a chat request is a question and a short history
+MAX_K = 50
+ROLES = ("system", "user", "assistant", "tool", "developer")
+
+
 # ---------- OpenAI format ----------
 def _content(message: dict) -> str:
-    content = message.get("content") or ""
+    content = message.get("content")
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
     if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return str(content)
+        if all(isinstance(p, dict) and isinstance(p.get("text", ""), str) for p in content):
+            return "".join(p.get("text", "") for p in content)
+    raise ValueError("a message's 'content' must be a string or a list of text parts")
+
+
+def parse_k(body: dict) -> int | None:
+    """The passages asked for ('k' or 'top_k'): a whole number from 1 to MAX_K, or None."""
+    k = body.get("k", body.get("top_k"))
+    if k is None:
+        return None
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise ValueError(f"'k' must be a whole number from 1 to {MAX_K}")
+    return k
+
+
+def parse_stream(body: dict) -> bool:
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise ValueError("'stream' must be true or false")
+    return stream
 
 
 def parse_messages(messages) -> tuple[str, list[tuple[str, str]]]:
@@ -48,6 +78,8 @@ def parse_messages(messages) -> tuple[str, list[tuple[str, str]]]:
         raise ValueError("'messages' must be a non-empty list")
     if not all(isinstance(m, dict) for m in messages):
         raise ValueError("each message must be an object with 'role' and 'content'")
+    if not all(m.get("role") in ROLES for m in messages):
+        raise ValueError(f"each message's 'role' must be one of {', '.join(ROLES)}")
     last = messages[-1]
     if last.get("role") != "user" or not _content(last).strip():
         raise ValueError("the last message must be a non-empty user message (the question)")
@@ -73,7 +105,7 @@ def passages_json(answer) -> list[dict]:
 
 def rag_fields(answer) -> dict:
     return {"citations": citations_json(answer), "passages": passages_json(answer),
-            "refused": answer.refused, "timings": asdict(answer.timings)}
+            "refused": answer.refused, "timings": asdict(answer.timings), "notices": list(answer.notices)}
 
 
 def completion_json(answer, model: str, id_: str, created: int) -> dict:
@@ -111,9 +143,18 @@ def sse_events(bot, question, history, k, model, id_, created):
                 yield sse(chunk_json(model, id_, created, {}, "stop") | {"text": part.text} | rag_fields(part))
     except RagError as e:
         yield sse(error_json(str(e), "server_error"))
+    except Exception as e:  # a stream that fails still ends with an error event and [DONE]
+        yield sse(error_json(unexpected(e), "server_error"))
     finally:
         stream.close()
     yield "data: [DONE]\n\n"
+
+
+def unexpected(error: Exception) -> str:
+    """One line for the client and the log, never a traceback."""
+    line = f"{error.__class__.__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]
+    print(f"error: {line}", file=sys.stderr)
+    return f"The answer failed ({line}). The server is still running; try again or ask differently."
 
 
 async def _in_thread(iterator):
@@ -136,23 +177,37 @@ def add_api(app, bot) -> None:
 
     model = bot.settings.model
 
+    def refused(request: Request):
+        """A 401 when an API key is set and the request does not carry it, else None."""
+        if api_key_ok(bot.settings.api_key, request.headers.get("authorization", "")):
+            return None
+        return JSONResponse(error_json("Missing or wrong API key: send 'Authorization: Bearer KEY'",
+                                       "authentication_error"), status_code=401)
+
     @app.get("/v1/models")
-    def models():
-        return {"object": "list", "data": [{"id": model, "object": "model", "created": 0, "owned_by": "local"}]}
+    def models(request: Request):
+        return refused(request) or {"object": "list", "data": [
+            {"id": model, "object": "model", "created": 0, "owned_by": "local"}]}
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request):
+        if denied := refused(request):
+            return denied
         try:
-            body = await request.json()
+            raw = await read_body(request)
+        except BodyTooLarge:
+            return JSONResponse(error_json(f"Request body over {MAX_BODY_BYTES // 1024} KB: "
+                                           f"send a shorter question or history"), status_code=413)
+        try:
+            body = json.loads(raw)
             if not isinstance(body, dict):
                 raise ValueError("the body must be a JSON object")
             question, history = parse_messages(body.get("messages"))
-            k = body.get("k") or body.get("top_k")
-            k = int(k) if k is not None else None
-        except (ValueError, TypeError) as e:
-            return JSONResponse(error_json(f"Bad request: {e}"), status_code=400)
+            k, stream = parse_k(body), parse_stream(body)
+        except (ValueError, TypeError, RecursionError) as e:
+            return JSONResponse(error_json(f"Bad request: {str(e).splitlines()[0][:200]}"), status_code=400)
         id_, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
-        if body.get("stream"):
+        if stream:
             events = sse_events(bot, question, history, k, model, id_, created)
             return StreamingResponse(_in_thread(events), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache"})
@@ -160,18 +215,51 @@ def add_api(app, bot) -> None:
             answer = await run_in_threadpool(partial(bot.ask, question, history=history, k=k))
         except RagError as e:
             return JSONResponse(error_json(str(e), "server_error"), status_code=500)
+        except Exception as e:
+            return JSONResponse(error_json(unexpected(e), "server_error"), status_code=500)
         return completion_json(answer, model, id_, created)
 
 
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request) -> bytes:
+    """The request body, read no further than MAX_BODY_BYTES."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise BodyTooLarge
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > MAX_BODY_BYTES:
+            raise BodyTooLarge
+    return bytes(body)
+
+
+def api_key_ok(expected: str, header: str) -> bool:
+    """No key set: every request is allowed (the server listens on this machine only)."""
+    if not expected:
+        return True
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected.encode())
+
+
 def build_app(bot):
-    """One FastAPI app: the OpenAI-compatible API under /v1 and the browser chat at /."""
+    """One FastAPI app: the OpenAI-compatible API under /v1 and the browser chat at /. With a
+    password set, the browser chat asks for it (user "rag"); with an API key, /v1 needs it."""
     import gradio as gr
     from fastapi import FastAPI
 
     app = FastAPI(title="rag", description="Questions about your documents, answered locally with sources.")
     add_api(app, bot)
     ui = load_ui().ChatUI(bot)
-    return gr.mount_gradio_app(app, ui.create_app(), path="/", ssr_mode=False, **ui.page_kwargs())
+    password = bot.settings.password
+    auth = (lambda user, given: user == "rag" and hmac.compare_digest(given.encode(), password.encode())
+            ) if password else None
+    return gr.mount_gradio_app(app, ui.create_app(), path="/", ssr_mode=False, auth=auth,
+                               auth_message="Sign in as user 'rag' with the server's password." if auth else None,
+                               **ui.page_kwargs())
 
 
 def is_loopback(host: str) -> bool:
@@ -194,17 +282,34 @@ def check_port_free(host: str, port: int) -> None:
                               f"running? Choose another port with --port.") from None
 
 
-def serve(bot, allow_remote: bool = False) -> int:
+def check_exposure(settings, allow_remote: bool = False, insecure_no_auth: bool = False) -> None:
+    """Listening beyond this machine needs --allow-remote, and then a password for the browser
+    and an API key for the HTTP API, unless --insecure-no-auth says to go without."""
+    host = settings.host
+    if is_loopback(host):
+        return
+    if not allow_remote:
+        raise ConfigError(f"Refusing to listen on {host}: anyone who can reach this machine could read "
+                          f"your documents. Use --host 127.0.0.1, or add --allow-remote if you mean it.")
+    if insecure_no_auth:
+        return
+    missing = [what for what, value in (("a password for the browser (--password or RAG_PASSWORD)", settings.password),
+                                        ("an API key for the HTTP API (--api-key or RAG_API_KEY)", settings.api_key))
+               if not value]
+    if missing:
+        raise ConfigError(f"Listening on {host} needs {' and '.join(missing)}, so that only the people you "
+                          f"give them to can read your documents (or add --insecure-no-auth).")
+
+
+def serve(bot, allow_remote: bool = False, insecure_no_auth: bool = False) -> int:
     """Serve the chat and the API on settings.host:settings.port until Ctrl-C."""
     import uvicorn
 
     host, port = bot.settings.host, bot.settings.port
-    if not is_loopback(host):
-        if not allow_remote:
-            raise ConfigError(f"Refusing to listen on {host}: anyone who can reach this machine could read "
-                              f"your documents. Use --host 127.0.0.1, or add --allow-remote if you mean it.")
-        print(f"warning: listening on {host}: anyone who can reach this address can ask about "
-              f"(and upload or remove) your documents. There is no login.", file=sys.stderr)
+    check_exposure(bot.settings, allow_remote, insecure_no_auth)
+    if not is_loopback(host) and insecure_no_auth:
+        print(f"warning: listening on {host} with no login: anyone who can reach this address can ask "
+              f"about (and upload or remove) your documents.", file=sys.stderr)
     check_port_free(host, port)
     print(f"Loading the model {bot.settings.model} ...", file=sys.stderr)
     bot.generator  # noqa: B018  (load it now, so the first question is not slow)
