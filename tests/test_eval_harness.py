@@ -60,6 +60,10 @@ def test_evaluate_judges_every_case(bot, fake_generator):
     assert report.value("answer.contains") == pytest.approx(1 / 3)
     assert report.value("answer.model_contains") == pytest.approx(1 / 3)
     assert report.metrics["answer"]["contains"]["n"] == 3
+    assert verdicts["banana"]["lenient"] == 1.0 and verdicts["cherry"]["lenient"] == 0.0  # a refusal is not right
+    assert verdicts["cup"]["lenient"] is None
+    assert report.value("answer.lenient") == pytest.approx(1 / 3) and report.metrics["answer"]["lenient"]["n"] == 3
+    assert report.metrics["answer"]["lenient"]["ci95"] == [0.0, 1.0]
     assert report.value("refusal.recall") == 1.0 and report.metrics["refusal"]["recall"]["n"] == 1
     assert report.value("refusal.precision") == pytest.approx(1 / 3)
     assert report.value("refusal.over_refusal") == pytest.approx(2 / 3)
@@ -128,6 +132,7 @@ def test_report_folder_has_every_file(bot, fake_generator, tmp_path):
     assert [json.loads(x)["id"] for x in lines] == ["banana", "moon", "cup", "cherry"]
     md = (out / "report.md").read_text()
     assert "# Evaluation: fruit" in md and "| contains | 0.333 |" in md and "![latency](latency.png)" in md
+    assert "| lenient | 0.333 |" in md
 
 
 def test_cli_question_set_then_compare(make_bot, bot, fake_generator, tmp_path, capsys):
@@ -146,6 +151,8 @@ def test_cli_question_set_then_compare(make_bot, bot, fake_generator, tmp_path, 
     assert table == table_file.read_text()
     assert "| done | 4 | 3 |" in table
     row = next(line for line in table.splitlines() if line.startswith("| answer.contains |"))
+    assert row.split("|")[2].strip() == "0.333" and row.split("|")[6].strip().startswith("+0.667")
+    row = next(line for line in table.splitlines() if line.startswith("| answer.lenient |"))
     assert row.split("|")[2].strip() == "0.333" and row.split("|")[6].strip().startswith("+0.667")
 
 

@@ -121,6 +121,7 @@ def judge(case: Case, answer, hits, refusal: str, ks=RETRIEVAL_KS) -> dict:
         "retrieval": retrieval_verdict(ranked, relevant, ks),
         "retrieved": ranked[:max(ks)],
         "em": em, "f1": m.token_f1(prediction, golds), "contains": contains,
+        "lenient": m.lenient_match(prediction, golds),
         "model_contains": m.contains_answer(model_prediction, golds),
         "answer_in_passages": max((m.contains_answer(t, golds) for t in passages.values()), default=0.0)
         if golds else None,
@@ -189,6 +190,7 @@ def answer_metrics(records, seed=0) -> dict:
     out = {"exact_match": m.mean_stat((_v(r, "em") for r in records), seed),
            "f1": m.mean_stat((_v(r, "f1") for r in records), seed),
            "contains": m.mean_stat((_v(r, "contains") for r in records), seed),
+           "lenient": m.mean_stat((_v(r, "lenient") for r in records), seed),
            "model_contains": m.mean_stat((_v(r, "model_contains") for r in records), seed)}
     if any(not r["answerable"] for r in records):
         # SQuAD 2.0 "total": an unanswerable question scores 1 when the answer is a refusal

@@ -120,6 +120,34 @@ def contains_answer(prediction: str, golds: Sequence[str]) -> float | None:
     return float(any(normalize_answer(g) and f" {normalize_answer(g)} " in pred for g in golds))
 
 
+LENIENT_SHARE = 0.6
+YES_NO = ("yes", "no")
+
+
+def _lenient(prediction: str, gold: str) -> bool:
+    """Right the way a person would judge it: a "Yes"/"No" gold by the answer's first word;
+    another gold when it is contained, or LENIENT_SHARE of its content words (and every
+    number in it) are in the answer."""
+    gold_norm = normalize_answer(gold)
+    if gold_norm in YES_NO:
+        return normalize_answer(prediction).split()[:1] == [gold_norm]
+    if contains_answer(prediction, [gold]):
+        return True
+    content = content_words(gold)
+    if not content or len(content & content_words(prediction)) / len(content) < LENIENT_SHARE:
+        return False
+    known = number_forms(prediction)
+    return all(forms & known for _, forms in number_mentions(gold))
+
+
+def lenient_match(prediction: str, golds: Sequence[str]) -> float | None:
+    """1 if the (stripped) answer is right for some gold answer by `_lenient`; an empty
+    prediction (a refusal) is never right."""
+    if not golds:
+        return None
+    return float(bool(prediction.strip()) and any(_lenient(prediction, g) for g in golds))
+
+
 # ---------- numbers ----------
 
 _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s*(thousand|million|billion|trillion|bn|tn)\b)?",

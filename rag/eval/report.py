@@ -20,7 +20,8 @@ GROUP_TITLES = {
     "counts": "Counts",
 }
 HEADLINE = ["retrieval.recall@10", "retrieval.mrr@10", "retrieval.ndcg@10", "retrieval.recall@100",
-            "answer.exact_match", "answer.f1", "answer.contains", "citations.support", "citations.precision",
+            "answer.exact_match", "answer.f1", "answer.contains", "answer.lenient",
+            "citations.support", "citations.precision",
             "refusal.f1", "refusal.over_refusal", "numbers.hallucinated_numbers",
             "speed.first_token_s_p50", "speed.total_s_p50", "speed.retrieval_ms_p50"]
 
@@ -112,15 +113,15 @@ def markdown(report: dict, cases: list[dict], plots: list[str]) -> str:
     if plots:
         out += ["", "## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in plots]
     if cases and "verdict" in cases[0] and "outcome" in cases[0]["verdict"]:
-        out += ["", "## Per question", "", "| id | outcome | F1 | support | first token s | question |",
-                "| --- | --- | ---: | ---: | ---: | --- |"]
+        out += ["", "## Per question", "", "| id | outcome | lenient | F1 | support | first token s | question |",
+                "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
         for c in cases:
             v, t = c.get("verdict", {}), c.get("timings") or {}
             question = " ".join(c["question"].split()).replace("|", "/")
             kind = f" ({v['refusal_kind']})" if v.get("refusal_kind") else ""
-            out.append(f"| {c['id']} | {v.get('outcome')}{kind} | {fmt(v.get('f1'), 2)} | "
-                       f"{fmt((v.get('citations') or {}).get('support'), 2)} | {fmt(t.get('first_token_s'), 1)} | "
-                       f"{question[:90]} |")
+            out.append(f"| {c['id']} | {v.get('outcome')}{kind} | {fmt(v.get('lenient'), 0)} | "
+                       f"{fmt(v.get('f1'), 2)} | {fmt((v.get('citations') or {}).get('support'), 2)} | "
+                       f"{fmt(t.get('first_token_s'), 1)} | {question[:90]} |")
     return "\n".join(out) + "\n"
 
 
