@@ -1,8 +1,12 @@
-"""Grading the way people judge: the lenient verdict."""
+"""Grading the way people judge (the lenient verdict), the per-type and per-refusal-reason
+breakdowns, and refusal reasons recorded from the Answer when it has them."""
 
 import pytest
 
 from rag.eval import metrics as m
+from rag.eval.harness import answer_record, breakdown, by_tag, group_row, refusal_reasons
+from rag.eval.report import breakdown_lines, passages_line, summary_lines
+from rag.types import Answer, Chunk, Hit
 
 
 # ---------- the lenient verdict ----------
@@ -38,3 +42,131 @@ def test_lenient_any_gold_counts_and_no_gold_or_no_answer():
     assert m.lenient_match("anything", []) is None
     assert m.lenient_match("", ["dark red"]) == 0.0  # a refusal is stripped to nothing: never right
     assert m.lenient_match("   ", ["Yes"]) == 0.0
+
+
+# ---------- breakdowns ----------
+
+def record(answerable, refused, lenient=None, tags=(), reason="", in_passages=None, hit5=None):
+    return {"answerable": answerable, "refused": refused, "tags": list(tags), "refusal_reason": reason,
+            "verdict": {"lenient": lenient, "answer_in_passages": in_passages, "retrieval": {"hit@5": hit5}}}
+
+
+RECORDS = [
+    record(True, False, 1.0, ["numbers"], in_passages=1.0, hit5=1.0),
+    record(True, False, 0.0, ["numbers", "names"], in_passages=0.0, hit5=1.0),
+    record(True, True, 0.0, ["names"], reason="unverified", in_passages=1.0, hit5=0.0),
+    record(False, True, tags=["unanswerable"], reason="no-relevant-passages"),
+    record(False, True, tags=["unanswerable"], reason="unverified"),
+    record(False, False, tags=["unanswerable"]),
+]
+
+
+def test_group_row_counts_right_answers_refusals_and_where_the_gold_was():
+    row = group_row(RECORDS)
+    assert (row["questions"], row["right"], row["graded"]) == (6, 1, 3)
+    assert row["right_rate"] == pytest.approx(1 / 3)
+    assert (row["correct_refusals"], row["unanswerable"]) == (2, 3)
+    assert row["refusal_recall"] == pytest.approx(2 / 3) and row["over_refusal"] == pytest.approx(1 / 3)
+    assert row["gold_in_passages"] == pytest.approx(2 / 3) and row["hit@5"] == pytest.approx(2 / 3)
+
+
+def test_by_tag_shows_the_weak_question_type():
+    tags = by_tag(RECORDS)
+    assert list(tags) == ["names", "numbers", "unanswerable"]  # a question counts under each of its tags
+    assert (tags["numbers"]["right"], tags["numbers"]["graded"], tags["numbers"]["over_refusal"]) == (1, 2, 0.0)
+    assert (tags["names"]["right"], tags["names"]["graded"], tags["names"]["over_refusal"]) == (0, 2, 0.5)
+    assert tags["names"]["refusal_recall"] is None
+    assert tags["unanswerable"]["refusal_recall"] == pytest.approx(2 / 3) and tags["unanswerable"]["graded"] == 0
+    assert by_tag([record(True, False, 1.0)]) == {}  # nothing tagged: no table
+    assert "(no tag)" in by_tag(RECORDS + [record(True, False, 1.0)])
+
+
+def test_refusal_reasons_right_when_the_question_was_unanswerable():
+    reasons = refusal_reasons(RECORDS)
+    assert reasons == {"unverified": {"fired": 2, "right": 1, "wrong": 1},
+                       "no-relevant-passages": {"fired": 1, "right": 1, "wrong": 0}}
+    assert list(reasons) == ["unverified", "no-relevant-passages"]  # most fired first
+    no_reasons = [{**r, "refusal_reason": ""} for r in RECORDS]
+    assert refusal_reasons(no_reasons) == {}  # before the pipeline gives reasons: no table
+    assert refusal_reasons(RECORDS + [record(True, True, 0.0)])["(none given)"] == {"fired": 1, "right": 0,
+                                                                                     "wrong": 1}
+
+
+def test_breakdown_skips_errors_and_benchmark_records_without_answers():
+    data = breakdown(RECORDS + [{"id": "x", "answerable": True, "error": "boom", "verdict": {"outcome": "error"}},
+                                {"id": "q1", "verdict": {"retrieval": {"hit@5": 1.0}}}])
+    assert data["overall"]["questions"] == 6 and set(data) == {"overall", "by_tag", "refusal_reasons"}
+    assert breakdown([])["overall"]["questions"] == 0
+
+
+METRICS = {"retrieval": {"answer_in_passages": m.stat(0.5, 4, None), "hit@5": m.stat(0.75, 4, None)}}
+
+
+def test_markdown_breakdown_overall_line_tables_and_passages_beside_hits():
+    md = "\n".join(breakdown_lines(breakdown(RECORDS), METRICS))
+    assert "answerable right (lenient) 1/3; correct refusals 2/3" in md
+    assert "gold in the passages the model read: 0.500 (n=4); gold document in top 5: 0.750 (n=4)" in md
+    assert "| names | 2 | 0/2 (0.000) | - | 0.500 | 0.500 | 0.500 |" in md
+    assert "| unanswerable | 3 | - | 2/3 (0.667) | - | - | - |" in md
+    assert "| unverified | 2 | 1 | 1 |" in md and "| no-relevant-passages | 1 | 1 | 0 |" in md
+    assert breakdown_lines(breakdown([]), METRICS) == []
+    assert passages_line({"retrieval": {}}) is None
+
+
+def test_summary_lines_give_lenient_and_the_overall_line():
+    report = {"name": "suite", "info": {"done": 6, "questions": 6},
+              "metrics": {"answer": {"lenient": m.stat(1 / 3, 3, (0.0, 1.0))}}, "breakdown": breakdown(RECORDS)}
+    text = "\n".join(summary_lines(report))
+    assert "answer.lenient" in text and "0.333  [0.000–1.000]  n=3" in text
+    assert "answerable right (lenient) 1/3; correct refusals 2/3" in text
+
+
+# ---------- refusal reasons from the Answer ----------
+
+class AnswerWithReasons:
+    """An Answer with refusal_reason and checks, whether or not rag.types.Answer has them yet."""
+
+    def __init__(self, answer, refusal_reason="", checks=()):
+        self.answer, self.refusal_reason, self.checks = answer, refusal_reason, checks
+
+    def __getattr__(self, name):
+        return getattr(self.answer, name)
+
+
+def test_answer_record_takes_refusal_reason_and_checks_when_the_answer_has_them():
+    hit = Hit(chunk=Chunk(id="f:0-5", source="/d/f.txt", text="Apples are red.", start=0, end=5), score=0.5,
+              rank=1, dense=0.5)
+    answer = AnswerWithReasons(Answer(question="q", text="I could not find it.", refused=True, passages=(hit,)),
+                               refusal_reason="unverified", checks=("numbers", "answers_question"))
+    record = answer_record(answer)
+    assert record["refusal_reason"] == "unverified" and record["checks"] == ["numbers", "answers_question"]
+    plain = answer_record(Answer(question="q", text="Apples are red [1].", passages=(hit,)))
+    assert plain["refusal_reason"] == "" and plain["checks"] == []  # an answer without them, or not refused
+
+
+
+REASON_CASES = [
+    {"id": "banana", "question": "What colour are bananas?", "answers": ["yellow"], "sources": ["fruit.txt"]},
+    {"id": "cherry", "question": "What colour are cherries?", "answers": ["dark red"], "sources": ["fruit.txt"]},
+    {"id": "cup", "question": "What colour are the moons of Mars?", "answerable": False},
+]
+
+
+def test_evaluate_tables_the_refusal_reasons(make_bot, docs_dir, fake_generator, monkeypatch, tmp_path):
+    from rag.eval.harness import evaluate
+    bot = make_bot()
+    bot.ingest([docs_dir])
+    real_ask = bot.ask
+
+    def ask(question, history=(), k=None):
+        answer = real_ask(question, history, k)
+        return AnswerWithReasons(answer, "unverified" if answer.refused else "", ("numbers",))
+    monkeypatch.setattr(bot, "ask", ask)
+    fake_generator.queue("Bananas are yellow [1].")  # then the fake model refuses
+    report = evaluate(bot, REASON_CASES)
+    assert [c["refusal_reason"] for c in report.cases] == ["", "unverified", "unverified"]
+    assert report.cases[0]["checks"] == ["numbers"]
+    assert report.to_dict()["breakdown"]["refusal_reasons"] == {"unverified": {"fired": 2, "right": 1, "wrong": 1}}
+    md = (report.save(tmp_path / "r") / "report.md").read_text()
+    assert "## Refusal reasons" in md and "| unverified | 2 | 1 | 1 |" in md
+    assert "| cherry | refused (model: unverified) | 0 |" in md

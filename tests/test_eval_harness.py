@@ -132,7 +132,9 @@ def test_report_folder_has_every_file(bot, fake_generator, tmp_path):
     assert [json.loads(x)["id"] for x in lines] == ["banana", "moon", "cup", "cherry"]
     md = (out / "report.md").read_text()
     assert "# Evaluation: fruit" in md and "| contains | 0.333 |" in md and "![latency](latency.png)" in md
-    assert "| lenient | 0.333 |" in md
+    assert "| lenient | 0.333 |" in md and "answerable right (lenient) 1/3; correct refusals 1/1" in md
+    assert "gold in the passages the model read: " in md and "gold document in top 5: 1.000 (n=3)" in md
+    assert data["breakdown"]["overall"]["right"] == 1 and data["breakdown"]["by_tag"] == {}
 
 
 def test_cli_question_set_then_compare(make_bot, bot, fake_generator, tmp_path, capsys):

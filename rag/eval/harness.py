@@ -41,7 +41,8 @@ class Report:
         return (self.metrics.get(group, {}).get(name) or {}).get("value")
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "partial": self.partial, "info": self.info, "metrics": self.metrics}
+        return {"name": self.name, "partial": self.partial, "info": self.info, "metrics": self.metrics,
+                "breakdown": breakdown(self.cases)}
 
     def summary(self) -> str:
         from .report import summary_lines
@@ -142,6 +143,8 @@ def answer_record(answer) -> dict:
     return {
         "answer": answer.text, "raw_text": answer.raw_text, "refused": answer.refused, "query": answer.query,
         "second_look": answer.second_look,
+        "refusal_reason": getattr(answer, "refusal_reason", "") or "",  # on Answer once the pipeline sets it
+        "checks": list(getattr(answer, "checks", ()) or ()),
         "citations": [{"n": c.n, "chunk_id": c.chunk_id, "source": c.source, "page": c.page, "sentence": c.sentence}
                       for c in answer.citations],
         "passages": [{"rank": h.rank, "chunk_id": h.chunk.id, "source": h.chunk.source, "score": h.score}
@@ -313,6 +316,56 @@ def aggregate(records: list[dict], seed: int = 0, ks=RETRIEVAL_KS) -> dict:
         "speed": speed_metrics(ok, seed),
         "counts": count_metrics(records),
     }
+
+
+# ---------- breakdowns (counts, no intervals) ----------
+
+NO_TAG = "(no tag)"
+NO_REASON = "(none given)"
+
+
+def group_row(records) -> dict:
+    """One group of judged questions: answerable right (lenient), refusals, and where the gold was."""
+    graded = [_v(r, "lenient") for r in records if r["answerable"] and _v(r, "lenient") is not None]
+    unanswerable = [r for r in records if not r["answerable"]]
+    scores = m.refusal_scores([r["answerable"] for r in records], [r["refused"] for r in records])
+    return {"questions": len(records), "graded": len(graded), "right": int(sum(graded)),
+            "right_rate": m.mean(graded), "unanswerable": len(unanswerable),
+            "correct_refusals": sum(1 for r in unanswerable if r["refused"]),
+            "refusal_recall": scores["recall"], "over_refusal": scores["over_refusal"],
+            "gold_in_passages": m.mean(_v(r, "answer_in_passages") for r in records),
+            "hit@5": m.mean((_v(r, "retrieval") or {}).get("hit@5") for r in records)}
+
+
+def by_tag(records) -> dict[str, dict]:
+    """group_row per tag (a question counts under each of its tags); {} when nothing is tagged."""
+    if not any(r.get("tags") for r in records):
+        return {}
+    groups: dict[str, list] = {}
+    for r in records:
+        for tag in r.get("tags") or [NO_TAG]:
+            groups.setdefault(tag, []).append(r)
+    return {tag: group_row(rows) for tag, rows in sorted(groups.items())}
+
+
+def refusal_reasons(records) -> dict[str, dict]:
+    """Per refusal reason: how often it fired, right (unanswerable) or wrong (answerable);
+    {} when no refusal gives a reason."""
+    out: dict[str, dict] = {}
+    for r in records:
+        if r["refused"]:
+            row = out.setdefault(r.get("refusal_reason") or NO_REASON, {"fired": 0, "right": 0, "wrong": 0})
+            row["fired"] += 1
+            row["wrong" if r["answerable"] else "right"] += 1
+    if set(out) <= {NO_REASON}:
+        return {}
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["fired"], kv[0])))
+
+
+def breakdown(records: list[dict]) -> dict:
+    """Overall, per-tag and per-refusal-reason counts over the questions answered (no errors)."""
+    judged = [r for r in records if "refused" in r and "answerable" in r]
+    return {"overall": group_row(judged), "by_tag": by_tag(judged), "refusal_reasons": refusal_reasons(judged)}
 
 
 # ---------- the run ----------

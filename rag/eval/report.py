@@ -58,7 +58,54 @@ def summary_lines(report: dict) -> list[str]:
         if s and s.get("value") is not None:
             ci = f"  [{fmt_ci(s)}]" if s.get("ci95") else ""
             lines.append(f"  {key:34s} {fmt(s['value']):>8s}{ci}  n={s['n']}")
+    overall = (report.get("breakdown") or {}).get("overall")
+    if overall and overall["questions"]:
+        lines.append("  " + overall_line(overall))
     return lines
+
+
+def overall_line(row: dict) -> str:
+    return (f"answerable right (lenient) {row['right']}/{row['graded']}; "
+            f"correct refusals {row['correct_refusals']}/{row['unanswerable']}")
+
+
+def passages_line(metrics: dict) -> str | None:
+    """Is the gold answer in what the model read, beside is the gold document retrieved."""
+    retrieval = metrics.get("retrieval", {})
+    read, hit = retrieval.get("answer_in_passages") or {}, retrieval.get("hit@5") or {}
+    if not read.get("n") and not hit.get("n"):
+        return None
+    return (f"gold in the passages the model read: {fmt(read.get('value'))} (n={read.get('n', 0)}); "
+            f"gold document in top 5: {fmt(hit.get('value'))} (n={hit.get('n', 0)})")
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({fmt(part / whole)})" if whole else "-"
+
+
+def breakdown_lines(breakdown: dict, metrics: dict) -> list[str]:
+    """Per question type (tag) and per refusal reason, in markdown."""
+    overall = breakdown.get("overall")
+    if not overall or not overall["questions"]:
+        return []
+    out = ["", "## By question type", "", overall_line(overall)]
+    line = passages_line(metrics)
+    if line:
+        out += ["", line]
+    tags = breakdown.get("by_tag") or {}
+    if tags:
+        out += ["", "| tag | questions | answerable right (lenient) | refusal recall | over-refusal | "
+                "gold in passages read | gold document in top 5 |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        out += [f"| {tag} | {r['questions']} | {_share(r['right'], r['graded'])} | "
+                f"{_share(r['correct_refusals'], r['unanswerable'])} | "
+                f"{fmt(r['over_refusal'])} | {fmt(r['gold_in_passages'])} | {fmt(r['hit@5'])} |"
+                for tag, r in tags.items()]
+    reasons = breakdown.get("refusal_reasons") or {}
+    if reasons:
+        out += ["", "## Refusal reasons", "", "| reason | fired | right (unanswerable) | wrong (answerable) |",
+                "| --- | ---: | ---: | ---: |"]
+        out += [f"| {reason} | {r['fired']} | {r['right']} | {r['wrong']} |" for reason, r in reasons.items()]
+    return out
 
 
 def setup_rows(info: dict) -> list[tuple[str, str]]:
@@ -110,6 +157,7 @@ def markdown(report: dict, cases: list[dict], plots: list[str]) -> str:
         out += ["", f"## {GROUP_TITLES.get(group, group)}", "", "| metric | value | 95% CI | n |",
                 "| --- | ---: | ---: | ---: |"]
         out += [f"| {name} | {fmt(s['value'])} | {fmt_ci(s)} | {s['n']} |" for name, s in rows]
+    out += breakdown_lines(report.get("breakdown") or {}, report["metrics"])
     if plots:
         out += ["", "## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in plots]
     if cases and "verdict" in cases[0] and "outcome" in cases[0]["verdict"]:
@@ -118,7 +166,8 @@ def markdown(report: dict, cases: list[dict], plots: list[str]) -> str:
         for c in cases:
             v, t = c.get("verdict", {}), c.get("timings") or {}
             question = " ".join(c["question"].split()).replace("|", "/")
-            kind = f" ({v['refusal_kind']})" if v.get("refusal_kind") else ""
+            kind = ": ".join(x for x in (v.get("refusal_kind"), c.get("refusal_reason")) if x)
+            kind = f" ({kind})" if kind else ""
             out.append(f"| {c['id']} | {v.get('outcome')}{kind} | {fmt(v.get('lenient'), 0)} | "
                        f"{fmt(v.get('f1'), 2)} | {fmt((v.get('citations') or {}).get('support'), 2)} | "
                        f"{fmt(t.get('first_token_s'), 1)} | {question[:90]} |")
