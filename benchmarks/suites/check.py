@@ -11,7 +11,7 @@ For every question it checks:
   answerable is false; unanswerable questions have no answers and no sources, answerable ones
   have both;
 - yes-no: the first gold answer is "Yes" or "No"; follow-up: a history; two-docs: two or more
-  sources (which-first questions too);
+  sources;
 - every source is a file of the built corpus;
 - gold in source, for answerable questions that are not yes-no: some gold answer occurs in the
   text of its sources (case-insensitive, whitespace collapsed); for a list question it is also
@@ -99,6 +99,9 @@ def check_suite(name: str) -> tuple[list[str], dict]:
     problems: list[str] = []
     path = HERE / name / "questions.jsonl"
     questions = []
+    if not path.is_file():
+        return [f"{name}: {path} not found"], {"questions": 0, "split": {}, "tags": {}, "primary": {},
+                                                "yes/no": {}, "corpus files": 0}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
             try:
@@ -160,8 +163,8 @@ def check_suite(name: str) -> tuple[list[str], dict]:
                         problems.append(f"{where}: key term {t!r} occurs in the corpus")
         if "follow-up" in tags and not q["history"]:
             problems.append(f"{where}: a follow-up without history")
-        if ("two-docs" in tags or "which-first" in tags) and len(q["sources"]) < 2:
-            problems.append(f"{where}: two-docs / which-first with fewer than two sources")
+        if "two-docs" in tags and len(q["sources"]) < 2:
+            problems.append(f"{where}: two-docs with fewer than two sources")
     for i, n in ids.items():
         if n > 1:
             problems.append(f"{name}: id {i!r} used {n} times")
