@@ -64,6 +64,7 @@ def test_evaluate_judges_every_case(bot, fake_generator):
     assert verdicts["cup"]["lenient"] is None
     assert report.value("answer.lenient") == pytest.approx(1 / 3) and report.metrics["answer"]["lenient"]["n"] == 3
     assert report.metrics["answer"]["lenient"]["ci95"] == [0.0, 1.0]
+    assert "split" not in report.info  # no question carries a split
     assert report.value("refusal.recall") == 1.0 and report.metrics["refusal"]["recall"]["n"] == 1
     assert report.value("refusal.precision") == pytest.approx(1 / 3)
     assert report.value("refusal.over_refusal") == pytest.approx(2 / 3)
@@ -156,6 +157,33 @@ def test_cli_question_set_then_compare(make_bot, bot, fake_generator, tmp_path, 
     assert row.split("|")[2].strip() == "0.333" and row.split("|")[6].strip().startswith("+0.667")
     row = next(line for line in table.splitlines() if line.startswith("| answer.lenient |"))
     assert row.split("|")[2].strip() == "0.333" and row.split("|")[6].strip().startswith("+0.667")
+
+
+SPLIT_CASES = [{**CASES[0], "split": "tune", "tags": ["colours"]}, {**CASES[1], "split": "heldout"},
+               {**CASES[2], "split": "heldout", "tags": ["unanswerable"]}, {**CASES[3], "split": "tune"}]
+
+
+def test_a_split_runs_only_its_questions_and_is_named_in_the_setup(bot, fake_generator, tmp_path):
+    fake_generator.queue(REPLIES[1], REPLIES[2])
+    report = evaluate(bot, SPLIT_CASES, split="heldout")
+    assert [c["id"] for c in report.cases] == ["moon", "cup"] and report.info["questions"] == 2
+    assert report.info["split"] == "heldout" and report.cases[0]["split"] == "heldout"
+    md = (report.save(tmp_path / "r") / "report.md").read_text()
+    assert "| split | heldout |" in md
+    assert "| unanswerable | 1 | - | 1/1 (1.000) |" in md  # the per-tag table
+    fake_generator.queue(*REPLIES)
+    assert evaluate(bot, SPLIT_CASES).info["split"] == "all"
+
+
+def test_cli_split_option(make_bot, bot, fake_generator, tmp_path):
+    questions = write_cases(tmp_path / "questions.jsonl", SPLIT_CASES)
+    fake_generator.queue(REPLIES[0], REPLIES[3])
+    assert run(make_bot, cli_args(str(questions), out=str(tmp_path / "t"), split="tune")) == 0
+    data = load_report(tmp_path / "t")
+    assert data["info"]["split"] == "tune" and data["info"]["questions"] == 2
+    assert data["name"] == f"{tmp_path.name}-tune"  # suites/NAME/questions.jsonl is named NAME
+    with pytest.raises(rag.RagError, match="'split' must be one of"):
+        run(make_bot, cli_args(str(questions), split="test"))
 
 
 def test_compare_function_marks_the_setup_change(bot, fake_generator, tmp_path):

@@ -1,6 +1,6 @@
 """`rag eval`: a question set over the current index, a public benchmark, or a comparison.
 
-    rag eval questions.jsonl [--index DIR] [--out reports/NAME] [--limit N]
+    rag eval questions.jsonl [--index DIR] [--out reports/NAME] [--limit N] [--split tune|heldout]
     rag eval --bench scifact --data ../shared/bench-data/scifact [--retriever dense|bm25|hybrid]
     rag eval --bench squad2 --data ../shared/bench-data/squad-v2-dev-subset --sample 200 --seed 0
     rag eval compare reports/A reports/B"""
@@ -23,6 +23,12 @@ USAGE = ("usage: rag eval QUESTIONS.jsonl | rag eval --bench scifact|squad2 [--d
 
 def default_out(name: str) -> Path:
     return Path("reports") / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def set_name(path) -> str:
+    """A question set's name: its file stem, or its folder for suites/NAME/questions.jsonl."""
+    path = Path(path)
+    return path.parent.name if path.stem == "questions" and path.parent.name else path.stem
 
 
 def _data(args) -> Path:
@@ -80,13 +86,15 @@ def run(bot_factory, args) -> int:
         return _finish(report, args.out or default_out("squad2"))
     if len(positional) != 1:
         raise RagError(USAGE)
-    from .cases import load_cases
-    cases = load_cases(positional[0])[:args.limit]
+    from .cases import load_cases, select_split
+    split = getattr(args, "split", None)
+    cases = select_split(load_cases(positional[0]), split)[:args.limit]
+    name = set_name(positional[0]) + (f"-{split}" if split else "")
     bot = bot_factory()
     if not bot.documents():
         raise RagError(f"The index at {bot.settings.index_dir} is empty: rag ingest PATH first (or pass --index DIR)")
-    report = evaluate(bot, cases, seed=args.seed, progress=True, name=Path(positional[0]).stem)
+    report = evaluate(bot, cases, seed=args.seed, progress=True, name=name, split=split)
     if report.info.get("unknown_sources"):
         print(f"warning: gold sources found in no indexed chunk: {', '.join(report.info['unknown_sources'])}",
               file=sys.stderr)
-    return _finish(report, args.out or default_out(Path(positional[0]).stem))
+    return _finish(report, args.out or default_out(name))

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..citations import clean_markers, is_refusal, markers_in
 from ..config import PROJECT_ROOT
 from . import metrics as m
-from .cases import Case, as_cases, matches
+from .cases import Case, as_cases, matches, select_split
 
 RETRIEVAL_KS = (1, 3, 5, 10)
 
@@ -427,12 +427,13 @@ def unknown_sources(bot, cases: list[Case]) -> list[str]:
 
 
 def evaluate(bot, cases, *, k: int | None = None, seed: int = 0, progress: bool = False,
-             warmup: bool = True, name: str = "eval", ks=RETRIEVAL_KS) -> Report:
+             warmup: bool = True, name: str = "eval", ks=RETRIEVAL_KS, split: str | None = None) -> Report:
     """Ask every case, judge the answers, aggregate. cases: a .jsonl path, or Case objects or
-    dicts in the question-set format. k: passages per answer (default: settings.top_k)."""
+    dicts in the question-set format. k: passages per answer (default: settings.top_k).
+    split: only the cases of that split ("tune" or "heldout")."""
     from tqdm import tqdm
 
-    cases = as_cases(cases)
+    cases = select_split(as_cases(cases), split)
     started = time.perf_counter()
     if warmup:
         warm_up(bot)
@@ -450,4 +451,6 @@ def evaluate(bot, cases, *, k: int | None = None, seed: int = 0, progress: bool 
     info = describe(bot)
     info.update(questions=len(cases), done=len(records), seed=seed, k=k or bot.settings.top_k,
                 elapsed_s=time.perf_counter() - started, unknown_sources=unknown_sources(bot, cases))
+    if split or any(c.split for c in cases):
+        info["split"] = split or "all"
     return Report(name=name, metrics=aggregate(records, seed, ks), cases=records, info=info, partial=partial)

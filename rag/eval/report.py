@@ -330,7 +330,7 @@ def load_report(folder) -> dict:
 
 def _flat_setup(info: dict) -> dict:
     flat = {f"settings.{k}": v for k, v in (info.get("settings") or {}).items()}
-    for key in ("embedder", "retriever", "k", "questions", "done", "bench", "sample", "seed"):
+    for key in ("embedder", "retriever", "k", "questions", "done", "bench", "split", "sample", "seed"):
         if key in info:
             flat[key] = info[key]
     flat["model"] = (info.get("model") or {}).get("id")
