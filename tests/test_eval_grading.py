@@ -37,6 +37,13 @@ def test_lenient_yes_no_by_the_first_word(prediction, gold, right):
     assert m.lenient_match(prediction, [gold]) == right
 
 
+def test_lenient_an_answer_opening_with_the_opposite_of_a_yes_no_gold_is_wrong():
+    golds = ["No", "sage green"]
+    assert m.lenient_match("No, it is sage green.", golds) == 1.0
+    assert m.lenient_match("It is sage green.", golds) == 1.0
+    assert m.lenient_match("Yes, the door is red and the shed sage green.", golds) == 0.0
+
+
 def test_lenient_any_gold_counts_and_no_gold_or_no_answer():
     assert m.lenient_match("It is dark red.", ["crimson", "dark red"]) == 1.0
     assert m.lenient_match("anything", []) is None

@@ -142,10 +142,15 @@ def _lenient(prediction: str, gold: str) -> bool:
 
 def lenient_match(prediction: str, golds: Sequence[str]) -> float | None:
     """1 if the (stripped) answer is right for some gold answer by `_lenient`; an empty
-    prediction (a refusal) is never right."""
+    prediction (a refusal) is never right, nor one that starts with the opposite of a
+    Yes/No gold ("Yes, it is sage green" for golds "No" and "sage green")."""
     if not golds:
         return None
-    return float(bool(prediction.strip()) and any(_lenient(prediction, g) for g in golds))
+    first = normalize_answer(prediction).split()[:1]
+    opposite = {"yes": "no", "no": "yes"}
+    if any(first == [opposite[g]] for g in map(normalize_answer, golds) if g in YES_NO):
+        return 0.0
+    return float(bool(first) and any(_lenient(prediction, g) for g in golds))
 
 
 # ---------- numbers ----------
