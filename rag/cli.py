@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--sample", type=int, help="questions to sample (squad2)")
     s.add_argument("--seed", type=int, default=0, help="sampling and bootstrap seed")
     s.add_argument("--limit", type=int, help="only the first N questions")
+    s.add_argument("--split", help="only the questions of this split: tune or heldout")
     return p
 
 

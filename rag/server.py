@@ -220,6 +220,12 @@ def add_api(app, bot) -> None:
         return completion_json(answer, model, id_, created)
 
 
+    @app.api_route("/v1/chat/completions", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def wrong_method(request: Request):
+        return JSONResponse(error_json(f"Use POST for /v1/chat/completions, not {request.method}"),
+                            status_code=405, headers={"Allow": "POST"})
+
+
 class BodyTooLarge(Exception):
     pass
 

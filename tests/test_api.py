@@ -186,3 +186,89 @@ def test_real_stack_over_http(real_bot):
     assert events[-2]["passages"] and isinstance(events[-2]["citations"], list)
     streamed = "".join(e["choices"][0]["delta"].get("content", "") for e in events[:-1])
     assert streamed.strip()
+
+
+# ---------- hostile requests ----------
+@pytest.mark.parametrize("body, message", [
+    ({"messages": [{"role": "user", "content": "q"}], "k": 0}, "'k' must be a whole number from 1 to 50"),
+    ({"messages": [{"role": "user", "content": "q"}], "k": -1}, "'k' must be"),
+    ({"messages": [{"role": "user", "content": "q"}], "k": 100000}, "'k' must be"),
+    ({"messages": [{"role": "user", "content": "q"}], "k": 2.5}, "'k' must be"),
+    ({"messages": [{"role": "user", "content": "q"}], "k": True}, "'k' must be"),
+    ({"messages": [{"role": "user", "content": "q"}], "stream": "false"}, "'stream' must be true or false"),
+    ({"messages": [{"role": "user", "content": 42}]}, "'content' must be a string"),
+    ({"messages": [{"role": "user", "content": {"text": "q"}}]}, "'content' must be a string"),
+    ({"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}, "'content' must be"),
+    ({"messages": [{"role": 7, "content": "q"}]}, "'role' must be one of"),
+])
+def test_wrong_types_and_ranges_get_a_400(client, body, message):
+    r = client.post("/v1/chat/completions", json=body)
+    assert r.status_code == 400 and message in r.json()["error"]["message"]
+
+
+def test_malformed_json_huge_bodies_and_wrong_methods_get_a_4xx(client):
+    headers = {"content-type": "application/json"}
+    r = client.post("/v1/chat/completions", content=b'{"messages": [', headers=headers)
+    assert r.status_code == 400 and r.json()["error"]["message"].startswith("Bad request:")
+    r = client.post("/v1/chat/completions", content=b'{"k": 1e400, "messages": [{"role": "user", "content": "q"}]}',
+                    headers=headers)
+    assert r.status_code == 400 and "'k' must be" in r.json()["error"]["message"]
+    r = client.post("/v1/chat/completions", content=b"[" * 100_000 + b"]" * 100_000, headers=headers)
+    assert r.status_code == 400
+    huge = {"messages": [{"role": "user", "content": "x" * (1 << 20)}]}
+    r = client.post("/v1/chat/completions", json=huge)
+    assert r.status_code == 413 and "shorter" in r.json()["error"]["message"]
+    assert client.get("/v1/chat/completions").status_code == 405
+
+
+def test_a_long_question_is_cut_with_a_notice(client, fake_generator):
+    fake_generator.queue("Apples are red [1].")
+    question = "What colour are apples? " + "Tell me more. " * 20_000
+    body = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": question}]}).json()
+    assert body["notices"] == ["The question was cut to its first 4000 characters."]
+    assert body["choices"][0]["message"]["content"]
+
+
+def test_a_stream_that_fails_unexpectedly_ends_with_an_error_event_and_done(client, fake_generator, monkeypatch):
+    def broken(*args, **kwargs):
+        yield "Apples "
+        raise ValueError("Requested tokens (262603) exceed context window of 4096")
+    monkeypatch.setattr(fake_generator, "stream", broken)
+    body = {"stream": True, "messages": [{"role": "user", "content": "What colour are apples?"}]}
+    events = sse_data(client.post("/v1/chat/completions", json=body).text)
+    assert events[-1] == "[DONE]" and "exceed context window" in events[-2]["error"]["message"]
+    assert "Traceback" not in events[-2]["error"]["message"]
+    r = client.post("/v1/chat/completions", json={**body, "stream": False})
+    assert r.status_code == 500 and "The server is still running" in r.json()["error"]["message"]
+
+
+# ---------- serving beyond this machine ----------
+def test_allow_remote_needs_a_password_and_an_api_key(make_bot):
+    from rag.server import check_exposure
+    settings = make_bot(host="0.0.0.0").settings
+    with pytest.raises(ConfigError, match="--allow-remote"):
+        check_exposure(settings)
+    with pytest.raises(ConfigError, match="a password for the browser .* and an API key"):
+        check_exposure(settings, allow_remote=True)
+    with pytest.raises(ConfigError, match="an API key for the HTTP API"):
+        check_exposure(settings.replace(password="pw"), allow_remote=True)
+    check_exposure(settings.replace(password="pw", api_key="key"), allow_remote=True)
+    check_exposure(settings, allow_remote=True, insecure_no_auth=True)
+    check_exposure(settings.replace(host="127.0.0.1"))
+
+
+def test_the_api_key_and_the_password_are_required_when_set(make_bot, docs_dir, fake_generator):
+    from fastapi.testclient import TestClient
+    bot = make_bot(api_key="s3cret", password="pw")
+    bot.ingest([docs_dir])
+    question = {"messages": [{"role": "user", "content": "What colour are apples?"}]}
+    with TestClient(build_app(bot)) as client:
+        assert client.post("/v1/chat/completions", json=question).status_code == 401
+        assert client.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        fake_generator.queue("Apples are red [1].")
+        ok = client.post("/v1/chat/completions", json=question, headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200 and ok.json()["choices"][0]["message"]["content"] == "Apples are red [1]."
+        assert client.get("/config").status_code == 401  # the browser chat asks to sign in
+        assert client.post("/login", data={"username": "rag", "password": "wrong"}).status_code == 400
+        assert client.post("/login", data={"username": "rag", "password": "pw"}).status_code == 200
+        assert client.get("/config").status_code == 200

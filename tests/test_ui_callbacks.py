@@ -214,8 +214,9 @@ def gradio_uploads(tmp_path, monkeypatch):
     return folder
 
 
-def received(path: Path) -> Path:
-    """A copy of a file where Gradio puts an upload (a folder of its own, the file's name kept)."""
+def received(chat, path: Path) -> Path:
+    """A copy of a file where Gradio's upload route puts it (a folder of its own, the file's name
+    kept), recorded as received, as the route does."""
     import os
     import shutil
     import uuid
@@ -223,11 +224,13 @@ def received(path: Path) -> Path:
     folder.mkdir(parents=True)
     if path.exists():
         shutil.copyfile(path, folder / path.name)
+    chat.received.add(str(folder / path.name))
     return folder / path.name
 
 
 def upload(chat, *paths):
-    return chat.upload([str(received(Path(p))) for p in paths], progress=no_progress)
+    return chat.upload([{"path": str(received(chat, Path(p))), "meta": {"_type": "gradio.FileData"}}
+                        for p in paths], progress=no_progress)
 
 
 def test_upload_copies_into_data_dir_and_indexes(chat, tmp_path):
@@ -278,6 +281,7 @@ def test_gradios_temporary_copy_is_deleted(chat, tmp_path, gradio_uploads):
     temporary = gradio_uploads / "0123abcd" / "kiwi.txt"
     temporary.parent.mkdir(parents=True)
     temporary.write_text("Kiwis are green.")
+    chat.received.add(str(temporary))
     message, *_ = chat.upload([str(temporary)], progress=no_progress)
     assert message.startswith("Added: **kiwi.txt**.")
     assert not temporary.parent.exists()
@@ -291,8 +295,13 @@ def test_a_server_side_path_is_never_read_as_an_upload(chat, tmp_path, gradio_up
     link = gradio_uploads / "link.txt"
     link.symlink_to(secret)
     escape = gradio_uploads / ".." / "secret.txt"
-    message, table, *_ = chat.upload([str(secret), str(link), str(escape)], progress=no_progress)
-    assert message.count("was not added: it was not received as an upload") == 3
+    copied = gradio_uploads / "0123abcd" / "secret.txt"  # in the folder, but the upload route never took it
+    copied.parent.mkdir()
+    copied.write_text(secret.read_text())
+    chat.received.update({str(link), str(escape)})
+    message, table, *_ = chat.upload([str(secret), str(link), str(escape), {"path": str(copied)}],
+                                     progress=no_progress)
+    assert message.count("was not added: it was not received as an upload") == 4
     assert "secret.txt" not in [row[0] for row in table] and secret.exists()
     assert not any("4417" in h.chunk.text for h in chat.bot.retrieve("vault code", k=5))
     assert not Path(chat.bot.settings.uploads_dir, "secret.txt").exists()

@@ -236,15 +236,11 @@ def safe_name(name: str) -> str:
     return stem + suffix
 
 
-def received_upload(path: Path) -> bool:
-    """True for a regular file inside Gradio's upload folder, where the files a browser sends
-    arrive. An event's payload names its files by server-side path, and a crafted request could
-    name any file on the server: only files the server itself received may be read."""
-    cache = Path(gr.utils.get_upload_folder()).resolve()
-    try:
-        return not path.is_symlink() and path.resolve().is_relative_to(cache) and path.is_file()
-    except OSError:
-        return False
+def upload_path(item) -> Path:
+    """The server-side path an upload event names: a path, a FileData dict, or a file object."""
+    if isinstance(item, dict):
+        return Path(str(item.get("path") or ""))
+    return Path(item if isinstance(item, (str, os.PathLike)) else getattr(item, "path", None) or item.name)
 
 
 def forget_gradio_copy(path: Path) -> None:
@@ -263,6 +259,8 @@ class ChatUI:
 
     def __init__(self, bot):
         self.bot = bot
+        # paths of the files this server received through Gradio's upload route (Blocks.upload_file_set)
+        self.received: set[str] = set()
 
     # chat
     def respond(self, message: str, turns: list[dict], k: float | None = None):
@@ -325,7 +323,7 @@ class ChatUI:
     def upload(self, files, progress=gr.Progress(track_tqdm=True)):
         """Copy uploaded files into the uploads folder (settings.uploads_dir) and index them from there.
         Returns (message, table, remove dropdown, status line, cleared file input)."""
-        paths = [Path(f if isinstance(f, (str, os.PathLike)) else f.name) for f in (files or [])]
+        paths = [upload_path(f) for f in (files or [])]
         if not paths:
             return ("Choose one or more files first.", *self.refresh(), None)
         progress(0, desc="Copying files")
@@ -378,7 +376,7 @@ class ChatUI:
 
     def _check_upload(self, path: Path) -> str | None:
         limit = self.bot.settings.max_upload_mb
-        if not received_upload(path):
+        if not self._received(path):
             return "it was not received as an upload"
         if path.suffix.lower() not in SUPPORTED:
             return f"unsupported file type (use {' '.join(SUPPORTED)})"
@@ -387,6 +385,18 @@ class ChatUI:
         if path.stat().st_size > limit * 1024 * 1024:
             return f"larger than the {limit} MB limit"
         return None
+
+    def _received(self, path: Path) -> bool:
+        """True only for a file this server received in an upload. The upload event names its files
+        by server-side path, so a crafted call could name any file on the server; the event runs
+        without Gradio's preprocessing (which would copy such a file into its cache first), and a path
+        counts only if the upload route recorded it and it is a regular file in the upload folder."""
+        cache = Path(gr.utils.get_upload_folder()).resolve()
+        try:
+            return (str(path) in self.received and not path.is_symlink() and path.is_file()
+                    and path.resolve().is_relative_to(cache))
+        except OSError:
+            return False
 
     @staticmethod
     def _restore(dest: Path, stored: dict) -> None:
@@ -421,6 +431,7 @@ class ChatUI:
     def create_app(self) -> gr.Blocks:
         s = self.bot.settings
         with gr.Blocks(title="Ask your documents", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
+            self.received = app.upload_file_set
             turns = gr.State([])
             gr.Markdown("## Ask your documents\nAnswers come only from your indexed documents, with "
                         "numbered sources. Everything runs on this computer.")
@@ -463,7 +474,8 @@ class ChatUI:
                           api_visibility="private")
             new.click(self.new_chat, None, [chatbot, sources, turns, question], cancels=[ask],
                       api_visibility="private")
-            files.upload(self.upload, files, [message, table, doomed, status, files], api_visibility="private")
+            files.upload(self.upload, files, [message, table, doomed, status, files], api_visibility="private",
+                         preprocess=False)
             remove.click(self.remove, doomed, [message, table, doomed, status], api_visibility="private")
             app.load(self.refresh, None, [table, doomed, status], api_visibility="private")
         return app
