@@ -12,7 +12,8 @@ For every question it checks:
   have both;
 - yes-no: the first gold answer is "Yes" or "No"; follow-up: a history; two-docs: two or more
   sources;
-- every source is a file of the built corpus;
+- every source is a file of the built corpus; chat files are named DATE_chat_with_NAME.txt and
+  hold one message a line, "[YYYY-MM-DD HH:MM] Name: text", in time order;
 - gold in source, for answerable questions that are not yes-no: some gold answer occurs in the
   text of its sources (case-insensitive, whitespace collapsed); for a list question it is also
   enough that every item of a gold answer ("a, b and c") occurs;
@@ -73,6 +74,31 @@ def gold_in_text(q: dict, text: str) -> bool:
     return False
 
 
+CHAT_LINE = re.compile(r"^\[(\d{4}-\d\d-\d\d) \d\d:\d\d\] [^:\]]+: \S.*$")
+CHAT_NAME = re.compile(r"^(\d{4}-\d\d-\d\d)_chat_with_[A-Za-z_]+\.txt$")
+
+
+def check_chat_corpus(files: dict[str, str]) -> list[str]:
+    """Every chat file is NAME-dated, one message a line, '[YYYY-MM-DD HH:MM] Name: text', in time
+    order, starting on the file's date."""
+    problems = []
+    for fname, text in sorted(files.items()):
+        m = CHAT_NAME.match(fname)
+        if not m:
+            problems.append(f"chat corpus: {fname}: name is not DATE_chat_with_NAME.txt")
+            continue
+        lines = text.splitlines()
+        bad = [n for n, line in enumerate(lines, 1) if not CHAT_LINE.match(line)]
+        if bad:
+            problems.append(f"chat corpus: {fname}: lines {bad[:5]} are not '[DATE TIME] Name: text'")
+        stamps = [line[1:17] for line in lines]
+        if stamps != sorted(stamps):
+            problems.append(f"chat corpus: {fname}: messages out of time order")
+        if lines and lines[0][1:11] != m.group(1):
+            problems.append(f"chat corpus: {fname}: first message is not on the file's date")
+    return problems
+
+
 def check_fields(q: dict, where: str) -> list[str]:
     problems = []
     keys = set(q)
@@ -111,6 +137,8 @@ def check_suite(name: str) -> tuple[list[str], dict]:
     with tempfile.TemporaryDirectory() as tmp:
         files = build.build(name, Path(tmp))
     corpus_all = squash("\n".join(files.values()))
+    if name == "chat":
+        problems += check_chat_corpus(files)
     absent_path = HERE / name / "absent_terms.json"
     absent = json.loads(absent_path.read_text(encoding="utf-8")) if absent_path.exists() else {}
 
