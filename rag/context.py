@@ -71,7 +71,7 @@ def select(query: str, query_vector: np.ndarray, hits: list[Hit], embedder, budg
                 end += 1
             first, last = picked[start][1], picked[end][1]
             runs.append((max(chosen[u] for _, u in picked[start:end + 1]),
-                         _sub_hit(hit, units[first][2], units[last][3])))
+                         sub_hit(hit, units[first][2], units[last][3])))
             start = end + 1
     runs.sort(key=lambda r: -r[0])
     return [replace(hit, rank=n) for n, (_, hit) in enumerate(runs, start=1)]
@@ -83,7 +83,7 @@ def _overlap(a: Chunk, a_start: int, a_end: int, b: Chunk, b_start: int, b_end: 
     return a.source == b.source and a.start + a_start < b.start + b_end and b.start + b_start < a.start + a_end
 
 
-def _sub_hit(hit: Hit, start: int, end: int) -> Hit:
+def sub_hit(hit: Hit, start: int, end: int) -> Hit:
     c = hit.chunk
     chunk = Chunk(id=f"{c.id}@{start}-{end}", source=c.source, text=c.text[start:end],
                   start=c.start + start, end=c.start + end, page=c.page)

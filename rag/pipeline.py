@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from . import arithmetic, citations, context, conjunction, followup, fusion, verify, years
+from . import arithmetic, citations, context, conjunction, followup, fusion, injection, verify, years
 from .config import Settings, load_settings
 from .errors import ConfigError
 from .embedder import Embedder, load_embedder
@@ -183,6 +183,11 @@ class Bot:
         shared = None if compared else conjunction.parts(query)
         queries = (compared.first, compared.second) if compared else shared or (query,)
         rankings = [self.retrieve(q, k) for q in queries]
+        if s.verify:
+            rankings, cut = zip(*(injection.without_instructions(r) for r in rankings))
+            if sum(cut):
+                notices += (f"{sum(cut)} sentence(s) of your documents that give orders to an assistant "
+                            f"were left out of what the model read.",)
         hits = _in_turn(rankings)
         best = max((h.dense for h in hits if h.dense is not None), default=None)
         documents = {h.chunk.source: self.store.source_text(h.chunk.source) for h in hits}

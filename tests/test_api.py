@@ -1,9 +1,12 @@
 """The HTTP API of `rag serve`: OpenAI-compatible chat completions with sources, over real HTTP."""
 
 import json
+import os
 
 import httpx
 import pytest
+
+import rag
 
 from live_server import LiveServer
 from rag.errors import ConfigError
@@ -272,3 +275,44 @@ def test_the_api_key_and_the_password_are_required_when_set(make_bot, docs_dir, 
         assert client.post("/login", data={"username": "rag", "password": "wrong"}).status_code == 400
         assert client.post("/login", data={"username": "rag", "password": "pw"}).status_code == 200
         assert client.get("/config").status_code == 200
+
+
+@pytest.mark.slow
+def test_eight_concurrent_clients_get_their_own_complete_answers_while_an_ingest_runs(real_settings, real_bot,
+                                                                                       tmp_path):
+    """8 clients x 3 streamed questions at once (SmolLM2, real MiniLM and FAISS), and a document
+    added meanwhile: every stream ends complete, with the passages of its own question."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(8):
+        (docs / f"locker-{i}.txt").write_text(f"Locker {i} belongs to the {['red', 'blue', 'green', 'gold'][i % 4]} "
+                                              f"team and holds crate number {1000 + i}.")
+    bot = rag.Bot(real_settings.replace(index_dir=str(tmp_path / "index")), embedder=real_bot.embedder,
+                  generator=real_bot.generator)
+    bot.ingest([docs])
+    (tmp_path / "late").mkdir()
+    (tmp_path / "late" / "annex.txt").write_text("The annex opens at nine and closes at five.")
+
+    def client(i: int) -> list[tuple[str, list]]:
+        out = []
+        with httpx.Client(base_url=url, timeout=300) as http:
+            for turn in range(3):
+                question = f"Which crate does locker {i} hold?" if turn != 1 else f"Which team owns locker {i}?"
+                with http.stream("POST", "/v1/chat/completions", json={
+                        "stream": True, "messages": [{"role": "user", "content": question}]}) as r:
+                    out.append((f"locker-{i}.txt", sse_data(r.read().decode())))
+        return out
+    with LiveServer(build_app(bot)) as url:
+        ingest = threading.Thread(target=bot.ingest, args=([tmp_path / "late"],))
+        with ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(client, i) for i in range(8)]
+            ingest.start()
+            results = [f.result(timeout=600) for f in futures]
+        ingest.join(120)
+    for own, events in (pair for result in results for pair in result):
+        assert events[-1] == "[DONE]" and events[-2]["choices"][0]["finish_reason"] == "stop"
+        assert not any("error" in e for e in events[:-1] if isinstance(e, dict))
+        assert events[-2]["passages"][0]["name"] == own  # its own question's document, not another's
+    assert "annex.txt" in [os.path.basename(d.source) for d in bot.documents()]
