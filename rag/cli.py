@@ -109,6 +109,11 @@ def _print_sources(answer, out=sys.stdout):
         print(textwrap.indent(textwrap.fill(" ".join(c.text.split()), 96), "      "), file=out)
 
 
+def _print_notices(answer) -> None:
+    for notice in answer.notices:
+        print(f"note: {notice}", file=sys.stderr)
+
+
 def _timing_line(answer) -> str:
     t = answer.timings
     first = f"{t.first_token_s:.1f}s" if t.first_token_s is not None else "-"
@@ -131,6 +136,7 @@ def cmd_ask(bot, args):
         return 0
     print(answer.text)
     _print_sources(answer)
+    _print_notices(answer)
     print("\n" + _timing_line(answer), file=sys.stderr)
     return 0
 
@@ -167,6 +173,7 @@ def cmd_chat(bot, args):
             # verification cut the draft, withheld it, or a second look answered instead
             print(f"\nChecked against the passages:\n{answer.text}")
         _print_sources(answer)
+        _print_notices(answer)
         print(_timing_line(answer), file=sys.stderr)
         history.append((question, answer.text))
 

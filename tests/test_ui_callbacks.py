@@ -107,9 +107,9 @@ def test_every_sentence_citing_a_passage_is_marked_in_it(chat, fake_generator):
 def test_refused_answer_says_not_found_with_closest_passages(chat):
     _, (messages, sources, turns, _) = run_chat(chat, "Who won the 1998 World Cup?")
     assert messages[1]["content"] == chat.bot.refusal
-    assert "Not found in your documents" in sources
+    assert turns[0]["answer"].refused and turns[0]["answer"].refusal_reason == "unknown-terms"
+    assert "Nothing in your documents is about this." in sources
     assert "<details><summary>Closest passages (2)</summary>" in sources
-    assert turns[0]["answer"].refused
 
 
 def test_a_withheld_draft_is_shown_with_the_reason(chat, fake_generator):
@@ -118,6 +118,7 @@ def test_a_withheld_draft_is_shown_with_the_reason(chat, fake_generator):
     assert messages[1]["content"] == chat.bot.refusal
     assert "The model's draft, withheld" in sources
     assert "“Apples cost 7 dollars.” (not in the passages: 7)" in sources
+    assert "Found related passages, but could not verify an answer from them." in sources
 
 
 def test_an_answer_from_a_second_look_says_so(chat, fake_generator):

@@ -138,13 +138,14 @@ def plain_passages(turn: int, hits) -> str:
 
 def answer_sources(turn: int, answer) -> str:
     """The Sources of one Answer: cited passages with the cited span marked, then the rest collapsed."""
+    notices = "".join(f'<p class="rag-warn">{html.escape(n)}</p>' for n in answer.notices)
     if answer.refused:
         closest = answer.passages
         more = (f"<details><summary>Closest passages ({len(closest)})</summary>"
                 f"{plain_passages(turn, closest)}</details>") if closest else ""
-        return f'<p class="rag-refused">Not found in your documents.</p>{withheld_draft(answer)}{more}'
+        return f'<p class="rag-refused">{refusal_kind(answer)}</p>{notices}{withheld_draft(answer)}{more}'
     by_rank = {h.rank: h for h in answer.passages}
-    parts = []
+    parts = [notices] if notices else []
     for c in answer.citations:
         hit = by_rank.get(c.n)
         if hit is None:
@@ -169,6 +170,13 @@ def answer_sources(turn: int, answer) -> str:
         parts.append(f"<details><summary>Also retrieved, not cited ({len(rest)})</summary>"
                      f"{plain_passages(turn, rest)}</details>")
     return "".join(parts)
+
+
+def refusal_kind(answer) -> str:
+    """Nothing relevant found, or passages found that did not verify an answer: not the same news."""
+    if answer.refusal_reason in ("no-passages", "no-relevant-passages", "unknown-terms"):
+        return "Nothing in your documents is about this."
+    return "Found related passages, but could not verify an answer from them."
 
 
 def withheld_draft(answer) -> str:
