@@ -44,14 +44,6 @@ class Plan:
     report: IngestReport
     pending: list[tuple[str, str, list[Chunk]]]  # (source, sha256, chunks)
     vectors: np.ndarray | None
-    removed: list[str]
-
-
-def ingest(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_overlap: int,
-           progress: bool = False, warn=None) -> IngestReport:
-    plan = prepare(store, embedder, paths, chunk_tokens, chunk_overlap, progress, warn)
-    apply(store, plan)
-    return plan.report
 
 
 def prepare(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_overlap: int,
@@ -94,13 +86,11 @@ def prepare(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_ov
     vectors = embedder.embed_documents([c.text for c in all_chunks], progress=progress) if all_chunks else None
     report.chunks = len(all_chunks)
     seen = {str(f.resolve()) for f in files}
-    removed = []
     for folder in (Path(p).resolve() for p in paths if Path(p).is_dir()):
         for source in store.manifest.files:
             if Path(source).is_relative_to(folder) and source not in seen and not Path(source).exists():
-                removed.append(source)
-    report.removed = removed
-    return Plan(report, pending, vectors, removed)
+                report.removed.append(source)
+    return Plan(report, pending, vectors)
 
 
 def apply(store: Store, plan: Plan) -> None:
@@ -111,7 +101,7 @@ def apply(store: Store, plan: Plan) -> None:
         store.remove_source(source)
         store.add_source(source, sha, chunks, plan.vectors[offset:offset + len(chunks)], now)
         offset += len(chunks)
-    for source in plan.removed:
+    for source in plan.report.removed:
         store.remove_source(source)
-    if plan.pending or plan.removed:
+    if plan.pending or plan.report.removed:
         store.save()

@@ -122,20 +122,20 @@ class Store:
     def open(cls, root, embedder: str, dim: int, chunk_tokens: int, chunk_overlap: int) -> "Store":
         root = Path(root)
         check_folder(root)
-        for attempt in range(3):
-            generation = current_generation(root)
-            if generation is None:
-                return cls(root, Manifest(embedder, dim, chunk_tokens, chunk_overlap), {}, FaissIndex(dim))
+        generation = current_generation(root)
+        while generation is not None:
             try:
                 store = cls._load(root, generation, dim)
             except FileNotFoundError:
-                if attempt < 2 and current_generation(root) != generation:
-                    continue  # a writer switched generations while this one was read: read the new one
-                raise RagError(f"The index at {root} is damaged ({generation} is incomplete). "
-                               f"Delete {root} and ingest again.") from None
+                newer = current_generation(root)
+                if newer == generation:
+                    raise RagError(f"The index at {root} is damaged ({generation} is incomplete). "
+                                   f"Delete {root} and ingest again.") from None
+                generation = newer  # a writer switched generations while this one was read
+                continue
             store.manifest.check(embedder, dim, chunk_tokens, chunk_overlap, root)
             return store
-        raise AssertionError("unreachable")
+        return cls(root, Manifest(embedder, dim, chunk_tokens, chunk_overlap), {}, FaissIndex(dim))
 
     @classmethod
     def _load(cls, root: Path, generation: str, dim: int) -> "Store":
