@@ -280,10 +280,9 @@ class Bot:
                                         {h.chunk.source for h in passages if h.rank in supported})
             cited_passages = "\n".join(h.chunk.text for h in passages if h.rank in supported)
             reason = ("unsupported" if not supported
-                      else "not-an-answer" if not verify.answers_question(query, verify.render(checks),
-                                                                          cited_documents, cited_passages)
-                      else "incomplete-comparison" if compared and not any(c.computed for c in checks)
-                      else "")  # one amount compares nothing
+                      else verify.failed_check(query, verify.render(checks), cited_documents, cited_passages)
+                      or ("incomplete-comparison" if compared and not any(c.computed for c in checks)
+                          else ""))  # one amount compares nothing
             if reason:
                 return Answer(text=self.refusal, refused=True, sentences=tuple(checks), refusal_reason=reason,
                               **common)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+from dataclasses import dataclass
+from typing import Callable
 
 from . import years
 from .arithmetic import SCALE, SCALE_PATTERN
@@ -109,6 +111,9 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
     of the words it adds to the question. A sentence that only restates the question (no
     content word or number beyond it; "MSFT" for Microsoft is no new word) supports nothing."""
     joined = " ".join(passages)
+    said, rest = polarity(sentence) if is_yes_no(question) else ("", sentence)
+    if said:
+        return _yes_no_support(said, rest, question, joined, min_overlap)
     found = _found_numbers(joined) | years_in
     missing = [written for key, written in quantities(sentence).items() if key not in found]
     lowered = (joined + " " + names_in).lower()
@@ -126,6 +131,22 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
     # word ("Meta would not spend money on deepfakes") is not supported by the restated part
     added_overlap = len(added & there) / len(added) if added else 1.0
     return (not missing and min(overlap, added_overlap) >= min_overlap), tuple(missing)
+
+
+def _yes_no_support(said: str, rest: str, question: str, passages: str, min_overlap: float):
+    """A Yes or No to a yes/no question. What follows the Yes or No, if it adds to the question,
+    is checked like any sentence; a bare or restating answer is checked on the question's claim:
+    for "Yes" the passages must hold at least `min_overlap` of the question's content words (they
+    state it), for "No" half of them (they are about it, and say otherwise)."""
+    claim = rest if content_words(rest) - content_words(question) - META or numbers(rest) - numbers(question) \
+        else question
+    if claim is rest:
+        return support(rest, [passages], min_overlap, "", question)
+    words = content_words(_YES_NO_QUESTION.sub("", question)) - META
+    missing = [n for n in names(" ".join(["x"] + question.split()[1:])) if n not in passages.lower()]
+    there = content_words(passages)
+    overlap = len(words & there) / len(words) if words else 0.0
+    return (not missing and overlap >= (min_overlap if said == "yes" else min_overlap / 2)), tuple(missing)
 
 
 def _mixed(sentence: str, passages: list[str]) -> list[str]:
@@ -170,14 +191,66 @@ def gives_quantity(question: str, answer: str) -> bool:
     return not _ASKS_QUANTITY.search(question) or bool(_NUMBER.search(answer) or _QUANTITY_WORD.search(answer))
 
 
+@dataclass(frozen=True)
+class AnswerCheck:
+    """A rule that refuses a supported answer which does not answer the question. `refuses` takes
+    (question, answer, cited documents, cited passages); its docstring names the failure class."""
+    name: str
+    refuses: Callable[[str, str, str, str], bool]
+
+
+def _no_quantity(question: str, answer: str, documents: str, passages: str) -> bool:
+    """A "how much / how many" question answered without any quantity."""
+    return not gives_quantity(question, answer)
+
+
+def _only_the_kind(question: str, answer: str, documents: str, passages: str) -> bool:
+    """An answer that names only the kind of thing asked for ("Nvidia chips" for "which Nvidia chip")."""
+    return names_only_the_kind(question, answer)
+
+
+def _subject_elsewhere(question: str, answer: str, documents: str, passages: str) -> bool:
+    """An answer from documents that never name what the question is about: an amount from a
+    document about Tesla for a question about Google."""
+    return bool(unknown_terms(subject(question), documents))
+
+
+def _says_the_opposite(question: str, answer: str, documents: str, passages: str) -> bool:
+    """Cited passages that say the contrary of what is asked (`opposite`); not for a yes/no
+    question, whose answer may be "No"."""
+    return not is_yes_no(question) and opposite(question, passages)
+
+
+ANSWER_CHECKS = (AnswerCheck("no-quantity", _no_quantity), AnswerCheck("only-the-kind", _only_the_kind),
+                 AnswerCheck("subject-not-in-cited-documents", _subject_elsewhere),
+                 AnswerCheck("says-the-opposite", _says_the_opposite))
+
+
+def failed_check(question: str, answer: str, cited_documents: str, cited_passages: str = "") -> str:
+    """The name of the first answer check that refuses a supported answer, or ""."""
+    return next((c.name for c in ANSWER_CHECKS if c.refuses(question, answer, cited_documents, cited_passages)), "")
+
+
 def answers_question(question: str, answer: str, cited_documents: str, cited_passages: str = "") -> bool:
-    """Does a supported answer answer this question? A "how much / how many" question needs a
-    quantity, and the documents the answer cites must mention every name the question is about:
-    "$5 billion" from a document about Tesla does not answer "What is Google's capex?". Nor do
-    cited passages that say the contrary of what is asked (`opposite`)."""
-    return (gives_quantity(question, answer) and not names_only_the_kind(question, answer)
-            and not unknown_terms(subject(question), cited_documents)
-            and not opposite(question, cited_passages))
+    """Does a supported answer answer this question (no answer check refuses it)?"""
+    return not failed_check(question, answer, cited_documents, cited_passages)
+
+
+_YES_NO_QUESTION = re.compile(r"^\W*(?:is|are|was|were|am|do|does|did|has|have|had|can|could|will|would|should|"
+                              r"shall|may|might|must|isn['’]t|aren['’]t|wasn['’]t|doesn['’]t|didn['’]t)\b", re.I)
+_POLARITY = re.compile(r"^\W*(yes|no)\b[\s,.;:!-]*", re.I)
+
+
+def is_yes_no(question: str) -> bool:
+    """A question answered by yes or no: it opens with an auxiliary verb and offers no choice
+    ("Is it A or B?" asks which)."""
+    return bool(_YES_NO_QUESTION.match(question)) and not re.search(r"\bor\b", question, re.I)
+
+
+def polarity(sentence: str) -> tuple[str, str]:
+    """("yes" or "no", the rest of the sentence) for a sentence that opens with Yes or No, else ("", sentence)."""
+    m = _POLARITY.match(sentence)
+    return (m.group(1).lower(), sentence[m.end():]) if m else ("", sentence)
 
 
 def copies_example(draft: str, examples: tuple[str, ...], passages: str, question: str) -> bool:

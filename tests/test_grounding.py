@@ -518,3 +518,42 @@ def test_no_second_look_when_the_question_needs_a_passage_for_each_part(make_bot
     fake_generator.queue("More than $2 billion [1].", "In Ohio [1].")
     answer = bot.ask("Which firm is named both as the maker of robots and as a builder of boats?")
     assert answer.refused and len(fake_generator.seen) == 1
+
+
+# ---------- yes/no questions ----------
+def test_yes_no_questions_and_polarity():
+    assert verify.is_yes_no("Did the pump pass its pressure test?")
+    assert verify.is_yes_no("Isn't the ferry running on Sundays?")
+    assert not verify.is_yes_no("Is the ferry run by Acme or by Bolt?")  # a choice asks which
+    assert not verify.is_yes_no("When did the ferry start?")
+    assert verify.polarity("No, it failed at 40 bar [1].") == ("no", "it failed at 40 bar [1].")
+    assert verify.polarity("Nothing failed.") == ("", "Nothing failed.")
+
+
+def test_a_yes_that_restates_the_question_is_checked_on_the_question():
+    passage = ["The pump passed its pressure test on Monday."]
+    question = "Did the pump pass its pressure test?"
+    assert verify.support("Yes, the pump passed its pressure test.", passage, 0.6, "", question)[0]
+    assert verify.support("Yes.", passage, 0.6, "", question)[0]
+    # a passage about something else does not state the claim
+    assert not verify.support("Yes.", ["The valve was replaced on Monday."], 0.6, "", question)[0]
+    # a No needs a passage about the thing asked; what it adds is checked like any sentence
+    assert verify.support("No.", ["The pump failed the test twice."], 0.6, "", question)[0]
+    assert verify.support("No, it failed at 40 bar.", ["The pump failed the test at 40 bar."], 0.6, "", question)[0]
+    assert not verify.support("No, it failed at 90 bar.", ["The pump failed the test at 40 bar."], 0.6, "", question)[0]
+    # a name of the question must be in the passages
+    assert not verify.support("Yes.", ["The pump passed its pressure test."], 0.6, "", "Did Acme's pump pass its test?")[0]
+
+
+def test_answer_checks_are_named_and_documented():
+    assert [c.name for c in verify.ANSWER_CHECKS] == ["no-quantity", "only-the-kind",
+                                                      "subject-not-in-cited-documents", "says-the-opposite"]
+    assert all(c.refuses.__doc__ for c in verify.ANSWER_CHECKS)
+    tesla = "Tesla has spent about $5 billion on AI so far."
+    assert verify.failed_check("What is Google's AI capex?", "About $5 billion [1].", tesla) == \
+        "subject-not-in-cited-documents"
+    assert verify.failed_check("How much is Tesla's AI capex?", "It is large [1].", tesla) == "no-quantity"
+    assert verify.failed_check("What is Tesla's AI capex?", "About $5 billion [1].", tesla) == ""
+    # a No may answer the contrary of what is asked
+    assert verify.failed_check("Was the lowest bid accepted?", "No [1].", "The highest bid was accepted.",
+                               "The highest bid was accepted.") == ""
