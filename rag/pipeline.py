@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from dataclasses import dataclass
 import threading
 import time
 from pathlib import Path
@@ -171,8 +172,10 @@ class Bot:
         out = out.strip().splitlines()[0].strip().strip('"') if out.strip() else ""
         return out if followup.acceptable(out, question, history) else None
 
-    def stream(self, question: str, history: History = (), k: int | None = None) -> Iterator[str | Answer]:
-        """Yields text pieces as the model writes them, then the final Answer."""
+    def read(self, question: str, history: History = (), k: int | None = None) -> Turn:
+        """The stages before generation: plan the question (follow-up rewrite, the parts of a
+        comparison or a "both" question), retrieve for each part, leave out instructions to the
+        assistant, decide whether anything relevant was found, and build the context."""
         s = self.settings
         start = time.perf_counter()
         question, history, notices = within_limits(question, history, s.max_question_chars)
@@ -194,27 +197,40 @@ class Bot:
         reason = ("no-passages" if not hits else "no-relevant-passages" if best is not None and best < s.min_score
                   else "unknown-terms" if s.verify and verify.unknown_terms(query, "\n".join(documents.values()))
                   else "")
-        if reason:
-            yield self.refusal
-            yield Answer(question=question, text=self.refusal, passages=tuple(hits), retrieved=tuple(hits),
-                         refused=True, query=query, raw_text="", notices=notices, refusal_reason=reason,
-                         timings=Timings(retrieve_s=time.perf_counter() - start, first_token_s=None,
-                                         total_s=time.perf_counter() - start))
-            return
         passages = hits
-        if s.compact:
+        if s.compact and not reason:
             # a side of a comparison ("Microsoft's capex in Q1") says nothing of the amount it wants;
             # a "how much" question does, and a bonus there only brought in other amounts (SQuAD)
             passages = _in_turn([context.select(q, self.embedder.embed_query(q), ranking, self.embedder,
                                                 s.context_tokens // len(queries), wants_amount=bool(compared))
                                  for q, ranking in zip(queries, rankings)])
-        retrieved = time.perf_counter()
+        return Turn(question=question, history=tuple(history), query=query, standalone=standalone,
+                    compared=compared, several_parts=bool(compared or shared), hits=tuple(hits),
+                    passages=tuple(passages), documents=documents, refusal_reason=reason, notices=notices,
+                    start=start, read_s=time.perf_counter() - start)
+
+    def stream(self, question: str, history: History = (), k: int | None = None) -> Iterator[str | Answer]:
+        """Yields text pieces as the model writes them, then the final Answer."""
+        s = self.settings
+        turn = self.read(question, history, k)
+        question, query, hits, passages, documents, compared = (turn.question, turn.query, list(turn.hits),
+                                                                list(turn.passages), turn.documents, turn.compared)
+        start = turn.start
+        if turn.refusal_reason:
+            yield self.refusal
+            yield Answer(question=question, text=self.refusal, passages=turn.hits, retrieved=turn.hits,
+                         refused=True, query=query, raw_text="", notices=turn.notices,
+                         refusal_reason=turn.refusal_reason,
+                         timings=Timings(retrieve_s=turn.read_s, first_token_s=None,
+                                         total_s=time.perf_counter() - start))
+            return
         # without a standalone question the model reads the conversation and the follow-up itself
-        in_chat = bool(history) and standalone is None
+        in_chat = bool(turn.history) and turn.standalone is None
+        history = turn.history if in_chat else ()
         asked = question if in_chat else query
         if compared:  # the model gives the two amounts; _finish works out the comparison
             asked = template(s.prompts_dir, "compare").format(first=compared.first, second=compared.second)
-        messages = answer_messages(s.prompts_dir, asked, passages, history if in_chat else ())
+        messages = answer_messages(s.prompts_dir, asked, passages, history)
         parts, first = [], None
         shown = citations.MarkerFilter(len(passages))
         for piece in self.generator.stream(messages, s.max_tokens, s.temperature):
@@ -225,13 +241,13 @@ class Bot:
                 yield text
         if text := shown.flush():
             yield text
-        timings = Timings(retrieve_s=retrieved - start, first_token_s=(first - start) if first else None,
+        timings = Timings(retrieve_s=turn.read_s, first_token_s=(first - start) if first else None,
                           total_s=time.perf_counter() - start, completion_tokens=len(parts),
                           prompt_tokens=getattr(self.generator, "last_usage", (0, 0))[0])
         answer = self._finish(question, query, "".join(parts), passages, hits, timings, documents, compared)
-        if self._second_look_wanted(answer, passages, compared or shared):
-            answer = self._second_look(answer, passages[0], hits, documents, asked, history if in_chat else (), start)
-        yield dataclasses.replace(answer, notices=notices)
+        if self._second_look_wanted(answer, passages, turn.several_parts):
+            answer = self._second_look(answer, passages[0], hits, documents, asked, history, start)
+        yield dataclasses.replace(answer, notices=turn.notices)
 
     def _second_look_wanted(self, answer: Answer, passages: list[Hit], several_parts) -> bool:
         """Reading several passages, a small model sometimes copies the prompt's worked example;
@@ -296,6 +312,24 @@ class Bot:
         return {"documents": len(files), "chunks": sum(f["chunks"] for f in files.values()),
                 "model": self.settings.model, "embedder": self.settings.embedder,
                 "index": str(self.settings.index_dir)}
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A question as read before generation: what was searched, found and will be shown."""
+    question: str
+    history: tuple
+    query: str  # what was searched (a follow-up made standalone)
+    standalone: str | None  # the rewritten follow-up, None when the model reads the chat itself
+    compared: object  # arithmetic.Comparison of a "how many times / which is larger" question, or None
+    several_parts: bool  # a comparison or a "both A and B" question: a passage is needed for each part
+    hits: tuple[Hit, ...]  # the chunks retrieved, numbered
+    passages: tuple[Hit, ...]  # what the model reads (parts of the hits in the compact context)
+    documents: dict  # source -> the indexed text of each retrieved document
+    refusal_reason: str  # set when nothing relevant was found: no generation follows
+    notices: tuple[str, ...]
+    start: float
+    read_s: float
 
 
 def within_limits(question: str, history: History, limit: int) -> tuple[str, History, tuple[str, ...]]:
