@@ -138,6 +138,8 @@ def _yes_no_support(said: str, rest: str, question: str, passages: str, min_over
     is checked like any sentence; a bare or restating answer is checked on the question's claim:
     for "Yes" the passages must hold at least `min_overlap` of the question's content words (they
     state it), for "No" half of them (they are about it, and say otherwise)."""
+    if said == "yes" and (_denies(question, passages) or _denies(question, rest)):
+        return False, ()
     claim = rest if content_words(rest) - content_words(question) - META or numbers(rest) - numbers(question) \
         else question
     if claim is rest:
@@ -147,6 +149,24 @@ def _yes_no_support(said: str, rest: str, question: str, passages: str, min_over
     there = content_words(passages)
     overlap = len(words & there) / len(words) if words else 0.0
     return (not missing and overlap >= (min_overlap if said == "yes" else min_overlap / 2)), tuple(missing)
+
+
+def _denies(question: str, passages: str) -> bool:
+    """Does the passage sentence closest to a yes/no question deny it: it has a negation the
+    question lacks ("it is not possible to jump into the middle of a for loop" for "Does jump let
+    you jump into the middle of a for loop?"), or the opposite of one of its words ("hard" for
+    "easy") without the word itself."""
+    if _NEGATION.search(question):
+        return False
+    words = content_words(question)
+    spans = all_sentences(passages)
+    if not spans or not words:
+        return False
+    closest = max((passages[s:e] for s, e in spans), key=lambda t: len(words & content_words(t)))
+    said = {_stem(w) for w in re.findall(r"[a-z]+", closest.lower())}
+    contrary = any(w not in said and _CONTRARY.get(w, set()) & said
+                   for w in (_stem(w) for w in re.findall(r"[a-z]+", question.lower())))
+    return contrary or (bool(_NEGATION.search(closest)) and not _EITHER_WAY.search(closest))
 
 
 def _mixed(sentence: str, passages: list[str]) -> list[str]:
@@ -279,10 +299,17 @@ _OPPOSITES = [("high", "low"), ("highest", "lowest"), ("increase", "decrease"), 
               ("strong", "weak"), ("strongest", "weakest"), ("first", "last"), ("earliest", "latest"),
               ("simple", "complex"), ("simplicity", "complexity"), ("success", "failure"),
               ("accepted", "rejected"), ("inside", "outside")]
-_OPPOSITE = {}
+# more pairs that deny a yes/no question's claim ("hard" for "Was it easy?"); not used by `opposite`,
+# where a passage with "late" may well answer "What was the earliest ...?"
+_DENYING = _OPPOSITES + [("easy", "hard"), ("true", "false"), ("early", "late"), ("cheap", "expensive"),
+                         ("open", "closed"), ("allowed", "forbidden"), ("before", "after"), ("support", "oppose")]
+_OPPOSITE, _CONTRARY = {}, {}  # word -> its opposites; _CONTRARY on stems
 for _a, _b in _OPPOSITES:
     _OPPOSITE.setdefault(_a, set()).add(_b)
     _OPPOSITE.setdefault(_b, set()).add(_a)
+for _a, _b in map(lambda pair: map(_stem, pair), _DENYING):
+    _CONTRARY.setdefault(_a, set()).add(_b)
+    _CONTRARY.setdefault(_b, set()).add(_a)
 
 
 def opposite(question: str, passages: str) -> bool:

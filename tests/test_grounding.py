@@ -541,6 +541,10 @@ def test_a_yes_that_restates_the_question_is_checked_on_the_question():
     assert verify.support("No.", ["The pump failed the test twice."], 0.6, "", question)[0]
     assert verify.support("No, it failed at 40 bar.", ["The pump failed the test at 40 bar."], 0.6, "", question)[0]
     assert not verify.support("No, it failed at 90 bar.", ["The pump failed the test at 40 bar."], 0.6, "", question)[0]
+    # a passage that denies the claim does not support a Yes
+    assert not verify.support("Yes, it passed.", ["The pump did not pass its pressure test."], 0.6, "", question)[0]
+    assert verify.support("No.", ["The pump did not pass its pressure test."], 0.6, "", question)[0]
+    assert not verify.support("Yes.", ["Fitting the valve was hard work."], 0.6, "", "Was fitting the valve easy?")[0]
     # a name of the question must be in the passages
     assert not verify.support("Yes.", ["The pump passed its pressure test."], 0.6, "", "Did Acme's pump pass its test?")[0]
 
