@@ -395,7 +395,7 @@ def check(text: str, passages: dict[int, str], min_overlap: float = 0.5, questio
         cited = tuple(n for n in dict.fromkeys(markers_in(raw)) if n in passages)
         ok, missing = supported(plain, cited) if cited else (False, ())
         if ok:
-            checks.append(SentenceCheck(plain, cited, True))
+            checks.append(SentenceCheck(plain, _own_support(plain, cited, supported), True))
             continue
         best = _best_support(plain, passages, supported)
         if best:
@@ -451,6 +451,16 @@ def _trimmed(sentence: str, cited: tuple[int, ...], missing: tuple[str, ...], pa
     if not group:
         return None
     return SentenceCheck(head, group, True, reattributed=group != cited, dropped=sentence[cuts[-1]:].strip(" ,"))
+
+
+def _own_support(sentence: str, cited: tuple[int, ...], supported) -> tuple[int, ...]:
+    """Of the passages a supported sentence cites, those that support it on their own: "Over $60
+    billion [1][3]" keeps [1] alone when [3] says nothing of it. All of them when none does alone
+    (a sentence that joins what two passages say)."""
+    if len(cited) < 2:
+        return cited
+    alone = tuple(n for n in cited if supported(sentence, (n,))[0])
+    return alone or cited
 
 
 def _best_support(sentence: str, passages: dict[int, str], supported) -> tuple[int, ...]:

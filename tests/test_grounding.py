@@ -561,3 +561,16 @@ def test_answer_checks_are_named_and_documented():
     # a No may answer the contrary of what is asked
     assert verify.failed_check("Was the lowest bid accepted?", "No [1].", "The highest bid was accepted.",
                                "The highest bid was accepted.") == ""
+
+
+def test_each_citation_is_checked_on_its_own_passage():
+    passages = {1: "Acme plans to spend over $60 billion on data centres in 2026.",
+                2: "Bolt said its chips ship in spring.",
+                3: "Bolt's chips ship to Acme's data centres."}
+    (c,) = verify.check("Acme will spend over $60 billion on data centres [1][2].", passages, 0.6,
+                        "How much will Acme spend on data centres?")
+    assert c.supported and c.cited == (1,)
+    # a sentence that joins two passages keeps both
+    (c,) = verify.check("Acme will spend over $60 billion on data centres, where Bolt's chips ship in spring [1][2].",
+                        passages, 0.6, "What will Acme spend?")
+    assert c.supported and c.cited == (1, 2)
