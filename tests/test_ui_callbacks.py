@@ -355,3 +355,13 @@ def test_create_app_builds_the_page(chat):
     app = chat.create_app()
     assert isinstance(app, gr.Blocks)
     assert "chat" in {fn.api_name for fn in app.fns.values()}
+
+
+def test_a_follow_up_shows_what_was_searched(chat, fake_generator):
+    fake_generator.queue("Apples are red [1].", "Bananas are yellow [1].")
+    _, (_, _, turns, _) = run_chat(chat, "What colour are apples?")
+    _, (_, sources, turns, _) = run_chat(chat, "And bananas?", turns)
+    query = turns[-1]["answer"].query
+    assert query != "And bananas?" and f"Searched for: “{query}”" in sources
+    _, (_, sources, _, _) = run_chat(chat, "What colour are cherries?")
+    assert "Searched for" not in sources

@@ -200,7 +200,9 @@ def withheld_draft(answer) -> str:
 def timing_html(answer) -> str:
     t = answer.timings
     first = f" · first words {t.first_token_s:.1f} s" if t.first_token_s is not None else ""
-    return (f'<p class="rag-timing">Search {t.retrieve_s:.1f} s{first} · '
+    searched = (f'<p class="rag-hint">Searched for: “{html.escape(answer.query)}”</p>'
+                if answer.query and answer.query.strip() != answer.question.strip() else "")
+    return (f'{searched}<p class="rag-timing">Search {t.retrieve_s:.1f} s{first} · '
             f'whole answer {t.total_s:.1f} s</p>')
 
 
