@@ -181,8 +181,8 @@ def cmd_chat(bot, args):
 def cmd_docs(bot, args):
     files = bot.documents()
     s = bot.settings
-    print(f"index {s.index_dir}: embedder {bot.store.manifest.embedder} ({bot.store.manifest.dim} dims), "
-          f"chunks of {s.chunk_tokens} tokens with {s.chunk_overlap} overlap; model {s.model}")
+    print(f"index {s.index_dir}: embedder {s.embedder}, chunks of {s.chunk_tokens} tokens with "
+          f"{s.chunk_overlap} overlap; model {s.model}")
     if not files:
         print("no documents indexed yet: rag ingest PATH")
     for f in files:

@@ -18,7 +18,7 @@ from .followup import History
 from .generator import Generator, load_generator
 from .ingest import IngestReport, apply, prepare
 from .prompts import answer_messages, example_answers, template
-from .store import Store, WriteLock
+from .store import Store, WriteLock, files_on_disk
 from .types import Answer, Hit, IndexedFile, SentenceCheck, Timings
 
 
@@ -35,7 +35,18 @@ class Bot:
         self._generator = generator
         self._rewriter = generator
         self._lock = threading.RLock()  # ingest/remove vs. retrieval
-        self.store = self._open_store()
+        self._store: Store | None = None  # opened on first use: listing documents loads no model
+
+    @property
+    def store(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                self._store = self._open_store()
+            return self._store
+
+    @store.setter
+    def store(self, store: Store) -> None:
+        self._store = store
 
     def _open_store(self) -> Store:
         s = self.settings
@@ -121,7 +132,7 @@ class Bot:
         return by_name[0] if len(by_name) == 1 else None
 
     def documents(self) -> list[IndexedFile]:
-        return self._current().files()
+        return self._current().files() if self._store is not None else files_on_disk(self.settings.index_dir)
 
     # ---------- questions ----------
     def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
@@ -308,8 +319,8 @@ class Bot:
         return Answer(text=text, citations=cites, refused=False, sentences=tuple(checks), **common)
 
     def status(self) -> dict:
-        files = self._current().manifest.files
-        return {"documents": len(files), "chunks": sum(f["chunks"] for f in files.values()),
+        files = self.documents()
+        return {"documents": len(files), "chunks": sum(f.chunks for f in files),
                 "model": self.settings.model, "embedder": self.settings.embedder,
                 "index": str(self.settings.index_dir)}
 

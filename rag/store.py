@@ -170,8 +170,7 @@ class Store:
 
     # ---------- reading ----------
     def files(self) -> list[IndexedFile]:
-        return [IndexedFile(source=s, sha256=f["sha256"], chunks=f["chunks"], added=f["added"])
-                for s, f in sorted(self.manifest.files.items())]
+        return indexed_files(self.manifest.files)
 
     def search(self, vector, k: int) -> list[tuple[Chunk, float]]:
         return [(self.chunks[i], s) for i, s in self.dense(vector, k)]
@@ -254,6 +253,25 @@ def check_folder(root: Path) -> None:
                 what = "is a file" if folder == root else f"lies under {folder}, which is a file"
                 raise RagError(f"The index folder {root} {what}. Choose a folder with --index DIR.")
             return
+
+
+def files_on_disk(root) -> list[IndexedFile]:
+    """The documents an index holds, from its manifest alone (no vectors, no model)."""
+    root = Path(root)
+    check_folder(root)
+    generation = current_generation(root)
+    if generation is None:
+        return []
+    try:
+        files = json.loads((root / generation / "manifest.json").read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError) as e:
+        raise RagError(f"The index at {root} is damaged ({e.__class__.__name__}). Delete {root} and ingest again.") from None
+    return indexed_files(files)
+
+
+def indexed_files(files: dict[str, dict]) -> list[IndexedFile]:
+    return [IndexedFile(source=s, sha256=f["sha256"], chunks=f["chunks"], added=f["added"])
+            for s, f in sorted(files.items())]
 
 
 def current_generation(root: Path) -> str | None:

@@ -18,3 +18,19 @@ def test_terminal_chat_prints_the_checked_answer_when_verification_changes_the_d
     out = capsys.readouterr().out
     assert "Apples cost 7 dollars [1].\n\nChecked against the passages:\n" + REFUSAL in out
     assert "Bananas are yellow [1].\n" in out and out.count("Checked against the passages") == 1
+
+
+def test_rag_docs_loads_no_model(make_bot, docs_dir, monkeypatch, capsys):
+    from rag import cli, embedder, generator
+    make_bot().ingest([docs_dir])
+    settings = make_bot().settings
+
+    def no(*args, **kwargs):
+        raise AssertionError("a model was loaded")
+    monkeypatch.setattr(embedder, "load_embedder", no)
+    monkeypatch.setattr(generator, "load_generator", no)
+    monkeypatch.setattr("rag.pipeline.load_embedder", no)
+    monkeypatch.setattr("rag.pipeline.load_generator", no)
+    assert cli.main(["--index", settings.index_dir, "docs"]) == 0
+    out = capsys.readouterr().out
+    assert "fruit.txt" in out and "space.md" in out

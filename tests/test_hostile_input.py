@@ -148,9 +148,9 @@ def test_an_index_that_is_a_file_or_under_one_is_a_clear_error_before_any_work(m
     afile = tmp_path / "afile"
     afile.write_text("not a folder")
     with pytest.raises(RagError, match="is a file"):
-        make_bot(index_dir=str(afile))
+        make_bot(index_dir=str(afile)).documents()
     with pytest.raises(RagError, match="lies under .*afile, which is a file"):
-        make_bot(index_dir=str(afile / "index"))
+        make_bot(index_dir=str(afile / "index")).ingest([afile])
 
 
 @pytest.mark.parametrize("damage", ["no chunks", "truncated vectors", "bad manifest", "bad CURRENT"])
@@ -169,7 +169,7 @@ def test_a_damaged_index_is_a_message_not_a_traceback(make_bot, docs_dir, damage
     else:
         (root / "CURRENT").write_text("../../etc")
     with pytest.raises(RagError, match="damaged.*Delete .* and ingest again"):
-        make_bot()
+        make_bot().store  # noqa: B018 (the index is opened on first use)
 
 
 # ---------- writers in one process ----------

@@ -76,9 +76,9 @@ def test_other_embedder_or_chunking_is_a_clear_error(make_bot, docs_dir, tmp_pat
     make_bot().ingest([docs_dir])
     settings = make_bot().settings
     with pytest.raises(IndexMismatchError, match="embedder fake-words.*re-index|Re-index"):
-        rag.Bot(settings, embedder=FakeEmbedder(dim=32, id="other"), generator=None)
+        rag.Bot(settings, embedder=FakeEmbedder(dim=32, id="other"), generator=None).store  # noqa: B018
     with pytest.raises(IndexMismatchError, match="chunking"):
-        make_bot(chunk_tokens=99)
+        make_bot(chunk_tokens=99).retrieve("apples")
 
 
 def test_newer_format_is_refused(make_bot, docs_dir, tmp_path):
@@ -89,7 +89,7 @@ def test_newer_format_is_refused(make_bot, docs_dir, tmp_path):
     manifest["format"] = 99
     (gen / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexMismatchError, match="format 99"):
-        make_bot()
+        make_bot().ingest([docs_dir])
 
 
 def test_interrupted_save_leaves_previous_index(make_bot, docs_dir, monkeypatch):
