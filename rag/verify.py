@@ -395,7 +395,7 @@ def check(text: str, passages: dict[int, str], min_overlap: float = 0.5, questio
         cited = tuple(n for n in dict.fromkeys(markers_in(raw)) if n in passages)
         ok, missing = supported(plain, cited) if cited else (False, ())
         if ok:
-            checks.append(SentenceCheck(plain, _own_support(plain, cited, supported), True))
+            checks.append(SentenceCheck(plain, _own_support(plain, cited, supported, passages, question), True))
             continue
         best = _best_support(plain, passages, supported)
         if best:
@@ -453,14 +453,20 @@ def _trimmed(sentence: str, cited: tuple[int, ...], missing: tuple[str, ...], pa
     return SentenceCheck(head, group, True, reattributed=group != cited, dropped=sentence[cuts[-1]:].strip(" ,"))
 
 
-def _own_support(sentence: str, cited: tuple[int, ...], supported) -> tuple[int, ...]:
+def _own_support(sentence: str, cited: tuple[int, ...], supported, passages: dict[int, str],
+                 question: str) -> tuple[int, ...]:
     """Of the passages a supported sentence cites, those that support it on their own: "Over $60
     billion [1][3]" keeps [1] alone when [3] says nothing of it. All of them when none does alone
-    (a sentence that joins what two passages say)."""
+    (a sentence that joins what two passages say); and a passage that alone holds a name the
+    question asks about stays ("Which came first, A or B?" needs the passage about B)."""
     if len(cited) < 2:
         return cited
-    alone = tuple(n for n in cited if supported(sentence, (n,))[0])
-    return alone or cited
+    alone = [n for n in cited if supported(sentence, (n,))[0]]
+    if not alone:
+        return cited
+    kept = " ".join(passages[n] for n in alone).lower()
+    wanted = {n for n in names(question) if n not in kept}
+    return tuple(n for n in cited if n in alone or any(w in passages[n].lower() for w in wanted))
 
 
 def _best_support(sentence: str, passages: dict[int, str], supported) -> tuple[int, ...]:
