@@ -575,7 +575,7 @@ def test_each_citation_is_checked_on_its_own_passage():
                         passages, 0.6, "What will Acme spend?")
     assert c.supported and c.cited == (1, 2)
     # a passage that alone holds a name the question asks about stays cited
-    choice = {1: "The Acme 10k is on 14 September.", 2: "The flight to Oslo is on 20 September."}
-    (c,) = verify.check("The Acme 10k came first, on 14 September [1][2].", choice, 0.6,
+    choice = {1: "The Acme 10k race is on 14 September.", 2: "The flight to Oslo is on 20 September."}
+    (c,) = verify.check("The Acme 10k race is on 14 September [1][2].", choice, 0.6,
                         "Which came first: the Acme 10k or the flight to Oslo?")
     assert c.supported and c.cited == (1, 2)
