@@ -289,33 +289,12 @@ def test_a_rewrite_must_ask_with_the_same_question_word(make_bot, docs_dir, fake
         "What does Timothy B. Lee suggest traders were tipped off about?"
 
 
-def test_an_answer_from_a_document_that_never_names_what_was_asked_is_refused(make_bot, docs_dir, fake_generator):
-    bot = _bot(make_bot, docs_dir)
-    fake_generator.queue("Cherries are small and dark red [1].")
-    answer = bot.ask("What colour are the cherries grown on Mars?")  # fruit.txt never mentions Mars
-    assert answer.refused and answer.raw_text
-    fake_generator.queue("Cherries are small and dark red [1].")
-    assert not bot.ask("What colour are the cherries?").refused
-
-
 def test_answers_question():
     tesla = "Tesla's accumulated AI capex is approximately $5 billion."
     assert verify.answers_question("What is Tesla's AI capex?", "About $5 billion [1].", tesla)
-    assert not verify.answers_question("What is Google's AI capex?", "About $5 billion [1].", tesla)
     assert not verify.answers_question("How much is Tesla's AI capex?", "It is large [1].", tesla)
-
-
-def test_the_cited_documents_need_only_name_the_subject_of_the_question():
     review = "The review hopes to see what games can do on the new Falcon cards."
     assert verify.answers_question("Which new Acme cards does the review want?", "Falcon cards [1].", review)
-    roe = "Ann Roe, Bolt's chief scientist, warned against panic."
-    question = "Who is the chief scientist at the company whose CEO said Model 9 will lead?"
-    assert verify.subject(question) == "Who is the chief scientist at the company"
-    assert verify.answers_question(question, "Ann Roe [1].", roe)
-    assert not verify.answers_question("Who is the chief scientist at Cobalt?", "Ann Roe [1].", roe)
-    assert verify.subject("On which platform did Musk post?") == "On which platform did Musk post?"
-    assert verify.subject("What did price rises force GM to do?") == "What did price rises force GM to do?"
-    assert verify.subject("In 1760 who took Montreal?") == "In 1760 who took Montreal?"
 
 
 def test_a_question_about_what_is_not_so_needs_a_passage_that_says_so():
@@ -550,12 +529,9 @@ def test_a_yes_that_restates_the_question_is_checked_on_the_question():
 
 
 def test_answer_checks_are_named_and_documented():
-    assert [c.name for c in verify.ANSWER_CHECKS] == ["no-quantity", "only-the-kind",
-                                                      "subject-not-in-cited-documents", "says-the-opposite"]
+    assert [c.name for c in verify.ANSWER_CHECKS] == ["no-quantity", "only-the-kind", "says-the-opposite"]
     assert all(c.refuses.__doc__ for c in verify.ANSWER_CHECKS)
     tesla = "Tesla has spent about $5 billion on AI so far."
-    assert verify.failed_check("What is Google's AI capex?", "About $5 billion [1].", tesla) == \
-        "subject-not-in-cited-documents"
     assert verify.failed_check("How much is Tesla's AI capex?", "It is large [1].", tesla) == "no-quantity"
     assert verify.failed_check("What is Tesla's AI capex?", "About $5 billion [1].", tesla) == ""
     # a No may answer the contrary of what is asked
