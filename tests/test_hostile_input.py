@@ -13,6 +13,8 @@ from rag.errors import ConfigError, LoadError, RagError
 from rag.loaders import decode, expand, load_file
 from rag.types import Document
 
+from helpers import make_pdf
+
 
 # ---------- files ----------
 def hostile_folder(root):
@@ -34,7 +36,19 @@ def hostile_folder(root):
     (root / "dangling.txt").symlink_to(root / "gone.txt")
     (root / "linked-folder").symlink_to(root)
     (root / "new\nline name.txt").write_text("Figs are sweet.")
+    (root / "rows.csv").write_text("id,fruit,colour\n" + "".join(f"{i},fig{i},purple\n" for i in range(200_000)))
+    encrypted_pdf(root / "locked.pdf")
+    make_pdf(root / "blank.pdf", [""])
     return root
+
+
+def encrypted_pdf(path):
+    from pypdf import PdfWriter
+    writer = PdfWriter()
+    writer.add_blank_page(612, 792)
+    writer.encrypt("secret", algorithm="RC4-128")
+    with open(path, "wb") as fh:
+        writer.write(fh)
 
 
 def zip_bomb() -> bytes:
@@ -52,12 +66,15 @@ def test_a_folder_of_bad_files_gives_one_line_each_and_indexes_every_good_file(m
     warnings = []
     report = bot.ingest([folder], warn=warnings.append)
     added = sorted(os.path.basename(p) for p in report.added)
-    assert set(added) - {"nested.html"} == {"good.md", "good.txt", "latin1.txt", "new\nline name.txt", "utf16.txt"}
+    assert set(added) - {"nested.html"} == {"good.md", "good.txt", "latin1.txt", "new\nline name.txt", "utf16.txt",
+                                            "rows.csv"}
     reasons = {os.path.basename(s.path): s.reason for s in report.skipped}
     assert reasons["random.txt"] == "binary content, not text"
     assert reasons["elf.md"] == "binary content, not text"
     assert "no text" in reasons["empty.txt"]
     assert "PDF" in reasons["broken.pdf"]
+    assert "PDF" in reasons["locked.pdf"] or "no text" in reasons["locked.pdf"]
+    assert "no text" in reasons["blank.pdf"]
     assert "unpacks to 300 MB" in reasons["bomb.docx"]
     assert "docx" in reasons["notzip.docx"]
     assert "nested too deeply" in reasons.get("nested.html", "") or "nested.html" in added
