@@ -328,8 +328,8 @@ def opposite(question: str, passages: str) -> bool:
 
 
 def names_only_the_kind(question: str, answer: str) -> bool:
-    """Does the answer name nothing but the kind of thing asked for? "Nvidia chips" does not
-    answer "Which specific Nvidia GPU model ...?". (Not applied when the question offers a
+    """Does the answer name nothing but the kind of thing asked for? "Acme chips" does not
+    answer "Which exact Acme chip was fitted ...?". (Not applied when the question offers a
     choice: "Which company, Meta or Google, ...")."""
     kind = _TYPE_PHRASE.match(question)
     if not kind or re.search(r"\bor\b", kind.group(2), re.I):
