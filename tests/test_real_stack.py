@@ -37,7 +37,7 @@ def test_reingest_unchanged_corpus_embeds_nothing(real_bot):
 
 def test_reopen_with_other_chunking_is_refused(real_settings, real_bot):
     with pytest.raises(IndexMismatchError, match="Re-index"):
-        rag.Bot(real_settings.replace(chunk_tokens=200))
+        rag.Bot(real_settings.replace(chunk_tokens=200)).retrieve("capex")  # the index opens on first use
 
 
 def test_real_model_ask_and_stream(real_bot):
