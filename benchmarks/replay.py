@@ -76,21 +76,19 @@ def main(argv=None) -> int:
     verify.ANSWER_CHECKS = tuple(c for c in verify.ANSWER_CHECKS if c.name not in args.without)
     cases = [json.loads(line) for line in open(Path(args.report) / "cases.jsonl", encoding="utf-8")]
     bot = Bot(load_settings(index_dir=args.index))
-    before, after, reasons = Counter(), Counter(), Counter()
-    before_split, after_split = {True: Counter(), False: Counter()}, {True: Counter(), False: Counter()}
+    reasons = Counter()
+    before, after = {True: Counter(), False: Counter()}, {True: Counter(), False: Counter()}  # by answerable
     for case, was, answer in replay(bot, cases):
         now = was if answer is None else verdict(case, answer.text, answer.refused)
-        before[was] += 1
-        after[now] += 1
-        before_split[case["answerable"]][was] += 1
-        after_split[case["answerable"]][now] += 1
+        before[case["answerable"]][was] += 1
+        after[case["answerable"]][now] += 1
         if answer is not None and answer.refused:
             reasons[(answer.refusal_reason, "answerable" if case["answerable"] else "unanswerable")] += 1
         if args.show == "all" or (args.show == "changed" and now != was):
             shown = answer.text if answer is not None else case["answer"]
             print(f"{case['id']}: {was} -> {now} | {case['question']} | {shown[:100]!r}")
-    print(f"{args.report}: before {dict(before)}; now {dict(after)}")
-    for name, counts in (("before", before_split), ("now", after_split)):
+    print(args.report)
+    for name, counts in (("before", before), ("now", after)):
         a, u = counts[True], counts[False]
         print(f"  {name}: answerable right {a['right']}/{sum(a.values())}, wrong {a['wrong']}; "
               f"correct refusals {u['right']}/{sum(u.values())}")
