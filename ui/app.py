@@ -447,10 +447,8 @@ class ChatUI:
                         "numbered sources. Everything runs on this computer.")
             status = gr.Markdown(self.status_line(), elem_id="rag-status")
             with gr.Tab("Chat", id="chat"):
-                with gr.Row():
-                    gr.Textbox(s.model, label="Model", interactive=False, scale=2)
-                    k = gr.Slider(1, 12, value=s.top_k, step=1, label="Passages per question", scale=3,
-                                  info="How many passages the model reads before answering")
+                k = gr.Slider(1, 12, value=s.top_k, step=1, label="Passages per question",
+                              info="How many passages the model reads before answering")
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
                         chatbot = gr.Chatbot(label="Chat", height=480, elem_id="rag-chat", buttons=["copy"],
@@ -460,7 +458,7 @@ class ChatUI:
                                               elem_id="rag-question", autofocus=True)
                         with gr.Row():
                             send = gr.Button("Ask", variant="primary", elem_id="rag-ask")
-                            stop = gr.Button("Stop", variant="stop", elem_id="rag-stop")
+                            stop = gr.Button("Stop", variant="secondary", elem_id="rag-stop")
                             new = gr.Button("New chat", elem_id="rag-new")
                     with gr.Column(scale=2):
                         sources = gr.HTML(NO_SOURCES, elem_id="rag-sources", max_height=640, js_on_load=None)
