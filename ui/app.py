@@ -451,7 +451,7 @@ class ChatUI:
                               info="How many passages the model reads before answering")
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(label="Chat", height=480, elem_id="rag-chat", buttons=["copy"],
+                        chatbot = gr.Chatbot(label="Chat", height=400, elem_id="rag-chat", buttons=["copy"],
                                              placeholder="Ask a question about your documents.",
                                              feedback_options=None)
                         question = gr.Textbox(placeholder="Ask a question and press Enter", show_label=False,
