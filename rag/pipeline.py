@@ -44,10 +44,6 @@ class Bot:
                 self._store = self._open_store()
             return self._store
 
-    @store.setter
-    def store(self, store: Store) -> None:
-        self._store = store
-
     def _open_store(self) -> Store:
         s = self.settings
         return Store.open(s.index_dir, self.embedder.id, self.embedder.dim, s.chunk_tokens, s.chunk_overlap)
@@ -56,8 +52,8 @@ class Bot:
         """The store as it is on disk now: reopened when another process has written the index."""
         with self._lock:
             if self.store.is_stale():
-                self.store = self._open_store()
-            return self.store
+                self._store = self._open_store()
+            return self._store
 
     @property
     def embedder(self) -> Embedder:
@@ -118,7 +114,7 @@ class Bot:
         try:
             change()
         except BaseException:
-            self.store = self._open_store()
+            self._store = self._open_store()
             raise
 
     def find_source(self, source: str) -> str | None:

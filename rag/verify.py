@@ -225,7 +225,7 @@ def _no_quantity(question: str, answer: str, documents: str, passages: str) -> b
 
 
 def _only_the_kind(question: str, answer: str, documents: str, passages: str) -> bool:
-    """An answer that names only the kind of thing asked for ("Nvidia chips" for "which Nvidia chip")."""
+    """An answer that names only the kind of thing asked for ("Acme chips" for "which Acme chip")."""
     return names_only_the_kind(question, answer)
 
 
@@ -246,11 +246,6 @@ ANSWER_CHECKS = (AnswerCheck("no-quantity", _no_quantity), AnswerCheck("only-the
 def failed_check(question: str, answer: str, cited_documents: str, cited_passages: str = "") -> str:
     """The name of the first answer check that refuses a supported answer, or ""."""
     return next((c.name for c in ANSWER_CHECKS if c.refuses(question, answer, cited_documents, cited_passages)), "")
-
-
-def answers_question(question: str, answer: str, cited_documents: str, cited_passages: str = "") -> bool:
-    """Does a supported answer answer this question (no answer check refuses it)?"""
-    return not failed_check(question, answer, cited_documents, cited_passages)
 
 
 _YES_NO_QUESTION = re.compile(r"^\W*(?:is|are|was|were|am|do|does|did|has|have|had|can|could|will|would|should|"
@@ -300,13 +295,19 @@ _OPPOSITES = [("high", "low"), ("highest", "lowest"), ("increase", "decrease"), 
 # where a passage with "late" may well answer "What was the earliest ...?"
 _DENYING = _OPPOSITES + [("easy", "hard"), ("true", "false"), ("early", "late"), ("cheap", "expensive"),
                          ("open", "closed"), ("allowed", "forbidden"), ("before", "after"), ("support", "oppose")]
-_OPPOSITE, _CONTRARY = {}, {}  # word -> its opposites; _CONTRARY on stems
-for _a, _b in _OPPOSITES:
-    _OPPOSITE.setdefault(_a, set()).add(_b)
-    _OPPOSITE.setdefault(_b, set()).add(_a)
-for _a, _b in map(lambda pair: map(_stem, pair), _DENYING):
-    _CONTRARY.setdefault(_a, set()).add(_b)
-    _CONTRARY.setdefault(_b, set()).add(_a)
+
+
+def _both_ways(pairs) -> dict[str, set[str]]:
+    """word -> its opposites, from (word, opposite) pairs."""
+    table: dict[str, set[str]] = {}
+    for a, b in pairs:
+        table.setdefault(a, set()).add(b)
+        table.setdefault(b, set()).add(a)
+    return table
+
+
+_OPPOSITE = _both_ways(_OPPOSITES)
+_CONTRARY = _both_ways((_stem(a), _stem(b)) for a, b in _DENYING)  # on stems
 
 
 def opposite(question: str, passages: str) -> bool:

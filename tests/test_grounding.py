@@ -291,10 +291,10 @@ def test_a_rewrite_must_ask_with_the_same_question_word(make_bot, docs_dir, fake
 
 def test_answers_question():
     tesla = "Tesla's accumulated AI capex is approximately $5 billion."
-    assert verify.answers_question("What is Tesla's AI capex?", "About $5 billion [1].", tesla)
-    assert not verify.answers_question("How much is Tesla's AI capex?", "It is large [1].", tesla)
+    assert verify.failed_check("What is Tesla's AI capex?", "About $5 billion [1].", tesla) == ""
+    assert verify.failed_check("How much is Tesla's AI capex?", "It is large [1].", tesla) != ""
     review = "The review hopes to see what games can do on the new Falcon cards."
-    assert verify.answers_question("Which new Acme cards does the review want?", "Falcon cards [1].", review)
+    assert verify.failed_check("Which new Acme cards does the review want?", "Falcon cards [1].", review) == ""
 
 
 def test_a_question_about_what_is_not_so_needs_a_passage_that_says_so():
