@@ -30,7 +30,8 @@ def clean_markers(text: str, n_passages: int) -> str:
     cleaned = MARKER.sub(fix, text)
     cleaned = re.sub(r"([.!?])((?:\s*\[\d+\])+)", r"\2\1", cleaned)  # "x. [1]" -> "x [1]."
     cleaned = re.sub(r"(\[\d+\])(?:\s*\1)+", r"\1", cleaned)  # [1] [1] -> [1]
-    return re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned).strip()
+    # "x [1] ." -> "x [1]."; a dot that starts a word stays ("the .pdbrc file")
+    return re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", cleaned).strip()
 
 
 def markers_in(text: str) -> list[int]:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from . import arithmetic, citations, context, conjunction, followup, fusion, injection, verify, years
+from . import arithmetic, citations, context, conjunction, followup, fusion, injection, verify, years, yesno
 from .config import Settings, load_settings
 from .errors import ConfigError
 from .embedder import Embedder, load_embedder
@@ -289,6 +289,14 @@ class Bot:
         if citations.is_refusal(raw, self.refusal) or not raw.strip():
             return Answer(text=self.refusal, refused=True, refusal_reason="model-refused", **common)
         text = citations.clean_markers(raw, len(passages))
+        if s.verify and verify.is_yes_no(query) and (said := yesno.draft_says(query, text)):
+            decision = yesno.decide(query, said, {h.rank: h.chunk.text for h in passages}, s.min_overlap)
+            if decision is None:
+                return Answer(text=self.refusal, refused=True, refusal_reason="yes-no-undecided", **common)
+            check = SentenceCheck(decision.text, (decision.passage,), True)
+            text = verify.render([check])
+            return Answer(text=text, citations=citations.extract(text, passages), refused=False,
+                          sentences=(check,), **common)
         checks: list = []
         supported: set[int] = set()
         if s.verify:

@@ -64,6 +64,24 @@ def names(sentence: str) -> set[str]:
     return out
 
 
+# code and literal terms: `anything`, "one-token", an option (-O, --help), a dotted or called name
+# (dict.popitem(), sys.exception()), a dunder (__debug__)
+_TERM = re.compile(r"`([^`\n]{1,60})`|[\"\u201c]([^\s\"\u201d]{1,40})[\"\u201d]|(?<![\w-])(-{1,2}[A-Za-z][\w-]*)"
+                   r"|\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:\(\))?|[A-Za-z_]\w*\(\)|__\w+__)")
+
+
+def terms(text: str) -> set[str]:
+    """Code and literal terms, lower-cased and without a call's "()": what a manual's answer often
+    is ("-O", "sys.exception()", "Ellipsis" in quotes), and what word checks cannot see. Dotted
+    abbreviations ("e.g", "U.S") are not terms."""
+    out = set()
+    for m in _TERM.finditer(text):
+        term = next(g for g in m.groups() if g).strip().lower().removesuffix("()")
+        if term and not ("." in term and all(len(part) <= 1 for part in term.split("."))):
+            out.add(term)
+    return out
+
+
 def _stem(word: str) -> str:
     """A crude stemmer, enough to match "used"/"use", "planned"/"plans", "Microsoft's"/"Microsoft"."""
     for suffix in ("'s", "’s", "ies", "es", "s", "ing", "ed", "d"):
@@ -108,8 +126,10 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
     Numbers must be in the passages, or be `years_in` (the years their paragraphs give them);
     names in the passages or in `names_in` (their documents, so "Microsoft" is found for a
     passage that says "MSFT"). At least `min_overlap` of its content words must be there, and
-    of the words it adds to the question. A sentence that only restates the question (no
-    content word or number beyond it; "MSFT" for Microsoft is no new word) supports nothing."""
+    of the words it adds to the question. A code or literal term it adds (`terms`: "-O",
+    "sys.exception()") must be there as written, and is a claim of its own. A sentence that only
+    restates the question (no content word, term or number beyond it; "MSFT" for Microsoft is no
+    new word) supports nothing."""
     joined = " ".join(passages)
     said, rest = polarity(sentence) if is_yes_no(question) else ("", sentence)
     if said:
@@ -118,12 +138,14 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
     missing = [written for key, written in quantities(sentence).items() if key not in found]
     lowered = (joined + " " + names_in).lower()
     missing += [n for n in names(sentence) if n not in lowered]
+    new_terms = terms(sentence) - terms(question)
+    missing += [t for t in sorted(new_terms) if t not in joined.lower()]
     if len(passages) > 1 and not missing:
         missing += _mixed(sentence, passages)
     words = content_words(sentence) - META
     asked = content_words(question)
     added = words - asked - set(short_forms(sentence, asked))
-    if not (added or numbers(sentence) - numbers(question)):
+    if not (added or new_terms or numbers(sentence) - numbers(question)):
         return False, tuple(missing)
     there = content_words(joined)
     overlap = len(words & there) / len(words) if words else 1.0
@@ -152,21 +174,26 @@ def _yes_no_support(said: str, rest: str, question: str, passages: str, min_over
 
 
 def _denies(question: str, passages: str) -> bool:
-    """Does the passage sentence closest to a yes/no question deny it: it has a negation the
-    question lacks ("it is not possible to jump into the middle of a for loop" for "Does jump let
-    you jump into the middle of a for loop?"), or the opposite of one of its words ("hard" for
-    "easy") without the word itself."""
-    if _NEGATION.search(question):
-        return False
+    """Does the passage sentence closest to a yes/no question deny it (`denies`)?"""
     words = content_words(question)
     spans = all_sentences(passages)
     if not spans or not words:
         return False
-    closest = max((passages[s:e] for s, e in spans), key=lambda t: len(words & content_words(t)))
-    said = {_stem(w) for w in re.findall(r"[a-z]+", closest.lower())}
+    return denies(question, max((passages[s:e] for s, e in spans), key=lambda t: len(words & content_words(t))))
+
+
+def denies(question: str, sentence: str) -> bool:
+    """Does a sentence deny a yes/no question's claim: it has a negation the question lacks ("it is
+    not possible to jump into the middle of a for loop" for "Does jump let you jump into the middle
+    of a for loop?"), or the opposite of one of its words ("hard" for "easy") without the word itself."""
+    if _NEGATION.search(question):
+        return False
+    said = {_stem(w) for w in re.findall(r"[a-z]+", sentence.lower())}
     contrary = any(w not in said and _CONTRARY.get(w, set()) & said
                    for w in (_stem(w) for w in re.findall(r"[a-z]+", question.lower())))
-    return contrary or (bool(_NEGATION.search(closest)) and not _EITHER_WAY.search(closest))
+    # "None" written with a capital is a value ("False", "None" and zero are false), not a denial
+    negated = any(m.group() != "None" for m in _NEGATION.finditer(sentence))
+    return contrary or (negated and not _EITHER_WAY.search(sentence))
 
 
 def _mixed(sentence: str, passages: list[str]) -> list[str]:

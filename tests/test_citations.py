@@ -42,3 +42,8 @@ def test_marker_filter_flushes_incomplete_bracket():
     f = MarkerFilter(2)
     assert f.feed("ends with [") == "ends with "
     assert f.flush() == "["
+
+
+def test_cleaning_keeps_a_dot_that_starts_a_word():
+    assert clean_markers("Since 3.11 the .pdbrc file is read [1] . Then x , y [2].", 2) == \
+        "Since 3.11 the .pdbrc file is read [1]. Then x, y [2]."

@@ -555,3 +555,15 @@ def test_each_citation_is_checked_on_its_own_passage():
     (c,) = verify.check("The Acme 10k race is on 14 September [1][2].", choice, 0.6,
                         "Which came first: the Acme 10k or the flight to Oslo?")
     assert c.supported and c.cited == (1, 2)
+
+
+def test_a_code_or_literal_term_is_a_claim_that_must_be_in_the_passage():
+    passage = ["Assert statements are removed when optimization is requested (command line option -O)."]
+    question = "Which command line option requests optimization, so that assert statements are compiled away?"
+    # without the term the sentence only restates the question
+    assert verify.support('The "-O" option requests optimization, so assert statements are compiled away.',
+                          passage, 0.6, "", question)[0]
+    ok, missing = verify.support('The "-X" option requests optimization, so assert statements are compiled away.',
+                                 passage, 0.6, "", question)
+    assert not ok and "-x" in missing
+    assert verify.terms("call `sys.exception()` or dict.popitem(), e.g. in the U.S.") == {"sys.exception", "dict.popitem"}

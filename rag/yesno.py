@@ -1,0 +1,80 @@
+"""Yes/no questions: the answer is Yes or No together with the passage sentence that decides it,
+and that sentence, not the model's restatement of the question, is what gets checked.
+
+A small model opens nearly every answer with "Yes" and restates the question, which no word check
+can verify. The model's Yes or No is kept as its reading; the program finds the sentence of the
+passages the model read that is closest to the question's claim, and:
+- when the passages hold `min_overlap` of the claim's content words (they are about it), the
+  answer is "No" if that sentence denies the claim (a negation the question lacks, or the
+  contrary of one of its words: "hard" for "easy", "after" for "before"), whatever the model
+  said, and the model's "Yes" when the sentence with its neighbours holds `min_overlap` of them;
+- the model's "No" stands when the passages hold half of the claim's words (they are about it
+  and say otherwise);
+- otherwise, or when a name of the question is in none of the passages, there is no answer."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .chunking import all_sentences
+from .verify import META, _YES_NO_QUESTION, content_words, denies, names, polarity
+
+
+@dataclass(frozen=True)
+class Decision:
+    said: str  # "Yes" or "No"
+    passage: int  # the number of the passage holding the deciding sentence
+    sentence: str  # the deciding sentence, as the passage has it
+
+    @property
+    def text(self) -> str:
+        return f"{self.said}: \u201c{self.sentence}\u201d"
+
+
+def claim_words(question: str) -> set[str]:
+    """The content words of what a yes/no question asks to confirm ("Did Tom paint his kitchen
+    navy?" -> tom, paint, kitchen, navy)."""
+    return content_words(_YES_NO_QUESTION.sub("", question)) - META
+
+
+def draft_says(question: str, draft: str) -> str:
+    """"yes" or "no" as the model's draft opens, "yes" for a draft that only restates the question
+    ("Tom painted his kitchen navy."), else ""."""
+    said, rest = polarity(draft.strip())
+    if said:
+        return said
+    first = next((draft[s:e] for s, e in all_sentences(draft)), "")
+    restated = content_words(re.sub(r"\[\d+\]", "", first))
+    return "yes" if restated and restated <= claim_words(question) | META else ""
+
+
+def decide(question: str, said: str, passages: dict[int, str], min_overlap: float) -> Decision | None:
+    """The answer to a yes/no question from the passages (number -> text), given what the model
+    said ("yes" or "no"); None when the passages do not decide it."""
+    words = claim_words(question)
+    joined = "\n".join(passages.values())
+    asked_names = names(" ".join(["x"] + question.split()[1:]))
+    if not words or any(n not in joined.lower() for n in asked_names):
+        return None
+    candidates = []  # (passage, sentence, the sentence with its neighbours)
+    for n, text in sorted(passages.items()):
+        spans = all_sentences(text)
+        for i, (s, e) in enumerate(spans):
+            around = text[spans[max(i - 1, 0)][0]:spans[min(i + 1, len(spans) - 1)][1]]
+            candidates.append((n, text[s:e], around))
+    if not candidates:
+        return None
+    # the closest sentence: most of the claim's words, then with its neighbours; the better-ranked
+    # passage on a tie
+    n, sentence, around = max(candidates, key=lambda c: (len(words & content_words(c[1])),
+                                                        len(words & content_words(c[2]))))
+    there = len(words & content_words(joined)) / len(words)
+    stated = len(words & content_words(around)) / len(words)
+    if denies(question, sentence):
+        return Decision("No", n, sentence) if there >= min_overlap else None
+    if said == "yes" and stated >= min_overlap:
+        return Decision("Yes", n, sentence)
+    if said == "no" and there >= min_overlap / 2:
+        return Decision("No", n, sentence)
+    return None

@@ -1,0 +1,60 @@
+"""Yes/no answers: Yes or No with the passage sentence that decides it."""
+
+from rag import yesno
+
+Q = "Did the pump pass its pressure test?"
+
+
+def test_the_draft_says_yes_no_or_restates():
+    assert yesno.draft_says(Q, "Yes, it passed [1].") == "yes"
+    assert yesno.draft_says(Q, "No [2].") == "no"
+    assert yesno.draft_says(Q, "The pump passed its pressure test [1].") == "yes"  # a restatement affirms
+    assert yesno.draft_says(Q, "It failed at 40 bar on Monday [1].") == ""  # something else: checked as usual
+
+
+def test_a_yes_is_the_closest_sentence_that_states_the_claim():
+    passages = {1: "The valve was replaced. The pump passed its pressure test on Monday.", 2: "Lunch was late."}
+    d = yesno.decide(Q, "yes", passages, 0.6)
+    assert (d.said, d.passage, d.sentence) == ("Yes", 1, "The pump passed its pressure test on Monday.")
+    assert d.text == "Yes: \u201cThe pump passed its pressure test on Monday.\u201d"
+
+
+def test_a_sentence_that_denies_the_claim_makes_the_answer_no_whatever_the_model_said():
+    passages = {1: "The pump did not pass its pressure test."}
+    assert yesno.decide(Q, "yes", passages, 0.6).said == "No"
+    hard = {1: "Reading was fine, the listening part of the exam was hard."}
+    assert yesno.decide("Was the listening part of the exam easy?", "yes", hard, 0.6).said == "No"
+    assert yesno.decide("Did the ferry leave before noon?", "yes", {1: "The ferry left after noon."}, 0.6).said == "No"
+
+
+def test_no_answer_when_the_passages_are_not_about_the_claim():
+    assert yesno.decide(Q, "yes", {1: "The valve was replaced on Monday."}, 0.6) is None
+    assert yesno.decide(Q, "no", {1: "Lunch was late."}, 0.6) is None
+    # a name of the question must be in the passages
+    assert yesno.decide("Did Acme's pump pass its test?", "yes", {1: "The pump passed its test."}, 0.6) is None
+
+
+def test_a_no_needs_passages_about_the_claim():
+    d = yesno.decide(Q, "no", {1: "The pump failed the test twice."}, 0.6)
+    assert d.said == "No" and d.passage == 1
+
+
+def test_the_bot_answers_yes_no_with_the_deciding_sentence(make_bot, tmp_path, fake_generator):
+    docs = tmp_path / "plant"
+    docs.mkdir()
+    (docs / "pump.txt").write_text("The new pump arrived in March. The pump did not pass its pressure test.\n")
+    bot = make_bot(min_score=0.0)
+    bot.ingest([docs])
+    fake_generator.queue("Yes, the pump passed its pressure test [1].")
+    answer = bot.ask(Q)
+    assert not answer.refused
+    assert answer.text == "No: \u201cThe pump did not pass its pressure test.\u201d [1]"
+    assert answer.citations[0].n == 1 and "did not pass" in answer.cited_passages[0].chunk.text
+    fake_generator.queue("Yes [1].")
+    refused = bot.ask("Did the valve pass its leak test?")
+    assert refused.refused and refused.refusal_reason in ("yes-no-undecided", "unknown-terms")
+
+
+def test_a_capitalised_none_is_a_value_not_a_denial():
+    passages = {1: 'These values are interpreted as false: "False", "None", numeric zero and an empty tuple.'}
+    assert yesno.decide("Is an empty tuple interpreted as false?", "yes", passages, 0.6).said == "Yes"
