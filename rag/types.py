@@ -99,7 +99,8 @@ class Answer:
     second_look: bool = False  # answered on a second try, from the best passage alone
     notices: tuple[str, ...] = ()  # what the user should know about how the question was taken
     # why the answer is the refusal: "no-passages" and "no-relevant-passages" (nothing in the documents
-    # is about it), "unknown-terms", "model-refused", "unsupported", "incomplete-comparison", or the
+    # is about it), "unknown-terms", "model-refused", "unsupported", "incomplete-comparison",
+    # "yes-no-undecided" (no passage sentence decides a yes/no question), or the
     # name of the answer check that refused it (verify.ANSWER_CHECKS)
     refusal_reason: str = ""
 
