@@ -6,13 +6,14 @@ import argparse
 import os
 import sys
 import textwrap
+from pathlib import Path
 
-from .config import DEFAULT_CORPUS, load_settings
+from .config import load_settings
 from .errors import RagError
 
 # flag -> setting; each is also a RAG_* variable and a key in rag.toml
 SETTING_FLAGS = {
-    "--index": ("index_dir", "index folder (default: index/ in the project)"),
+    "--index": ("index_dir", "index folder (default: index/ in the current folder)"),
     "--model": ("model", "model preset (qwen2.5-coder-1.5b, qwen2.5-coder-0.5b, smollm2-135m), "
                          "a .gguf path, or hf:REPO/FILE"),
     "--embedder": ("embedder", "sentence-transformers model name or path (default all-MiniLM-L6-v2)"),
@@ -181,7 +182,7 @@ def cmd_chat(bot, args):
 def cmd_docs(bot, args):
     files = bot.documents()
     s = bot.settings
-    print(f"index {s.index_dir}: embedder {s.embedder}, chunks of {s.chunk_tokens} tokens with "
+    print(f"index {Path(s.index_dir).resolve()}: embedder {s.embedder}, chunks of {s.chunk_tokens} tokens with "
           f"{s.chunk_overlap} overlap; model {s.model}")
     if not files:
         print("no documents indexed yet: rag ingest PATH")

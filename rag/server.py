@@ -7,7 +7,7 @@
 """
 
 import hmac
-import importlib.util
+import importlib
 import ipaddress
 import json
 import socket
@@ -17,21 +17,19 @@ import uuid
 from dataclasses import asdict
 from functools import partial
 
-from .config import PROJECT_ROOT
 from .errors import ConfigError, RagError
 
 HISTORY_TURNS = 2  # earlier question/answer pairs used for a follow-up, as in `rag chat`
-UI_FILE = PROJECT_ROOT / "ui" / "app.py"
 
 
 def load_ui():
-    """The ui/app.py module (ui/ is a folder of the project, not an importable package)."""
-    spec = importlib.util.spec_from_file_location("rag_ui_app", UI_FILE)
-    if spec is None or not UI_FILE.exists():
-        raise ConfigError(f"The browser app is missing: {UI_FILE}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The browser app: the ui.app module, installed with the package."""
+    try:
+        return importlib.import_module("ui.app")
+    except ModuleNotFoundError as e:
+        if e.name not in ("ui", "ui.app"):
+            raise
+        raise ConfigError("The browser app (package ui) is not installed: reinstall rag (pip install .)") from None
 
 
 MAX_BODY_BYTES = 1 << 20  # a chat request is a question and a short history

@@ -20,11 +20,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..citations import clean_markers, is_refusal, markers_in
-from ..config import PROJECT_ROOT
 from . import metrics as m
 from .cases import Case, as_cases, matches, select_split
 
 RETRIEVAL_KS = (1, 3, 5, 10)
+HERE = Path(__file__).resolve().parent  # git is asked about the code that runs
 
 
 @dataclass
@@ -374,10 +374,12 @@ def breakdown(records: list[dict]) -> dict:
 def git_info() -> dict:
     def git(*args):
         try:
-            out = subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
+            out = subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True, timeout=10)
             return out.stdout.strip() if out.returncode == 0 else None
         except (OSError, subprocess.SubprocessError):
             return None
+    if git("ls-files", "--error-unmatch", Path(__file__).name) is None:  # an installed copy, not a checkout
+        return {"commit": None, "dirty": None}
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
