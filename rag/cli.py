@@ -132,8 +132,7 @@ def cmd_ask(bot, args):
     answer = bot.ask(args.question)
     if args.json:
         import json
-        from dataclasses import asdict
-        print(json.dumps(asdict(answer), indent=1, ensure_ascii=False))
+        print(json.dumps(answer.to_dict(), indent=1, ensure_ascii=False))
         return 0
     print(answer.text)
     _print_sources(answer)

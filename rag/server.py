@@ -14,7 +14,6 @@ import socket
 import sys
 import time
 import uuid
-from dataclasses import asdict
 from functools import partial
 
 from .errors import ConfigError, RagError
@@ -91,19 +90,12 @@ def parse_messages(messages) -> tuple[str, list[tuple[str, str]]]:
     return _content(last).strip(), history[-HISTORY_TURNS:]
 
 
-def citations_json(answer) -> list[dict]:
-    return [asdict(c) | {"name": c.name} for c in answer.citations]
-
-
-def passages_json(answer) -> list[dict]:
-    return [{"n": h.rank, "score": h.score, "chunk_id": h.chunk.id, "source": h.chunk.source,
-             "name": h.chunk.name, "page": h.chunk.page, "start": h.chunk.start, "end": h.chunk.end,
-             "text": h.chunk.text} for h in answer.passages]
+RAG_FIELDS = ("citations", "passages", "refused", "refusal_reason", "timings", "notices")  # of Answer.to_dict()
 
 
 def rag_fields(answer) -> dict:
-    return {"citations": citations_json(answer), "passages": passages_json(answer),
-            "refused": answer.refused, "timings": asdict(answer.timings), "notices": list(answer.notices)}
+    data = answer.to_dict()
+    return {key: data[key] for key in RAG_FIELDS}
 
 
 def completion_json(answer, model: str, id_: str, created: int) -> dict:
