@@ -14,9 +14,10 @@ from .errors import RagError
 # flag -> setting; each is also a RAG_* variable and a key in rag.toml
 SETTING_FLAGS = {
     "--index": ("index_dir", "index folder (default: index/ in the current folder)"),
-    "--model": ("model", "model preset (qwen2.5-coder-1.5b, qwen2.5-coder-0.5b, smollm2-135m), "
+    "--model": ("model", "model preset (qwen2.5-coder-1.5b, qwen2.5-coder-0.5b, smollm2-135m; fake for tests), "
                          "a .gguf path, or hf:REPO/FILE"),
-    "--embedder": ("embedder", "sentence-transformers model name or path (default all-MiniLM-L6-v2)"),
+    "--embedder": ("embedder", "sentence-transformers model name or path (default all-MiniLM-L6-v2; "
+                               "fake for tests)"),
     "--top-k": ("top_k", "passages retrieved per question"),
     "--retriever": ("retriever", "hybrid (default), dense or bm25; --bench scifact defaults to dense"),
     "--threads": ("n_threads", "CPU threads for generation (0 = all)"),
