@@ -35,7 +35,7 @@ def passage(store, row: dict) -> Hit:
     a, b = (int(m["a"]), int(m["b"])) if m["a"] else (0, len(base.text))
     chunk = Chunk(id=row["chunk_id"], source=base.source, text=base.text[a:b], start=base.start + a,
                   end=base.start + b, page=base.page)
-    return Hit(chunk=chunk, score=row.get("score", 0.0), rank=row["rank"])
+    return Hit(chunk=chunk, score=row.get("score", 0.0), rank=row["n"] if "n" in row else row["rank"])
 
 
 def store_chunk(store, chunk_id: str) -> Chunk:

@@ -6,16 +6,18 @@ import argparse
 import os
 import sys
 import textwrap
+from pathlib import Path
 
-from .config import DEFAULT_CORPUS, load_settings
+from .config import load_settings
 from .errors import RagError
 
 # flag -> setting; each is also a RAG_* variable and a key in rag.toml
 SETTING_FLAGS = {
-    "--index": ("index_dir", "index folder (default: index/ in the project)"),
-    "--model": ("model", "model preset (qwen2.5-coder-1.5b, qwen2.5-coder-0.5b, smollm2-135m), "
+    "--index": ("index_dir", "index folder (default: index/ in the current folder)"),
+    "--model": ("model", "model preset (qwen2.5-coder-1.5b, qwen2.5-coder-0.5b, smollm2-135m; fake for tests), "
                          "a .gguf path, or hf:REPO/FILE"),
-    "--embedder": ("embedder", "sentence-transformers model name or path (default all-MiniLM-L6-v2)"),
+    "--embedder": ("embedder", "sentence-transformers model name or path (default all-MiniLM-L6-v2; "
+                               "fake for tests)"),
     "--top-k": ("top_k", "passages retrieved per question"),
     "--retriever": ("retriever", "hybrid (default), dense or bm25; --bench scifact defaults to dense"),
     "--threads": ("n_threads", "CPU threads for generation (0 = all)"),
@@ -131,8 +133,7 @@ def cmd_ask(bot, args):
     answer = bot.ask(args.question)
     if args.json:
         import json
-        from dataclasses import asdict
-        print(json.dumps(asdict(answer), indent=1, ensure_ascii=False))
+        print(json.dumps(answer.to_dict(), indent=1, ensure_ascii=False))
         return 0
     print(answer.text)
     _print_sources(answer)
@@ -181,7 +182,7 @@ def cmd_chat(bot, args):
 def cmd_docs(bot, args):
     files = bot.documents()
     s = bot.settings
-    print(f"index {s.index_dir}: embedder {s.embedder}, chunks of {s.chunk_tokens} tokens with "
+    print(f"index {Path(s.index_dir).resolve()}: embedder {s.embedder}, chunks of {s.chunk_tokens} tokens with "
           f"{s.chunk_overlap} overlap; model {s.model}")
     if not files:
         print("no documents indexed yet: rag ingest PATH")

@@ -8,19 +8,27 @@ import math
 import os
 import tomllib
 from dataclasses import dataclass, fields
+from importlib import resources
 from pathlib import Path
 
 from .errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
+
+def packaged_prompts() -> str:
+    """The folder of the prompt templates installed with the package (the `prompts` package)."""
+    try:
+        return str(resources.files("prompts"))
+    except ModuleNotFoundError:
+        return "prompts"
 
 
 @dataclass(frozen=True)
 class Settings:
-    index_dir: str = str(PROJECT_ROOT / "index")
+    # relative paths are taken from the current folder, like ./rag.toml
+    index_dir: str = "index"
     data_dir: str = ""  # where browser uploads are stored; empty: the index folder's uploads/
-    prompts_dir: str = str(PROJECT_ROOT / "prompts")
+    prompts_dir: str = packaged_prompts()
+    bench_data: str = "../shared/bench-data"  # the public benchmarks' folders, for rag eval --bench
     # embedding
     embedder: str = "all-MiniLM-L6-v2"  # or any sentence-transformers name or path
     chunk_tokens: int = 160  # chunk size in embedder tokens

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from . import arithmetic, citations, context, conjunction, followup, fusion, injection, verify, years, yesno
+from . import arithmetic, citations, context, conjunction, fakes, followup, fusion, injection, verify, years, yesno
 from .config import Settings, load_settings
 from .errors import ConfigError
 from .embedder import Embedder, load_embedder
@@ -58,14 +58,16 @@ class Bot:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.embedder)
+            name = self.settings.embedder
+            self._embedder = fakes.embedder() if name == fakes.NAME else load_embedder(name)
         return self._embedder
 
     @property
     def generator(self) -> Generator:
         if self._generator is None:
             s = self.settings
-            self._generator = load_generator(s.model, s.n_ctx, s.n_threads, s.seed)
+            self._generator = (fakes.generator() if s.model == fakes.NAME
+                               else load_generator(s.model, s.n_ctx, s.n_threads, s.seed))
         return self._generator
 
     @property
@@ -74,7 +76,8 @@ class Bot:
         weights, so that a rewrite does not evict the answer prompt cached in the first."""
         if self._rewriter is None:
             s = self.settings
-            self._rewriter = load_generator(s.model, REWRITE_CTX, s.n_threads, s.seed)
+            self._rewriter = (fakes.generator() if s.model == fakes.NAME
+                              else load_generator(s.model, REWRITE_CTX, s.n_threads, s.seed))
         return self._rewriter
 
     @property

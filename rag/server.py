@@ -7,31 +7,28 @@
 """
 
 import hmac
-import importlib.util
+import importlib
 import ipaddress
 import json
 import socket
 import sys
 import time
 import uuid
-from dataclasses import asdict
 from functools import partial
 
-from .config import PROJECT_ROOT
 from .errors import ConfigError, RagError
 
 HISTORY_TURNS = 2  # earlier question/answer pairs used for a follow-up, as in `rag chat`
-UI_FILE = PROJECT_ROOT / "ui" / "app.py"
 
 
 def load_ui():
-    """The ui/app.py module (ui/ is a folder of the project, not an importable package)."""
-    spec = importlib.util.spec_from_file_location("rag_ui_app", UI_FILE)
-    if spec is None or not UI_FILE.exists():
-        raise ConfigError(f"The browser app is missing: {UI_FILE}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The browser app: the ui.app module, installed with the package."""
+    try:
+        return importlib.import_module("ui.app")
+    except ModuleNotFoundError as e:
+        if e.name not in ("ui", "ui.app"):
+            raise
+        raise ConfigError("The browser app (package ui) is not installed: reinstall rag (pip install .)") from None
 
 
 MAX_BODY_BYTES = 1 << 20  # a chat request is a question and a short history
@@ -93,19 +90,12 @@ def parse_messages(messages) -> tuple[str, list[tuple[str, str]]]:
     return _content(last).strip(), history[-HISTORY_TURNS:]
 
 
-def citations_json(answer) -> list[dict]:
-    return [asdict(c) | {"name": c.name} for c in answer.citations]
-
-
-def passages_json(answer) -> list[dict]:
-    return [{"n": h.rank, "score": h.score, "chunk_id": h.chunk.id, "source": h.chunk.source,
-             "name": h.chunk.name, "page": h.chunk.page, "start": h.chunk.start, "end": h.chunk.end,
-             "text": h.chunk.text} for h in answer.passages]
+RAG_FIELDS = ("citations", "passages", "refused", "refusal_reason", "timings", "notices")  # of Answer.to_dict()
 
 
 def rag_fields(answer) -> dict:
-    return {"citations": citations_json(answer), "passages": passages_json(answer),
-            "refused": answer.refused, "timings": asdict(answer.timings), "notices": list(answer.notices)}
+    data = answer.to_dict()
+    return {key: data[key] for key in RAG_FIELDS}
 
 
 def completion_json(answer, model: str, id_: str, created: int) -> dict:

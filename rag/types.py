@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,12 @@ class Hit:
     dense: float | None = None  # cosine similarity to the query, when known
     lexical: float | None = None  # BM25 score, when known
 
+    def to_dict(self) -> dict:
+        c = self.chunk
+        return {"n": self.rank, "score": _number(self.score), "chunk_id": c.id, "source": c.source, "name": c.name,
+                "page": c.page, "start": c.start, "end": c.end, "text": c.text,
+                "dense": _number(self.dense), "lexical": _number(self.lexical)}
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -61,6 +67,9 @@ class Citation:
     @property
     def name(self) -> str:
         return self.source.replace("\\", "/").rsplit("/", 1)[-1]
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"name": self.name}
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,25 @@ class Answer:
     def cited_passages(self) -> tuple[Hit, ...]:
         cited = {c.n for c in self.citations}
         return tuple(h for h in self.passages if h.rank in cited)
+
+    def to_dict(self) -> dict:
+        """The Answer as plain JSON-ready data: the one form the CLI (--json), the HTTP API and the
+        eval give it. Passages and citations carry their file name; a passage's "n" is its [n]."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+
+def _plain(value):
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    return value
+
+
+def _number(value):
+    return None if value is None else float(value)
 
 
 @dataclass(frozen=True)

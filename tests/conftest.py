@@ -1,13 +1,9 @@
-"""Deterministic fakes for fast unit tests, and session fixtures for the real stack."""
+"""Fixtures: the fakes of rag/fakes.py for fast unit tests, and the real stack for slow ones."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -15,59 +11,13 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 import rag  # noqa: E402
 from rag.config import Settings  # noqa: E402
+from rag.fakes import FakeEmbedder, FakeGenerator  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
-BENCH = ROOT.parent / "shared" / "bench-data"
+from helpers import CORPUS  # noqa: E402
 
 
 def pytest_addoption(parser):
     parser.addoption("--run-bench", action="store_true", help="run the benchmark tests (SciFact anchors)")
-
-
-class FakeEmbedder:
-    """Bag of hashed lower-case words, normalised: texts sharing words are close."""
-
-    def __init__(self, dim: int = 64, id: str = "fake-words"):
-        self.id, self.dim = id, dim
-        self.calls = 0  # documents embedded, to check incremental ingest
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def _vec(self, text: str) -> np.ndarray:
-        v = np.zeros(self.dim, dtype="float32")
-        for w in re.findall(r"\w+", text.lower()):
-            v[int(hashlib.md5(w.encode()).hexdigest(), 16) % self.dim] += 1.0
-        n = np.linalg.norm(v)
-        return v / n if n else v
-
-    def embed_documents(self, texts, progress=False):
-        self.calls += len(texts)
-        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), "float32")
-
-    def embed_query(self, text):
-        return self._vec(text).reshape(1, -1)
-
-
-class FakeGenerator:
-    """Replies are queued; each reply is streamed word by word. Records the messages."""
-
-    def __init__(self, replies=()):
-        self.id = "fake-model"
-        self.replies = list(replies)
-        self.seen: list[list[dict]] = []
-        self.last_usage = (0, 0)  # (words of the prompt, pieces of the reply)
-
-    def queue(self, *replies: str):
-        self.replies.extend(replies)
-
-    def stream(self, messages, max_tokens=384, temperature=0.0):
-        self.seen.append(messages)
-        reply = self.replies.pop(0) if self.replies else "I could not find the answer in your documents."
-        pieces = re.findall(r"\S+\s*", reply)
-        yield from pieces
-        self.last_usage = (sum(len(m["content"].split()) for m in messages), len(pieces))
 
 
 @pytest.fixture

@@ -1,8 +1,12 @@
-"""Small builders for test documents (no binary fixtures in the repo)."""
+"""Small builders for test documents (no binary fixtures in the repo), and where the shared data is."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+BENCH = ROOT.parent / "shared" / "bench-data"
 
 
 def make_pdf(path: Path, pages: list[str]) -> Path:

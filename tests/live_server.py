@@ -37,3 +37,47 @@ class LiveServer:
     def __exit__(self, *exc):
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class ServeProcess:
+    """with ServeProcess([rag, "serve", ...], port, env=..., cwd=...) as url: a real `rag serve`
+    process, ready once its page answers; stopped with SIGINT (Ctrl-C) at the end."""
+
+    def __init__(self, command: list[str], port: int, timeout: float = 300.0, **popen):
+        self.command, self.port, self.timeout, self.popen = command, port, timeout, popen
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = None
+
+    def __enter__(self) -> str:
+        import subprocess
+        import tempfile
+        import urllib.request
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT, **self.popen)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"rag serve exited with {self.process.returncode}:\n{self.output()[-3000:]}")
+            if time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"rag serve did not answer in {self.timeout:.0f} s:\n{self.output()[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/v1/models", timeout=5):
+                    return self.url
+            except OSError:
+                time.sleep(0.5)
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+    def __exit__(self, *exc):
+        import signal
+        import subprocess
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -14,7 +14,7 @@ from rag.eval.cli import run
 from rag.eval.harness import evaluate, threshold_points
 from rag.eval.report import compare, load_report
 
-from conftest import BENCH, CORPUS
+from helpers import BENCH, CORPUS
 
 REFUSAL = "I could not find the answer in your documents."
 FILES = {"report.json", "report.md", "cases.jsonl", "latency.png", "correctness.png", "recall_at_k.png",

@@ -3,9 +3,8 @@
 import numpy as np
 
 from rag import context, conjunction, followup, verify
+from rag.fakes import FakeEmbedder
 from rag.types import Chunk, Hit
-
-from conftest import FakeEmbedder
 
 REFUSAL = "I could not find the answer in your documents."
 

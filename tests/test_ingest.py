@@ -4,9 +4,8 @@ import pytest
 
 import rag
 from rag.errors import IndexMismatchError
+from rag.fakes import FakeEmbedder
 from rag.store import Store
-
-from conftest import FakeEmbedder
 
 
 def test_second_ingest_of_unchanged_files_embeds_nothing(make_bot, docs_dir, fake_embedder):

@@ -10,7 +10,7 @@ import pytest
 import rag
 from rag.errors import IndexMismatchError
 
-from conftest import CORPUS
+from helpers import CORPUS
 
 pytestmark = pytest.mark.slow
 

@@ -1,8 +1,8 @@
 """The browser chat: a Gradio app over one rag.Bot. It only calls the Bot's public methods
 (stream, ingest, remove, documents, status); every callback is a plain method.
 
-Loaded by path from rag/server.py (ui/ is not a package). To run it alone:
-    python ui/app.py            (same as `rag serve`, without the HTTP API)
+Imported by rag/server.py as ui.app. To run it alone:
+    python -m ui.app            (same as `rag serve`, without the HTTP API)
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """`rag eval`: a question set over the current index, a public benchmark, or a comparison.
 
     rag eval questions.jsonl [--index DIR] [--out reports/NAME] [--limit N] [--split tune|heldout]
-    rag eval --bench scifact --data ../shared/bench-data/scifact [--retriever dense|bm25|hybrid]
-    rag eval --bench squad2 --data ../shared/bench-data/squad-v2-dev-subset --sample 200 --seed 0
+    rag eval --bench scifact [--data DIR] [--retriever dense|bm25|hybrid]  (DIR: bench_data/scifact)
+    rag eval --bench squad2 [--data DIR] --sample 200 --seed 0
     rag eval compare reports/A reports/B"""
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from ..config import PROJECT_ROOT
 from ..errors import RagError
 from .report import compare, summary_lines
 
-BENCH_DATA = PROJECT_ROOT.parent / "shared" / "bench-data"
-DEFAULT_DATA = {"scifact": BENCH_DATA / "scifact", "squad2": BENCH_DATA / "squad-v2-dev-subset"}
+DEFAULT_DATA = {"scifact": "scifact", "squad2": "squad-v2-dev-subset"}  # folders in settings.bench_data
 USAGE = ("usage: rag eval QUESTIONS.jsonl | rag eval --bench scifact|squad2 [--data DIR] | "
          "rag eval compare REPORT_A REPORT_B")
 
@@ -31,10 +29,10 @@ def set_name(path) -> str:
     return path.parent.name if path.stem == "questions" and path.parent.name else path.stem
 
 
-def _data(args) -> Path:
-    data = Path(args.data) if args.data else DEFAULT_DATA[args.bench]
+def _data(args, bot_factory) -> Path:
+    data = Path(args.data) if args.data else Path(bot_factory().settings.bench_data) / DEFAULT_DATA[args.bench]
     if not data.exists():
-        raise RagError(f"Benchmark data not found at {data}: pass --data DIR")
+        raise RagError(f"Benchmark data not found at {data}: pass --data DIR (or set bench_data)")
     return data
 
 
@@ -77,12 +75,14 @@ def run(bot_factory, args) -> int:
         retriever = getattr(args, "retriever", None) or "dense"
         if retriever not in ("dense", "bm25", "hybrid"):
             raise RagError(f"Unknown retriever '{retriever}': use dense, bm25 or hybrid")
-        report = bench.scifact(bot_factory, _data(args), retriever=retriever, limit=args.limit, seed=args.seed)
+        report = bench.scifact(bot_factory, _data(args, bot_factory), retriever=retriever, limit=args.limit,
+                               seed=args.seed)
         return _finish(report, args.out or default_out(f"scifact-{retriever}"))
     if args.bench == "squad2":
         if positional:
             raise RagError("--bench squad2 takes no question set")
-        report = bench.squad2(bot_factory, _data(args), sample=args.sample or 200, seed=args.seed, limit=args.limit)
+        report = bench.squad2(bot_factory, _data(args, bot_factory), sample=args.sample or 200, seed=args.seed,
+                              limit=args.limit)
         return _finish(report, args.out or default_out("squad2"))
     if len(positional) != 1:
         raise RagError(USAGE)

@@ -20,11 +20,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..citations import clean_markers, is_refusal, markers_in
-from ..config import PROJECT_ROOT
 from . import metrics as m
 from .cases import Case, as_cases, matches, select_split
 
 RETRIEVAL_KS = (1, 3, 5, 10)
+HERE = Path(__file__).resolve().parent  # git is asked about the code that runs
 
 
 @dataclass
@@ -140,19 +140,18 @@ def judge(case: Case, answer, hits, refusal: str, ks=RETRIEVAL_KS) -> dict:
 
 
 def answer_record(answer) -> dict:
+    data = answer.to_dict()  # the passages' texts are left out: the report points to them
     return {
-        "answer": answer.text, "raw_text": answer.raw_text, "refused": answer.refused, "query": answer.query,
-        "second_look": answer.second_look,
+        "answer": data["text"], "raw_text": data["raw_text"], "refused": data["refused"], "query": data["query"],
+        "second_look": data["second_look"],
         "refusal_reason": getattr(answer, "refusal_reason", "") or "",  # on Answer once the pipeline sets it
         "checks": list(getattr(answer, "checks", ()) or ()),
-        "citations": [{"n": c.n, "chunk_id": c.chunk_id, "source": c.source, "page": c.page, "sentence": c.sentence}
-                      for c in answer.citations],
-        "passages": [{"rank": h.rank, "chunk_id": h.chunk.id, "source": h.chunk.source, "score": h.score}
-                     for h in answer.passages],
+        "citations": [{k: c[k] for k in ("n", "chunk_id", "source", "page", "sentence")} for c in data["citations"]],
+        "passages": [{k: p[k] for k in ("n", "chunk_id", "source", "score")} for p in data["passages"]],
         "markers": markers_in(answer.raw_text or ""),
-        "best_dense": max((h.dense for h in (getattr(answer, "retrieved", ()) or answer.passages)
-                           if h.dense is not None), default=None),
-        "timings": dataclasses.asdict(answer.timings),
+        "best_dense": max((h["dense"] for h in (data.get("retrieved") or data["passages"])
+                           if h["dense"] is not None), default=None),
+        "timings": data["timings"],
     }
 
 
@@ -374,10 +373,12 @@ def breakdown(records: list[dict]) -> dict:
 def git_info() -> dict:
     def git(*args):
         try:
-            out = subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
+            out = subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True, timeout=10)
             return out.stdout.strip() if out.returncode == 0 else None
         except (OSError, subprocess.SubprocessError):
             return None
+    if git("ls-files", "--error-unmatch", Path(__file__).name) is None:  # an installed copy, not a checkout
+        return {"commit": None, "dirty": None}
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit, "dirty": bool(status) if status is not None else None}

@@ -1,0 +1,1 @@
+"""The browser chat (ui/app.py), served by `rag serve`."""
