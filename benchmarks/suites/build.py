@@ -45,7 +45,7 @@ CORPUS_SHA256 = {
     "chat": "cf33e23877234c0fba8c04647b3fcd9c6985946d13f7d69535fabd614331fedf",
     "manual": "e42285c98a76016e98a31c08d11ebbdef122bde2aad828acdd08277e479dabee",
     "encyclopedia": "990d9b42a55364ca9993cd929f40a374fa4c56868ee0f9192fbb2ccad62b57df",
-    "papers": "6b2d75848c50d6845c476536617fb775f5486e8a578a7a503dcb93b8980ef2d0",
+    "papers": "4e0880e7211731cb4964e8ced2a3b8f95bb9eb18bee69c0ac25725b388ff4c15",
 }
 MANUAL_PYTHON = "3.11.7"
 

@@ -13,7 +13,7 @@ What is kept: the title, the description and the authors from the front matter, 
 <d-article> / <dt-article>: paragraphs separated by blank lines, headings on their own lines,
 list items as "- item", figure captions, table rows with cells separated by " | ", and the TeX of
 <d-math> / <dt-math> as written. What is dropped: scripts, styles, SVG, figure contents other
-than their captions, citations (<d-cite>), footnotes, interactive widgets, HTML comments, the
+than their captions, citation markers (a <d-cite> keeps only the words it wraps), footnotes, interactive widgets, HTML comments, the
 appendix and the bibliography."""
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ ARTICLES = {
         "2f9df1613f334c02a6107be25d45312000dd5f1fb91972a50c9080858294d84c"),
 }
 
-SKIP = {"script", "style", "svg", "d-cite", "dt-cite", "d-footnote", "dt-fn", "d-footnote-list",
+SKIP = {"script", "style", "svg", "d-footnote", "dt-fn", "d-footnote-list",
         "d-citation-list", "d-bibliography", "d-appendix", "dt-appendix", "d-slider", "d-contents",
         "button", "select", "input", "textarea", "noscript", "canvas", "video", "audio", "iframe",
         "d-code", "dt-code", "pre", "math", "template", "d-byline", "dt-byline"}
