@@ -1,6 +1,6 @@
 """Check the development suites: fields, tags, split, gold answers in their sources.
 
-    python benchmarks/suites/check.py [NAME ...]      (default: chat manual encyclopedia)
+    python benchmarks/suites/check.py [NAME ...]      (default: chat manual encyclopedia papers)
 
 Plain Python 3.11 standard library; builds each corpus into a temporary folder with build.py.
 For every question it checks:
@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-SUITES = ("chat", "manual", "encyclopedia")
+SUITES = ("chat", "manual", "encyclopedia", "papers")
 FIELDS = ("id", "question", "answers", "sources", "answerable", "history", "tags", "split")
 TAGS = ("single-fact", "yes-no", "when", "which-first", "two-docs", "list", "number", "follow-up",
         "unanswerable")
