@@ -302,7 +302,8 @@ def test_eight_concurrent_clients_get_their_own_complete_answers_while_an_ingest
 
     def client(i: int) -> list[tuple[str, list]]:
         out = []
-        with httpx.Client(base_url=url, timeout=300) as http:
+        # the eighth client's first token waits for seven answers: a long wait on a busy machine
+        with httpx.Client(base_url=url, timeout=900) as http:
             for turn in range(3):
                 question = f"Which crate does locker {i} hold?" if turn != 1 else f"Which team owns locker {i}?"
                 with http.stream("POST", "/v1/chat/completions", json={
@@ -314,7 +315,7 @@ def test_eight_concurrent_clients_get_their_own_complete_answers_while_an_ingest
         with ThreadPoolExecutor(8) as pool:
             futures = [pool.submit(client, i) for i in range(8)]
             ingest.start()
-            results = [f.result(timeout=600) for f in futures]
+            results = [f.result(timeout=1200) for f in futures]
         ingest.join(120)
     for own, events in (pair for result in results for pair in result):
         assert events[-1] == "[DONE]" and events[-2]["choices"][0]["finish_reason"] == "stop"
