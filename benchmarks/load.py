@@ -101,23 +101,20 @@ def main(argv=None) -> int:
                             max_tokens=args.max_tokens)
         local = rag.Bot(settings)
         local.ingest([docs])
-        rows, answers = [], {}
-        total, results = run(local, args.clients, args.questions)
-        rows.append(row("in process (one lock)", total, results))
-        answers["local"] = results
+        print(f"{args.clients} clients x {args.questions} streamed questions, {args.model}, {args.threads} threads, "
+              f"max_tokens {args.max_tokens}, {os.cpu_count()} CPUs\n")
+        print("| generator | total s | first token s (median) | answer s (median) | answer s (p95) | complete and own |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |", flush=True)
+        answers = {}
+        total, answers["local"] = run(local, args.clients, args.questions)
+        print(row("in process (one lock)", total, answers["local"]), flush=True)
         with ModelServer(resolve_model(args.model), Path(tmp) / "server.log", alias=args.model,
                          n_threads=args.threads) as url:
             served = rag.Bot(settings.replace(model=f"openai:{url}"), embedder=local.embedder)
-            total, results = run(served, args.clients, args.questions)
-            rows.append(row("llama-cpp-python server (1 slot)", total, results))
-            answers["served"] = results
+            total, answers["served"] = run(served, args.clients, args.questions)
+            print(row("llama-cpp-python server (1 slot)", total, answers["served"]), flush=True)
     key = lambda r: (r["client"], r["raw"])  # noqa: E731
     same = sorted(map(key, answers["local"])) == sorted(map(key, answers["served"]))
-    print(f"{args.clients} clients x {args.questions} streamed questions, {args.model}, {args.threads} threads, "
-          f"max_tokens {args.max_tokens}, {os.cpu_count()} CPUs\n")
-    print("| generator | total s | first token s (median) | answer s (median) | answer s (p95) | complete and own |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    print("\n".join(rows))
     print(f"\nthe same answers from both generators: {'yes' if same else 'no'}")
     return 0
 
