@@ -52,7 +52,9 @@ class Settings:
     keep_unsupported: bool = False  # show unsupported sentences instead of dropping them
     second_look: bool = True  # when a withheld draft copies the worked example, ask again with the best passage alone
     # generation
-    model: str = "qwen2.5-coder-1.5b"  # a preset name, a .gguf path or hf:REPO/FILE
+    model: str = "qwen2.5-coder-1.5b"  # a preset name, a .gguf path, hf:REPO/FILE or openai:URL of a model server
+    openai_model: str = ""  # with openai:URL, the served model's name (empty: the server's first model)
+    openai_timeout: float = 120.0  # with openai:URL, seconds to wait for the server (each streamed piece)
     n_ctx: int = 4096
     n_threads: int = 0  # 0 = all cores
     temperature: float = 0.0
@@ -79,6 +81,8 @@ class Settings:
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"Setting '{name}' must be one of {', '.join(allowed)}, "
                                   f"got {getattr(self, name)!r}")
+        if self.model.startswith("openai:"):
+            _check_server_url(self.model[len("openai:"):])
         if self.chunk_overlap >= self.chunk_tokens:
             raise ConfigError(f"Setting 'chunk_overlap' ({self.chunk_overlap}) must be smaller than "
                               f"'chunk_tokens' ({self.chunk_tokens})")
@@ -97,10 +101,23 @@ RANGES = {
     "rrf_k": (1, 10_000), "candidates": (1, 1000), "mmr_lambda": (0.0, 1.0), "min_score": (-1.0, 1.0),
     "context_tokens": (16, 100_000), "min_overlap": (0.0, 1.0), "n_ctx": (256, 1_048_576),
     "n_threads": (0, 1024), "temperature": (0.0, 5.0), "max_tokens": (1, 100_000), "seed": (0, 2**31 - 1),
+    "openai_timeout": (1.0, 3600.0),
     "port": (1, 65535), "max_upload_mb": (1, 100_000), "max_question_chars": (1, 1_000_000),
 }
 CHOICES = {"retriever": ("dense", "bm25", "hybrid"), "fusion": ("weighted", "rrf")}
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _check_server_url(url: str) -> None:
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"Setting 'model' openai:URL needs the http(s) URL of an OpenAI-compatible server, "
+                          f"for example openai:http://127.0.0.1:8080/v1; got {url!r}")
 
 
 def _is_kind(value, kind: str) -> bool:

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from . import arithmetic, citations, context, conjunction, fakes, followup, fusion, injection, verify, years, yesno
+from . import (arithmetic, citations, context, conjunction, fakes, followup, fusion, injection, openai_generator,
+               verify, years, yesno)
 from .config import Settings, load_settings
 from .errors import ConfigError
 from .embedder import Embedder, load_embedder
@@ -67,16 +68,19 @@ class Bot:
         if self._generator is None:
             s = self.settings
             self._generator = (fakes.generator() if s.model == fakes.NAME
+                               else openai_generator.load(s) if openai_generator.is_remote(s.model)
                                else load_generator(s.model, s.n_ctx, s.n_threads, s.seed))
         return self._generator
 
     @property
     def rewriter(self) -> Generator:
         """The model for follow-up rewrites: a second llama.cpp context on the same memory-mapped
-        weights, so that a rewrite does not evict the answer prompt cached in the first."""
+        weights, so that a rewrite does not evict the answer prompt cached in the first. A model
+        server keeps its own caches: the rewrite goes to the same server."""
         if self._rewriter is None:
             s = self.settings
             self._rewriter = (fakes.generator() if s.model == fakes.NAME
+                              else self.generator if openai_generator.is_remote(s.model)
                               else load_generator(s.model, REWRITE_CTX, s.n_threads, s.seed))
         return self._rewriter
 

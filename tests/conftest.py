@@ -64,3 +64,27 @@ def real_bot(real_settings):
     bot = rag.Bot(real_settings)
     bot.ingest([CORPUS])
     return bot
+
+
+# ---------- the real model behind a model server (slow) ----------
+MODEL_SERVER_KEY = "test-model-server-key"
+
+
+@pytest.fixture(scope="session")
+def model_server(tmp_path_factory):
+    """llama-cpp-python's OpenAI-compatible server with SmolLM2-135M on 127.0.0.1; its URL."""
+    from model_server import ModelServer
+    from rag.models import resolve_model
+    log = tmp_path_factory.mktemp("model-server") / "server.log"
+    with ModelServer(resolve_model("smollm2-135m"), log, api_key=MODEL_SERVER_KEY) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def served_bot(real_bot, real_settings, model_server):
+    """The real index and embedder, with the model setting openai:URL of the model server."""
+    bot = rag.Bot(real_settings.replace(model=f"openai:{model_server}"), embedder=real_bot.embedder)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RAG_OPENAI_API_KEY", MODEL_SERVER_KEY)
+        bot.generator  # noqa: B018 - the key is read when the generator is made
+    return bot

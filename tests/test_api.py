@@ -177,7 +177,9 @@ def test_a_client_that_disconnects_mid_stream_frees_the_model(bot, fake_generato
 
 
 @pytest.mark.slow
-def test_real_stack_over_http(real_bot):
+@pytest.mark.parametrize("bot", ["real_bot", "served_bot"])
+def test_real_stack_over_http(request, bot):
+    real_bot = request.getfixturevalue(bot)
     question = {"role": "user", "content": "How much did Meta plan to spend on capital expenditures in 2025?"}
     with LiveServer(build_app(real_bot)) as url, httpx.Client(base_url=url, timeout=120) as http:
         body = http.post("/v1/chat/completions", json={"messages": [question]}).json()
@@ -278,10 +280,13 @@ def test_the_api_key_and_the_password_are_required_when_set(make_bot, docs_dir, 
 
 
 @pytest.mark.slow
-def test_eight_concurrent_clients_get_their_own_complete_answers_while_an_ingest_runs(real_settings, real_bot,
-                                                                                       tmp_path):
+@pytest.mark.parametrize("generator_of", ["real_bot", "served_bot"])
+def test_eight_concurrent_clients_get_their_own_complete_answers_while_an_ingest_runs(request, real_settings,
+                                                                                       real_bot, tmp_path,
+                                                                                       generator_of):
     """8 clients x 3 streamed questions at once (SmolLM2, real MiniLM and FAISS), and a document
-    added meanwhile: every stream ends complete, with the passages of its own question."""
+    added meanwhile: every stream ends complete, with the passages of its own question. With the
+    in-process model (queued), and with the model server (no lock here: all go to the server)."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
     docs = tmp_path / "docs"
@@ -290,14 +295,15 @@ def test_eight_concurrent_clients_get_their_own_complete_answers_while_an_ingest
         (docs / f"locker-{i}.txt").write_text(f"Locker {i} belongs to the {['red', 'blue', 'green', 'gold'][i % 4]} "
                                               f"team and holds crate number {1000 + i}.")
     bot = rag.Bot(real_settings.replace(index_dir=str(tmp_path / "index")), embedder=real_bot.embedder,
-                  generator=real_bot.generator)
+                  generator=request.getfixturevalue(generator_of).generator)
     bot.ingest([docs])
     (tmp_path / "late").mkdir()
     (tmp_path / "late" / "annex.txt").write_text("The annex opens at nine and closes at five.")
 
     def client(i: int) -> list[tuple[str, list]]:
         out = []
-        with httpx.Client(base_url=url, timeout=300) as http:
+        # the eighth client's first token waits for seven answers: a long wait on a busy machine
+        with httpx.Client(base_url=url, timeout=900) as http:
             for turn in range(3):
                 question = f"Which crate does locker {i} hold?" if turn != 1 else f"Which team owns locker {i}?"
                 with http.stream("POST", "/v1/chat/completions", json={
@@ -309,7 +315,7 @@ def test_eight_concurrent_clients_get_their_own_complete_answers_while_an_ingest
         with ThreadPoolExecutor(8) as pool:
             futures = [pool.submit(client, i) for i in range(8)]
             ingest.start()
-            results = [f.result(timeout=600) for f in futures]
+            results = [f.result(timeout=1200) for f in futures]
         ingest.join(120)
     for own, events in (pair for result in results for pair in result):
         assert events[-1] == "[DONE]" and events[-2]["choices"][0]["finish_reason"] == "stop"

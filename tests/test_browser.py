@@ -66,6 +66,12 @@ def real_url(real_bot):
 
 
 @pytest.fixture(scope="module")
+def served_url(served_bot):
+    with LiveServer(build_app(served_bot)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def quoting_bot(real_bot, real_settings, tmp_path_factory):
     """The real embedder and a copy of the real index, with the quoting model."""
     where = tmp_path_factory.mktemp("quoting")
@@ -117,13 +123,16 @@ RECORD_ANSWER_STATES = """() => {
 }"""
 
 
-def test_real_model_streams_an_answer_and_shows_sources(browser, real_url):
-    page = open_chat(browser, real_url)
+@pytest.mark.parametrize("url", ["real_url", "served_url"])
+def test_real_model_streams_an_answer_and_shows_sources(request, browser, url):
+    """In process, and through llama-cpp-python's server (model setting openai:URL)."""
+    page = open_chat(browser, request.getfixturevalue(url))
     page.evaluate(RECORD_ANSWER_STATES)
     ask(page, "How much did Meta plan to spend on capital expenditures in 2025?")
     wait_for_sources(page, timeout=90_000)
     seen = [s for s in page.evaluate("window.ragSeen") if "Searching your documents" not in s]
-    page.screenshot(path=ARTIFACTS / "real-model-chat.png", full_page=True)
+    page.screenshot(path=ARTIFACTS / ("real-model-chat.png" if url == "real_url" else "real-model-chat-served.png"),
+                    full_page=True)
     assert len(seen) >= 2, f"no streaming seen: {seen}"
     assert all(len(a) <= len(b) for a, b in zip(seen, seen[1:-1]))
     assert "Sources" in page.inner_text("#rag-sources") or "Not found" in page.inner_text("#rag-sources")

@@ -40,7 +40,10 @@ def test_reopen_with_other_chunking_is_refused(real_settings, real_bot):
         rag.Bot(real_settings.replace(chunk_tokens=200)).retrieve("capex")  # the index opens on first use
 
 
-def test_real_model_ask_and_stream(real_bot):
+@pytest.mark.parametrize("bot", ["real_bot", "served_bot"])
+def test_real_model_ask_and_stream(request, bot):
+    """In process, and through llama-cpp-python's server (model setting openai:URL)."""
+    real_bot = request.getfixturevalue(bot)
     answer = real_bot.ask("How much did Meta plan to spend on capex in 2025?")
     assert answer.text and answer.passages and answer.timings.first_token_s is not None
     # the whole prompt (instructions, worked example, passages) is counted, cached prefix included
