@@ -16,7 +16,7 @@ from .errors import ConfigError
 from .embedder import Embedder, load_embedder
 from .followup import History
 from .generator import Generator, load_generator
-from .ingest import IngestReport, apply, prepare
+from .ingest import IngestReport, apply, ingest
 from .prompts import answer_messages, example_answers, template
 from .store import Store, WriteLock, files_on_disk
 from .types import Answer, Hit, IndexedFile, SentenceCheck, Timings
@@ -46,7 +46,8 @@ class Bot:
 
     def _open_store(self) -> Store:
         s = self.settings
-        return Store.open(s.index_dir, self.embedder.id, self.embedder.dim, s.chunk_tokens, s.chunk_overlap)
+        return Store.open(s.index_dir, self.embedder.id, self.embedder.dim, s.chunk_tokens, s.chunk_overlap,
+                          s.ann_threshold)
 
     def _current(self) -> Store:
         """The store as it is on disk now: reopened when another process has written the index."""
@@ -58,7 +59,7 @@ class Bot:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.embedder)
+            self._embedder = load_embedder(self.settings.embedder, self.settings.embedder_backend)
         return self._embedder
 
     @property
@@ -88,11 +89,12 @@ class Bot:
         s = self.settings
         with WriteLock(s.index_dir, warn):
             store = self._current()
-            plan = prepare(store, self.embedder, list(paths), s.chunk_tokens, s.chunk_overlap,
-                           progress=progress, warn=warn)
-            with self._lock:
-                self._changing(store, lambda: apply(store, plan))
-            return plan.report
+
+            def commit(batch):
+                with self._lock:
+                    self._changing(store, lambda: apply(store, batch))
+            return ingest(store, self.embedder, list(paths), s.chunk_tokens, s.chunk_overlap, commit,
+                          s.ingest_batch, progress=progress, warn=warn)
 
     def remove(self, source: str) -> bool:
         """Remove a document by its path (or file name, if unique). True if it was indexed."""
