@@ -95,9 +95,12 @@ def percentiles(ms: list[float]) -> dict:
 
 
 def _bot(index: str, backend: str):
-    from .config import load_settings
+    from dataclasses import fields
+
+    from .config import Settings, load_settings
     from .pipeline import Bot
-    return Bot(load_settings(index_dir=index, embedder_backend=backend))
+    backend_known = "embedder_backend" in {f.name for f in fields(Settings)}  # not in versions before it
+    return Bot(load_settings(index_dir=index, **({"embedder_backend": backend} if backend_known else {})))
 
 
 def child_ingest(index: str, docs: str, backend: str) -> dict:
@@ -400,7 +403,7 @@ def main(argv=None) -> int:
         print(scifact_subset(Path(args.scifact_subset[0]), Path(args.scifact_subset[1]), args.docs))
         return 0
     from .config import load_settings
-    backend = args.backend or load_settings().embedder_backend
+    backend = args.backend or getattr(load_settings(), "embedder_backend", "torch")
     out = Path(args.out or Path("reports") / f"bench-{datetime.now():%Y%m%d-%H%M}")
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
     synthetic = [int(x) for x in args.synthetic.split(",") if x.strip()]
