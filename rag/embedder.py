@@ -220,6 +220,41 @@ class OnnxEmbedder:
             return self._run([text]).astype("float32").reshape(1, self.dim)
 
 
+class CachedEmbedder:
+    """An embedder that remembers the vectors of the last `size` texts it embedded: the compact
+    context embeds the sentences of the retrieved chunks for every question, and questions about
+    the same documents retrieve the same chunks."""
+
+    def __init__(self, inner: Embedder, size: int = 50_000):
+        from collections import OrderedDict
+        self.inner, self.size = inner, size
+        self.id, self.dim = inner.id, inner.dim
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.inner.embed_query(text)
+
+    def embed_documents(self, texts, progress=False) -> np.ndarray:
+        texts = list(texts)
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            vectors = self.inner.embed_documents(missing)
+            with self._lock:
+                self._cache.update(zip(missing, vectors))
+        with self._lock:
+            out = np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, self.dim), "float32")
+            for t in texts:
+                self._cache.move_to_end(t)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return out.astype("float32")
+
+
 _loading = threading.Lock()
 
 

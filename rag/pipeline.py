@@ -13,7 +13,7 @@ from typing import Iterator
 from . import arithmetic, citations, context, conjunction, followup, fusion, injection, verify, years
 from .config import Settings, load_settings
 from .errors import ConfigError
-from .embedder import Embedder, load_embedder
+from .embedder import CachedEmbedder, Embedder, load_embedder
 from .followup import History
 from .generator import Generator, load_generator
 from .ingest import IngestReport, apply, ingest
@@ -36,6 +36,7 @@ class Bot:
         self._rewriter = generator
         self._lock = threading.RLock()  # ingest/remove vs. retrieval
         self._store: Store | None = None  # opened on first use: listing documents loads no model
+        self._sentences: CachedEmbedder | None = None  # the compact context's sentence vectors
 
     @property
     def store(self) -> Store:
@@ -210,7 +211,9 @@ class Bot:
         if s.compact and not reason:
             # a side of a comparison ("Microsoft's capex in Q1") says nothing of the amount it wants;
             # a "how much" question does, and a bonus there only brought in other amounts (SQuAD)
-            passages = _in_turn([context.select(q, self.embedder.embed_query(q), ranking, self.embedder,
+            if self._sentences is None or self._sentences.inner is not self.embedder:
+                self._sentences = CachedEmbedder(self.embedder)
+            passages = _in_turn([context.select(q, self.embedder.embed_query(q), ranking, self._sentences,
                                                 s.context_tokens // len(queries), wants_amount=bool(compared))
                                  for q, ranking in zip(queries, rankings)])
         return Turn(question=question, history=tuple(history), query=query, standalone=standalone,
