@@ -371,8 +371,7 @@ class Store:
             if self._new:
                 manifest.segments.append({"dir": self._write_segment(self._new, made), "chunks": len(self._new),
                                           "deleted": []})
-            for segment in manifest.segments:
-                # the removed ids of this segment; segment ids are consecutive runs, so bounds suffice
+            for segment in manifest.segments:  # the ids removed since the last commit, by segment
                 if self._deleted:
                     segment["deleted"] = sorted(set(segment["deleted"]) | self._in_segment(segment))
             manifest.segments = [s for s in manifest.segments if len(s["deleted"]) < s["chunks"]]
