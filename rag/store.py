@@ -108,7 +108,7 @@ class IvfIndex:
     """Approximate search for large indexes: IVF with flat lists, about sqrt(n) lists, of which
     nprobe are scanned (recall@10 against exact search is measured by `rag bench`)."""
 
-    NPROBE = 16
+    NPROBE = 96  # of about 316 lists at 100k chunks: recall@10 0.981 on rag bench's clustered vectors (16: 0.897)
 
     def __init__(self, index):
         self.index = index
