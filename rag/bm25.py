@@ -1,7 +1,9 @@
-"""Lexical retrieval with bm25s over the store's chunks, built in memory on first use
-(cheap next to embedding) and rebuilt after the index changes."""
+"""Lexical retrieval with bm25s over the store's chunks: built when an index is saved, stored
+with its generation (bm25s files plus the vector ids) and loaded, memory-mapped, when read."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -11,19 +13,38 @@ STOPWORDS = "english"
 TOKENS = r"(?u)\b\w+\b"  # one-character tokens count ("vitamin D")
 
 
+def _bm25s():
+    try:
+        import bm25s
+    except ImportError:
+        raise MissingDependency("bm25s", "bm25s") from None
+    return bm25s
+
+
 class BM25Index:
-    def __init__(self, ids: list[int], texts: list[str], k1: float = 0.9, b: float = 0.4):
-        try:
-            import bm25s
-        except ImportError:
-            raise MissingDependency("bm25s", "bm25s") from None
+    def __init__(self, ids: list[int], texts: list[str], k1: float = 0.9, b: float = 0.4, model=None):
+        bm25s = _bm25s()
         self._bm25s = bm25s
         self.ids = np.asarray(ids, dtype="int64")
-        self.model = bm25s.BM25(k1=k1, b=b)
-        if texts:
-            tokens = bm25s.tokenize(texts, token_pattern=TOKENS, stopwords=STOPWORDS, show_progress=False)
-            self.model.index(tokens, show_progress=False)
-        self.empty = not texts
+        self.model = model
+        if model is None:
+            self.model = bm25s.BM25(k1=k1, b=b)
+            if texts:
+                tokens = bm25s.tokenize(texts, token_pattern=TOKENS, stopwords=STOPWORDS, show_progress=False)
+                self.model.index(tokens, show_progress=False)
+        self.empty = not len(self.ids)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "ids.npy", self.ids)
+        if not self.empty:
+            self.model.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> "BM25Index":
+        ids = np.load(folder / "ids.npy")
+        model = _bm25s().BM25.load(str(folder), mmap=True, show_progress=False) if len(ids) else None
+        return cls(ids, [], model=model or _bm25s().BM25())
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         if self.empty or k <= 0:

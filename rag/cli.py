@@ -18,6 +18,8 @@ SETTING_FLAGS = {
                          "a .gguf path, or hf:REPO/FILE"),
     "--embedder": ("embedder", "sentence-transformers model name or path (default all-MiniLM-L6-v2; "
                                "fake for tests)"),
+    "--embedder-backend": ("embedder_backend", "torch (default) or onnx-int8: the same model exported here "
+                                               "to ONNX with int8 weights (faster; needs onnxruntime)"),
     "--top-k": ("top_k", "passages retrieved per question"),
     "--retriever": ("retriever", "hybrid (default), dense or bm25; --bench scifact defaults to dense"),
     "--threads": ("n_threads", "CPU threads for generation (0 = all)"),
@@ -91,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="sampling and bootstrap seed")
     s.add_argument("--limit", type=int, help="only the first N questions")
     s.add_argument("--split", help="only the questions of this split: tune or heldout")
+
+    sub.add_parser("bench", add_help=False, help="ingest and retrieval speed at 1k-100k chunks, with plots "
+                                                  "(rag bench --help)")
     return p
 
 
@@ -214,6 +219,10 @@ def cmd_eval(bot_factory, args):
 def main(argv=None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        from .bench import main as bench
+        return bench(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if not args.command:
@@ -230,7 +239,7 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\ninterrupted; the index is as it was before this command", file=sys.stderr)
+        print("\ninterrupted; what was committed is kept: run the command again to carry on", file=sys.stderr)
         return 130
 
 

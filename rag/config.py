@@ -31,8 +31,11 @@ class Settings:
     bench_data: str = "../shared/bench-data"  # the public benchmarks' folders, for rag eval --bench
     # embedding
     embedder: str = "all-MiniLM-L6-v2"  # or any sentence-transformers name or path
+    embedder_backend: str = "torch"  # torch, or onnx-int8 (exported here from the same weights)
     chunk_tokens: int = 160  # chunk size in embedder tokens
     chunk_overlap: int = 32  # overlap in embedder tokens (whole sentences)
+    ingest_batch: int = 256  # chunks embedded and committed together: an interrupted ingest loses one batch
+    ann_threshold: int = 50_000  # chunks from which dense search uses an IVF index instead of exact search
     # retrieval
     top_k: int = 4
     retriever: str = "hybrid"  # dense, bm25 or hybrid
@@ -97,14 +100,15 @@ class Settings:
 
 # the bounds of numeric settings: a value outside is an error, not a silent surprise
 RANGES = {
-    "chunk_tokens": (8, 1_000_000), "chunk_overlap": (0, 999_999), "top_k": (1, 50), "dense_weight": (0.0, 1.0),
+    "chunk_tokens": (8, 1_000_000), "ingest_batch": (1, 1_000_000), "ann_threshold": (1, 10**9), "chunk_overlap": (0, 999_999), "top_k": (1, 50), "dense_weight": (0.0, 1.0),
     "rrf_k": (1, 10_000), "candidates": (1, 1000), "mmr_lambda": (0.0, 1.0), "min_score": (-1.0, 1.0),
     "context_tokens": (16, 100_000), "min_overlap": (0.0, 1.0), "n_ctx": (256, 1_048_576),
     "n_threads": (0, 1024), "temperature": (0.0, 5.0), "max_tokens": (1, 100_000), "seed": (0, 2**31 - 1),
     "openai_timeout": (1.0, 3600.0),
     "port": (1, 65535), "max_upload_mb": (1, 100_000), "max_question_chars": (1, 1_000_000),
 }
-CHOICES = {"retriever": ("dense", "bm25", "hybrid"), "fusion": ("weighted", "rrf")}
+CHOICES = {"retriever": ("dense", "bm25", "hybrid"), "fusion": ("weighted", "rrf"),
+           "embedder_backend": ("torch", "onnx-int8")}
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 

@@ -1,10 +1,14 @@
-"""Embedders: the Protocol the index relies on, and sentence-transformers behind it."""
+"""Embedders: the Protocol the index relies on; sentence-transformers (torch) behind it, or
+the same model exported here to ONNX with int8 weights and run by onnxruntime."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import threading
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -40,6 +44,14 @@ def _resolve(name: str) -> str:
     return str(mod.get_model_path())
 
 
+def _quiet_transformers() -> None:
+    try:
+        from transformers.utils import logging as hf_logging
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
 class SentenceTransformerEmbedder:
     def __init__(self, name: str):
         try:
@@ -47,11 +59,7 @@ class SentenceTransformerEmbedder:
         except ImportError:
             raise MissingDependency("sentence-transformers", "sentence-transformers") from None
         path = _resolve(name)
-        try:
-            from transformers.utils import logging as hf_logging
-            hf_logging.disable_progress_bar()
-        except ImportError:
-            pass
+        _quiet_transformers()
         try:
             self.model = SentenceTransformer(path, device="cpu")
         except Exception as e:
@@ -80,15 +88,184 @@ class SentenceTransformerEmbedder:
         return np.asarray(vec, dtype="float32").reshape(1, self.dim)
 
 
+BACKENDS = ("torch", "onnx-int8")
+ONNX_BATCH = 32
+
+
+def _onnx_cache() -> Path:
+    from .models import cache_dir
+    return cache_dir() / "onnx"
+
+
+def export_int8(model_path: str) -> Path:
+    """The model's transformer exported to ONNX and its weights quantized to int8 (per channel),
+    done here from the local weights and cached by their hash; later calls reuse the file."""
+    weights = Path(model_path) / "model.safetensors"
+    if not weights.exists():
+        weights = Path(model_path) / "pytorch_model.bin"
+    digest = hashlib.sha256()
+    with open(weights, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    target = _onnx_cache() / f"{digest.hexdigest()[:16]}-int8.onnx"
+    if target.exists():
+        return target
+    import tempfile
+
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _quiet_transformers()
+    model = AutoModel.from_pretrained(model_path).eval()
+
+    class Hidden(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    example = tuple(torch.ones((2, 8), dtype=torch.int64) for _ in names)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        fp32, int8 = Path(tmp) / "model.onnx", Path(tmp) / "model-int8.onnx"
+        import logging
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            logging.disable(logging.WARNING)  # onnxruntime's quantizer logs advice on the root logger
+            try:
+                torch.onnx.export(Hidden(model), example, str(fp32), input_names=names,
+                                  output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                                  dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + ["last_hidden_state"]})
+                quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+            finally:
+                logging.disable(logging.NOTSET)
+        os.replace(int8, target)
+    return target
+
+
+class OnnxEmbedder:
+    """A sentence-transformers model with mean pooling and normalisation (MiniLM), run by
+    onnxruntime on int8 weights exported locally; texts are embedded in batches of similar
+    length, so that little of each batch is padding."""
+
+    def __init__(self, name: str):
+        try:
+            import onnxruntime as ort
+            from transformers import AutoTokenizer
+        except ImportError:
+            raise MissingDependency("onnxruntime", "onnxruntime") from None
+        path = Path(_resolve(name))
+        try:
+            pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
+            modules = [m["type"] for m in json.loads((path / "modules.json").read_text())]
+            config = json.loads((path / "sentence_bert_config.json").read_text())
+        except (OSError, ValueError) as e:
+            raise ModelError(f"Cannot read embedding model '{name}' for onnxruntime: {e}") from None
+        if not pooling.get("pooling_mode_mean_tokens") or not any(m.endswith("Normalize") for m in modules):
+            raise ModelError(f"Embedding model '{name}' is not mean-pooled and normalised; "
+                             f"use embedder_backend = \"torch\" for it")
+        self.max_length = int(config.get("max_seq_length", 256))
+        self.dim = int(pooling["word_embedding_dimension"])
+        try:
+            onnx_file = export_int8(str(path))
+            options = ort.SessionOptions()
+            options.log_severity_level = 3
+            self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+            self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        except Exception as e:
+            raise ModelError(f"Cannot load embedding model '{name}' with onnxruntime: {e}") from None
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.id = f"{name}+onnx-int8"
+        self.lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        with self.lock:
+            return len(self.tokenizer.tokenize(text))
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
+        feed = {k: enc[k].astype("int64") for k in ("input_ids", "attention_mask", "token_type_ids")
+                if k in self.inputs}
+        hidden = self.session.run(None, feed)[0]
+        mask = enc["attention_mask"][..., None].astype("float32")
+        vecs = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        return vecs / np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
+
+    def embed_documents(self, texts, progress=False) -> np.ndarray:
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype="float32")
+        if not texts:
+            return out
+        with self.lock:
+            lengths = [len(ids) for ids in self.tokenizer(texts, truncation=True, max_length=self.max_length,
+                                                          add_special_tokens=True)["input_ids"]]
+            order = np.argsort(lengths, kind="stable")
+            batches = range(0, len(texts), ONNX_BATCH)
+            if progress and len(batches) > 1:
+                from tqdm import tqdm
+                batches = tqdm(batches, desc="embedding", unit="batch", leave=False)
+            for b in batches:
+                idx = order[b:b + ONNX_BATCH]
+                out[idx] = self._run([texts[i] for i in idx])
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        with self.lock:
+            return self._run([text]).astype("float32").reshape(1, self.dim)
+
+
+class CachedEmbedder:
+    """An embedder that remembers the vectors of the last `size` texts it embedded: the compact
+    context embeds the sentences of the retrieved chunks for every question, and questions about
+    the same documents retrieve the same chunks."""
+
+    def __init__(self, inner: Embedder, size: int = 50_000):
+        from collections import OrderedDict
+        self.inner, self.size = inner, size
+        self.id, self.dim = inner.id, inner.dim
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.inner.embed_query(text)
+
+    def embed_documents(self, texts, progress=False) -> np.ndarray:
+        texts = list(texts)
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            vectors = self.inner.embed_documents(missing)
+            with self._lock:
+                self._cache.update(zip(missing, vectors))
+        with self._lock:
+            out = np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, self.dim), "float32")
+            for t in texts:
+                self._cache.move_to_end(t)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return out.astype("float32")
+
+
 _loading = threading.Lock()
 
 
-def load_embedder(name: str) -> Embedder:
-    """One instance per model name per process, however many threads ask for it at once."""
+def load_embedder(name: str, backend: str = "torch") -> Embedder:
+    """One instance per model name and backend per process, however many threads ask at once."""
     with _loading:
-        return _load_embedder(name)
+        return _load_embedder(name, backend)
 
 
 @lru_cache(maxsize=4)
-def _load_embedder(name: str) -> Embedder:
+def _load_embedder(name: str, backend: str) -> Embedder:
+    if backend == "onnx-int8":
+        return OnnxEmbedder(name)
     return SentenceTransformerEmbedder(name)

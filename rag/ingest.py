@@ -1,6 +1,7 @@
-"""Add, update and remove documents in a Store. Unchanged files (same sha256) cost nothing;
-the index is saved once at the end, atomically. prepare() reads and embeds; apply() changes
-the store, so that readers wait only for the short second step."""
+"""Add, update and remove documents in a Store. Unchanged files (same sha256) cost nothing.
+Files are read, chunked and embedded in batches of about `batch_chunks` chunks, and each batch is
+committed to the index as it is done: an interrupted ingest keeps the batches it finished, and
+the next run carries on from there (the files it committed are unchanged then)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -18,6 +20,8 @@ from .errors import LoadError
 from .loaders import Skipped, expand, load_file
 from .store import Store
 from .types import Chunk
+
+BATCH_CHUNKS = 256
 
 
 @dataclass
@@ -39,28 +43,31 @@ def file_sha256(path: Path) -> str:
 
 
 @dataclass
-class Plan:
-    """What an ingest will change: read, chunked and embedded, not yet applied to the store."""
-    report: IngestReport
+class Batch:
+    """Files read, chunked and embedded, not yet applied to the store."""
     pending: list[tuple[str, str, list[Chunk]]]  # (source, sha256, chunks)
     vectors: np.ndarray | None
+    removed: list[str] = field(default_factory=list)
+    final: bool = False  # the last batch of the ingest: the store is saved (merges, BM25)
 
 
-def prepare(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_overlap: int,
-            progress: bool = False, warn=None) -> Plan:
-    """Read, chunk and embed what changed; the store is only read."""
+def batches(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_overlap: int,
+            report: IngestReport, batch_chunks: int = BATCH_CHUNKS, progress: bool = False,
+            warn=None) -> Iterator[Batch]:
+    """The batches of an ingest, the last one marked final; the store is only read."""
     warn = warn or (lambda msg: print(f"warning: {msg}", file=sys.stderr))
-    report = IngestReport()
     files, report.skipped = expand(paths)
     for s in report.skipped:
         warn(str(s))
-    pending = []  # (source, sha, chunks)
+    bar = None
     if progress and len(files) > 1:
         from tqdm import tqdm
-        files_iter = tqdm(files, desc="reading", unit="file", leave=False)
-    else:
-        files_iter = files
-    for path in files_iter:
+        bar = tqdm(total=len(files), desc="ingesting", unit="file", leave=False)
+    pending: list[tuple[str, str, list[Chunk]]] = []
+    size = 0
+    for path in files:
+        if bar is not None:
+            bar.update(1)
         source = str(path.resolve())
         try:
             sha = file_sha256(path)
@@ -81,27 +88,51 @@ def prepare(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_ov
         chunks = chunk_document(doc, chunk_tokens, chunk_overlap, embedder.count_tokens)
         pending.append((source, sha, chunks))
         (report.updated if known else report.added).append(source)
-
-    all_chunks = [c for _, _, chunks in pending for c in chunks]
-    vectors = embedder.embed_documents([c.text for c in all_chunks], progress=progress) if all_chunks else None
-    report.chunks = len(all_chunks)
+        size += len(chunks)
+        if size >= batch_chunks:
+            yield _embedded(embedder, pending, report)
+            pending, size = [], 0
+    if bar is not None:
+        bar.close()
     seen = {str(f.resolve()) for f in files}
     for folder in (Path(p).resolve() for p in paths if Path(p).is_dir()):
         for source in store.manifest.files:
             if Path(source).is_relative_to(folder) and source not in seen and not Path(source).exists():
                 report.removed.append(source)
-    return Plan(report, pending, vectors)
+    last = _embedded(embedder, pending, report)
+    last.removed, last.final = list(report.removed), True
+    yield last
 
 
-def apply(store: Store, plan: Plan) -> None:
-    """Change the store as planned and save it (one new generation)."""
+def _embedded(embedder: Embedder, pending, report: IngestReport) -> Batch:
+    texts = [c.text for _, _, chunks in pending for c in chunks]
+    report.chunks += len(texts)
+    return Batch(pending, embedder.embed_documents(texts) if texts else None)
+
+
+def apply(store: Store, batch: Batch) -> None:
+    """Change the store as the batch says and commit it; the final batch saves the store."""
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     offset = 0
-    for source, sha, chunks in plan.pending:
+    for source, sha, chunks in batch.pending:
         store.remove_source(source)
-        store.add_source(source, sha, chunks, plan.vectors[offset:offset + len(chunks)], now)
+        store.add_source(source, sha, chunks, batch.vectors[offset:offset + len(chunks)], now)
         offset += len(chunks)
-    for source in plan.report.removed:
+    for source in batch.removed:
         store.remove_source(source)
-    if plan.pending or plan.report.removed:
-        store.save()
+    if batch.final:
+        if batch.pending or batch.removed or store.unsaved:
+            store.save()
+    elif batch.pending:
+        store.commit()
+
+
+def ingest(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_overlap: int,
+           commit: Callable[[Batch], None], batch_chunks: int = BATCH_CHUNKS, progress: bool = False,
+           warn=None) -> IngestReport:
+    """Read, embed and commit batch after batch; commit(batch) applies one (see apply)."""
+    report = IngestReport()
+    for batch in batches(store, embedder, paths, chunk_tokens, chunk_overlap, report, batch_chunks,
+                         progress, warn):
+        commit(batch)
+    return report

@@ -14,10 +14,10 @@ from . import (arithmetic, citations, context, conjunction, fakes, followup, fus
                verify, years, yesno)
 from .config import Settings, load_settings
 from .errors import ConfigError
-from .embedder import Embedder, load_embedder
+from .embedder import CachedEmbedder, Embedder, load_embedder
 from .followup import History
 from .generator import Generator, load_generator
-from .ingest import IngestReport, apply, prepare
+from .ingest import IngestReport, apply, ingest
 from .prompts import answer_messages, example_answers, template
 from .store import Store, WriteLock, files_on_disk
 from .types import Answer, Hit, IndexedFile, SentenceCheck, Timings
@@ -37,6 +37,7 @@ class Bot:
         self._rewriter = generator
         self._lock = threading.RLock()  # ingest/remove vs. retrieval
         self._store: Store | None = None  # opened on first use: listing documents loads no model
+        self._sentences: CachedEmbedder | None = None  # the compact context's sentence vectors
 
     @property
     def store(self) -> Store:
@@ -47,7 +48,8 @@ class Bot:
 
     def _open_store(self) -> Store:
         s = self.settings
-        return Store.open(s.index_dir, self.embedder.id, self.embedder.dim, s.chunk_tokens, s.chunk_overlap)
+        return Store.open(s.index_dir, self.embedder.id, self.embedder.dim, s.chunk_tokens, s.chunk_overlap,
+                          s.ann_threshold)
 
     def _current(self) -> Store:
         """The store as it is on disk now: reopened when another process has written the index."""
@@ -59,8 +61,9 @@ class Bot:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            name = self.settings.embedder
-            self._embedder = fakes.embedder() if name == fakes.NAME else load_embedder(name)
+            s = self.settings
+            self._embedder = (fakes.embedder() if s.embedder == fakes.NAME
+                              else load_embedder(s.embedder, s.embedder_backend))
         return self._embedder
 
     @property
@@ -95,11 +98,12 @@ class Bot:
         s = self.settings
         with WriteLock(s.index_dir, warn):
             store = self._current()
-            plan = prepare(store, self.embedder, list(paths), s.chunk_tokens, s.chunk_overlap,
-                           progress=progress, warn=warn)
-            with self._lock:
-                self._changing(store, lambda: apply(store, plan))
-            return plan.report
+
+            def commit(batch):
+                with self._lock:
+                    self._changing(store, lambda: apply(store, batch))
+            return ingest(store, self.embedder, list(paths), s.chunk_tokens, s.chunk_overlap, commit,
+                          s.ingest_batch, progress=progress, warn=warn)
 
     def remove(self, source: str) -> bool:
         """Remove a document by its path (or file name, if unique). True if it was indexed."""
@@ -215,7 +219,9 @@ class Bot:
         if s.compact and not reason:
             # a side of a comparison ("Microsoft's capex in Q1") says nothing of the amount it wants;
             # a "how much" question does, and a bonus there only brought in other amounts (SQuAD)
-            passages = _in_turn([context.select(q, self.embedder.embed_query(q), ranking, self.embedder,
+            if self._sentences is None or self._sentences.inner is not self.embedder:
+                self._sentences = CachedEmbedder(self.embedder)
+            passages = _in_turn([context.select(q, self.embedder.embed_query(q), ranking, self._sentences,
                                                 s.context_tokens // len(queries), wants_amount=bool(compared))
                                  for q, ranking in zip(queries, rankings)])
         return Turn(question=question, history=tuple(history), query=query, standalone=standalone,

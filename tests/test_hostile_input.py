@@ -176,11 +176,12 @@ def test_a_damaged_index_is_a_message_not_a_traceback(make_bot, docs_dir, damage
     bot.ingest([docs_dir])
     root = bot.store.root
     gen = root / (root / "CURRENT").read_text()
+    segment = root / json.loads((gen / "manifest.json").read_text())["segments"][0]["dir"]
     if damage == "no chunks":
-        (gen / "chunks.jsonl").unlink()
+        (segment / "chunks.jsonl").unlink()
     elif damage == "truncated vectors":
-        data = (gen / "vectors.faiss").read_bytes()
-        (gen / "vectors.faiss").write_bytes(data[:len(data) // 2])
+        data = (segment / "vectors.faiss").read_bytes()
+        (segment / "vectors.faiss").write_bytes(data[:len(data) // 2])
     elif damage == "bad manifest":
         (gen / "manifest.json").write_text("{not json")
     else:

@@ -112,9 +112,11 @@ def test_store_files_are_plain_and_readable(make_bot, docs_dir):
     bot = make_bot()
     bot.ingest([docs_dir])
     gen = bot.store.root / (bot.store.root / "CURRENT").read_text()
-    assert sorted(p.name for p in gen.iterdir()) == ["chunks.jsonl", "manifest.json", "vectors.faiss"]
+    assert sorted(p.name for p in gen.iterdir()) == ["bm25", "manifest.json"]
     manifest = json.loads((gen / "manifest.json").read_text())
-    assert manifest["embedder"] == "fake-words" and manifest["dim"] == 64 and manifest["format"] == 1
-    rows = [json.loads(line) for line in (gen / "chunks.jsonl").read_text().splitlines()]
+    assert manifest["embedder"] == "fake-words" and manifest["dim"] == 64 and manifest["format"] == 2
+    segments = [bot.store.root / s["dir"] for s in manifest["segments"]]
+    assert all(sorted(p.name for p in seg.iterdir()) == ["chunks.jsonl", "vectors.faiss"] for seg in segments)
+    rows = [json.loads(line) for seg in segments for line in (seg / "chunks.jsonl").read_text().splitlines()]
     assert all(r["text"] for r in rows) and len(rows) == len(Store.open(
         bot.store.root, "fake-words", 64, 40, 8).chunks)

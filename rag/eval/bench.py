@@ -52,7 +52,8 @@ def bench_bot(bot_factory, folder: Path, **settings):
     either builds another index instead of failing on the old one."""
     probe = bot_factory(index_dir=str(folder / "probe-never-written"), **settings)
     s = probe.settings
-    index = folder / f"index-{slug(s.embedder)}-{s.chunk_tokens}-{s.chunk_overlap}"
+    backend = "" if getattr(s, "embedder_backend", "torch") == "torch" else f"+{s.embedder_backend}"
+    index = folder / f"index-{slug(s.embedder + backend)}-{s.chunk_tokens}-{s.chunk_overlap}"
     return bot_factory(index_dir=str(index), data_dir=str(folder / "uploads"), **settings)
 
 
