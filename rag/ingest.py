@@ -42,7 +42,7 @@ def file_sha256(path: Path) -> str:
 class Plan:
     """What an ingest will change: read, chunked and embedded, not yet applied to the store."""
     report: IngestReport
-    pending: list[tuple[str, str, list[Chunk]]]  # (source, sha256, chunks)
+    pending: list[tuple[str, str, list[Chunk], str]]  # (source, sha256, chunks, title)
     vectors: np.ndarray | None
 
 
@@ -79,10 +79,10 @@ def prepare(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_ov
             warn(str(report.skipped[-1]) + (" (the indexed version is kept)" if known else ""))
             continue
         chunks = chunk_document(doc, chunk_tokens, chunk_overlap, embedder.count_tokens)
-        pending.append((source, sha, chunks))
+        pending.append((source, sha, chunks, doc.title))
         (report.updated if known else report.added).append(source)
 
-    all_chunks = [c for _, _, chunks in pending for c in chunks]
+    all_chunks = [c for _, _, chunks, _ in pending for c in chunks]
     vectors = embedder.embed_documents([c.text for c in all_chunks], progress=progress) if all_chunks else None
     report.chunks = len(all_chunks)
     seen = {str(f.resolve()) for f in files}
@@ -97,9 +97,9 @@ def apply(store: Store, plan: Plan) -> None:
     """Change the store as planned and save it (one new generation)."""
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     offset = 0
-    for source, sha, chunks in plan.pending:
+    for source, sha, chunks, title in plan.pending:
         store.remove_source(source)
-        store.add_source(source, sha, chunks, plan.vectors[offset:offset + len(chunks)], now)
+        store.add_source(source, sha, chunks, plan.vectors[offset:offset + len(chunks)], now, title=title)
         offset += len(chunks)
     for source in plan.report.removed:
         store.remove_source(source)

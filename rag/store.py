@@ -208,13 +208,14 @@ class Store:
         self._bm25, self._texts = None, {}
         return len(ids)
 
-    def add_source(self, source: str, sha256: str, chunks: list[Chunk], vectors: np.ndarray, added: str):
+    def add_source(self, source: str, sha256: str, chunks: list[Chunk], vectors: np.ndarray, added: str,
+                   title: str = ""):
         ids = np.arange(self.manifest.next_id, self.manifest.next_id + len(chunks), dtype="int64")
         self.manifest.next_id += len(chunks)
         self.vectors.add(ids, vectors)
         for vid, chunk in zip(ids.tolist(), chunks):
             self.chunks[vid] = chunk
-        self.manifest.files[source] = {"sha256": sha256, "chunks": len(chunks), "added": added}
+        self.manifest.files[source] = {"sha256": sha256, "chunks": len(chunks), "added": added, "title": title}
         self._bm25, self._texts = None, {}
 
     def save(self) -> None:
@@ -270,7 +271,7 @@ def files_on_disk(root) -> list[IndexedFile]:
 
 
 def indexed_files(files: dict[str, dict]) -> list[IndexedFile]:
-    return [IndexedFile(source=s, sha256=f["sha256"], chunks=f["chunks"], added=f["added"])
+    return [IndexedFile(source=s, sha256=f["sha256"], chunks=f["chunks"], added=f["added"], title=f.get("title", ""))
             for s, f in sorted(files.items())]
 
 
