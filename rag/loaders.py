@@ -11,6 +11,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .chunking import sentences
 from .errors import LoadError, MissingDependency
 from .types import Document
 
@@ -63,7 +64,8 @@ def title_of(text: str, given: str = "", markdown: bool = False) -> str:
     if not line:
         line = next((s for s in (" ".join(raw.split()) for raw in text.splitlines()[:20])
                      if s and not s.endswith(":")), "")
-        line = re.split(r"(?<=[.!?])\s", line, maxsplit=1)[0]
+        first = sentences(line)
+        line = line[first[0][0]:first[0][1]] if first else line
     if len(line) > TITLE_CHARS:
         line = line[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:-") + "…"
     return line

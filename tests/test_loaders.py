@@ -94,3 +94,8 @@ def test_the_title_is_kept_in_the_index(make_bot, tmp_path):
 def rag_open_titles(bot):
     import rag
     return [f.title for f in rag.open(bot.settings).documents()]  # read back from the manifest on disk
+
+
+def test_a_title_keeps_an_abbreviation_whole(tmp_path):
+    (tmp_path / "n.txt").write_text("U.S. markets panicked on Monday. Nvidia fell.\n")
+    assert load_file(tmp_path / "n.txt").title == "U.S. markets panicked on Monday."

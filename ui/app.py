@@ -66,22 +66,32 @@ a.rag-cite.rag-weak { text-decoration: underline wavy #ea580c; color: #9a3412; }
 #rag-header h1 { font-size: 1.25em; margin: 0; }
 #rag-header > * { flex: 0 1 auto !important; min-width: 0 !important; width: auto !important; }
 #rag-input-row { flex-wrap: nowrap; align-items: stretch; }
-#rag-sources-col { max-height: calc(100dvh - 130px); overflow-y: auto; }
+#rag-sources-col { max-height: calc(100dvh - 130px); overflow-y: auto; flex-wrap: nowrap !important; }
+#rag-sources-col > * { flex-shrink: 0; }
 #rag-sources-toggle, #rag-sources-close { display: none; }
 #rag-docs { overflow-x: auto; }
+#rag-docs th { white-space: nowrap; }
 @media (max-width: 720px) {
   #rag-sources-col { position: fixed; top: 0; right: 0; bottom: 0; width: min(92vw, 480px); max-height: none;
                      z-index: 1000; background: var(--background-fill-primary); padding: 0.8em;
                      box-shadow: -4px 0 16px rgba(0,0,0,0.25); transform: translateX(105%);
                      transition: transform 0.2s; }
-  body.rag-drawer-open #rag-sources-col { transform: none; }
+  #rag-sources-col.rag-open { transform: none; }
   #rag-sources-toggle, #rag-sources-close { display: inline-flex; }
-  #rag-docs { font-size: 0.85em; }
+  #rag-docs { font-size: 0.8em; }
+  /* on a phone the table leaves out the passage count */
+  #rag-docs th:nth-child(3), #rag-docs .body-cell:nth-child(3) { display: none; }
+  #rag-docs .body-cell:nth-child(n+4) * { white-space: nowrap !important; word-break: keep-all !important;
+                                          overflow-wrap: normal !important; }
+  #rag-header h1 { font-size: 1.05em; }
+  #rag-status p, #rag-status code { font-size: 0.78rem; }
+  #rag-chat { height: calc(100dvh - 330px) !important; }
 }
 """
 
 # A click on an [n] in the chat scrolls the Sources panel to that passage (opening any collapsed
-# section around it, and on a phone the Sources drawer) instead of following the link. A stage's
+# section around it, and on a phone the Sources drawer; the page's CSS is scoped to the app, so
+# the drawer's state is a class of its own element) instead of following the link. A stage's
 # elapsed time counts up in the page between updates from the server.
 HEAD = """
 <script>
@@ -92,7 +102,8 @@ document.addEventListener("click", function (event) {
   if (!target) return;
   event.preventDefault();
   event.stopPropagation();
-  document.body.classList.add("rag-drawer-open");
+  const drawer = document.getElementById("rag-sources-col");
+  if (drawer) drawer.classList.add("rag-open");
   for (let el = target.parentElement; el; el = el.parentElement) {
     if (el.tagName === "DETAILS") el.open = true;
   }
@@ -108,7 +119,7 @@ setInterval(function () {
 }, 200);
 </script>
 """
-TOGGLE_SOURCES = "() => { document.body.classList.toggle('rag-drawer-open'); }"
+TOGGLE_SOURCES = "() => { document.getElementById('rag-sources-col').classList.toggle('rag-open'); }"
 
 
 # ---------- pure helpers (no Bot, no Gradio) ----------
@@ -537,7 +548,7 @@ class ChatUI:
         s = self.bot.status()
         docs = (f"{count(s['documents'], 'document')} · {count(s['chunks'], 'passage')}" if s["documents"]
                 else "**No documents yet**: add some in the Documents tab")
-        return f"{docs} · model `{s['model']}` · index `{s['index']}`"
+        return f"{docs} · model `{s['model']}`"
 
     def refresh(self):
         """(table, status line, empty-chat text and examples) as they are now."""
@@ -691,7 +702,8 @@ class ChatUI:
                         sources = gr.HTML(NO_SOURCES, elem_id="rag-sources", js_on_load=None)
             with gr.Tab("Documents", id="documents"):
                 gr.Markdown(f"Add {', '.join(SUPPORTED)} files (up to {s.max_upload_mb} MB each). "
-                            f"They are copied to `{s.uploads_dir}` and indexed there.")
+                            f"They are copied to `{s.uploads_dir}` and indexed in `{s.index_dir}`. "
+                            f"To remove a document, click Remove in its row.")
                 files = gr.File(label="Add documents", file_count="multiple", file_types=list(SUPPORTED),
                                 elem_id="rag-upload")
                 message = gr.Markdown(elem_id="rag-upload-message")
@@ -701,7 +713,7 @@ class ChatUI:
                     cancel = gr.Button("Cancel", elem_id="rag-cancel", scale=0, min_width=90)
                 table = gr.Dataframe(self.documents_table(), headers=["Title", "File", "Passages", "Added", ""],
                                      interactive=False, elem_id="rag-docs", wrap=True,
-                                     column_widths=["40%", "26%", "11%", "14%", "9%"])
+                                     column_widths=["30%", "24%", "12%", "20%", "14%"])
 
             def running():
                 return gr.update(visible=False), gr.update(visible=True)
@@ -718,8 +730,11 @@ class ChatUI:
                 self.respond, [question, turns, k], [chatbot, sources, turns, question], api_visibility="private")
             from_example.then(idle, None, [send, stop], **quiet)
             everything = [ask, from_example]
-            stop.click(self.stopped, turns, [chatbot, sources, turns], cancels=everything,
-                       api_visibility="private").then(idle, None, [send, stop], **quiet)
+            # the answer is cancelled first, then marked stopped: a piece of it still on its way to
+            # the page cannot overwrite the mark
+            stop.click(None, None, None, cancels=everything, **quiet).then(
+                self.stopped, turns, [chatbot, sources, turns], api_visibility="private").then(
+                idle, None, [send, stop], **quiet)
             chatbot.clear(self.new_chat, None, [chatbot, sources, turns, question], cancels=everything,
                           api_visibility="private").then(idle, None, [send, stop], **quiet)
             new.click(self.new_chat, None, [chatbot, sources, turns, question], cancels=everything,
