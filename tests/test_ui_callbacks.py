@@ -276,7 +276,7 @@ def test_upload_copies_into_data_dir_and_indexes(chat, tmp_path):
     stored = Path(chat.bot.settings.uploads_dir) / "my notes.txt"
     assert stored.read_text() == "Kiwis are green and fuzzy."
     assert "Added: **my notes.txt**.\n\n**1** passage indexed." == message and cleared is None
-    assert ["Kiwis are green and fuzzy.", "my notes.txt", 1] == table[-1][:3] and table[-1][-1] == "Remove"
+    assert ["Kiwis are green and fuzzy.", "my notes.txt", 1] == table[-1][:3] and table[-1][-1] == ui.REMOVE
     assert "Kiwis are green and fuzzy. · `my notes.txt`" in empty["placeholder"]
     assert "**3** documents" in status
     assert chat.bot.retrieve("green fuzzy kiwis", k=1)[0].chunk.source == str(stored.resolve())
@@ -374,7 +374,7 @@ def test_remove_takes_a_document_out_and_deletes_only_uploaded_copies(chat, docs
     assert "**1** document · **1** passage" in status
 
     assert chat.remove(fruit)[0] == '<span class="rag-error">**fruit.txt** is not in the index.</span>'
-    assert chat.remove(None)[0] == "Click Remove in the row of the document to remove."
+    assert chat.remove(None)[0] == "Click ✕ in the row of the document to remove."
 
 
 def test_a_click_on_remove_in_a_row_asks_to_confirm(chat):
@@ -389,7 +389,7 @@ def test_a_click_on_remove_in_a_row_asks_to_confirm(chat):
     assert source.endswith("space.md") and text == "Remove **Space** (space.md) from the index?"
     assert confirm["visible"] is True
     assert click(1, 0)[0] is None and click(1, 0)[2]["visible"] is False  # a click on the title does nothing
-    assert click(0, 4, ["Apples are red.", "other.txt", 1, "", "Remove"])[0] is None  # the list changed
+    assert click(0, 4, ["Apples are red.", "other.txt", 1, "", ui.REMOVE])[0] is None  # the list changed
     assert chat.cancel_remove()[0] is None
 
 

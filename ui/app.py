@@ -37,6 +37,8 @@ MARKER = re.compile(r"\[(\d+)\]")
 STOPWORDS = frozenset("""a an and are as at be by for from has have in is it its of on or that the
 their there they this to was were which will with what when who how why""".split())
 
+# (on a phone the documents table shows the title, the file and the remove mark, not the passage count and
+# date; no comments inside CSS: Gradio scopes each selector to the app and a comment breaks that)
 CSS = """
 .rag-sources { font-size: 0.95em; line-height: 1.45; }
 .rag-sources h3 { margin: 0 0 0.4em; }
@@ -79,10 +81,8 @@ a.rag-cite.rag-weak { text-decoration: underline wavy #ea580c; color: #9a3412; }
   #rag-sources-col.rag-open { transform: none; }
   #rag-sources-toggle, #rag-sources-close { display: inline-flex; }
   #rag-docs { font-size: 0.8em; }
-  /* on a phone the table leaves out the passage count */
   #rag-docs th:nth-child(3), #rag-docs .body-cell:nth-child(3) { display: none; }
-  #rag-docs .body-cell:nth-child(n+4) * { white-space: nowrap !important; word-break: keep-all !important;
-                                          overflow-wrap: normal !important; }
+  #rag-docs th:nth-child(4), #rag-docs .body-cell:nth-child(4) { display: none; }
   #rag-header h1 { font-size: 1.05em; }
   #rag-status p, #rag-status code { font-size: 0.78rem; }
   #rag-chat { height: calc(100dvh - 330px) !important; }
@@ -239,6 +239,7 @@ def passage_html(turn: int, hit, body: str, note: str = "", badge: str = "", tit
             f'<div class="rag-passage">{body}</div>{note}</div>')
 
 
+REMOVE = "✕"  # the cell of the Remove column in each row of the documents table
 CITED = '<span class="rag-badge rag-cited">cited</span>'
 WEAK = '<span class="rag-badge rag-weak">weak</span>'
 NOT_CITED = '<span class="rag-badge">not cited</span>'
@@ -526,7 +527,7 @@ class ChatUI:
         return {f.source: f.title for f in self.bot.documents() if f.title}
 
     def documents_table(self) -> list[list]:
-        return [[f.title or f.name, f.name, f.chunks, f.added[:10], "Remove"] for f in self.bot.documents()]
+        return [[f.title or f.name, f.name, f.chunks, f.added[:10], REMOVE] for f in self.bot.documents()]
 
     def pick_to_remove(self, evt: gr.SelectData):
         """A click in the Remove column of the documents table: ask to confirm.
@@ -537,7 +538,7 @@ class ChatUI:
             return None, "", gr.update(visible=False)
         f = files[row]
         if list(evt.row_value or [])[1:2] != [f.name]:
-            return None, "The list of documents changed; click Remove again.", gr.update(visible=True)
+            return None, f"The list of documents changed; click {REMOVE} again.", gr.update(visible=True)
         label = f"**{html.escape(f.title or f.name)}**" + (f" ({html.escape(f.name)})" if f.title else "")
         return f.source, f"Remove {label} from the index?", gr.update(visible=True)
 
@@ -591,7 +592,7 @@ class ChatUI:
         Returns (message, table, status line, empty chat, confirmation row)."""
         hide = gr.update(visible=False)
         if not source:
-            return ("Click Remove in the row of the document to remove.", *self.refresh(), hide)
+            return (f"Click {REMOVE} in the row of the document to remove.", *self.refresh(), hide)
         name = html.escape(Path(source).name)
         if not self.bot.remove(source):
             return (error(f"**{name}** is not in the index."), *self.refresh(), hide)
@@ -703,7 +704,7 @@ class ChatUI:
             with gr.Tab("Documents", id="documents"):
                 gr.Markdown(f"Add {', '.join(SUPPORTED)} files (up to {s.max_upload_mb} MB each). "
                             f"They are copied to `{s.uploads_dir}` and indexed in `{s.index_dir}`. "
-                            f"To remove a document, click Remove in its row.")
+                            f"To remove a document, click {REMOVE} in its row.")
                 files = gr.File(label="Add documents", file_count="multiple", file_types=list(SUPPORTED),
                                 elem_id="rag-upload")
                 message = gr.Markdown(elem_id="rag-upload-message")
@@ -713,7 +714,7 @@ class ChatUI:
                     cancel = gr.Button("Cancel", elem_id="rag-cancel", scale=0, min_width=90)
                 table = gr.Dataframe(self.documents_table(), headers=["Title", "File", "Passages", "Added", ""],
                                      interactive=False, elem_id="rag-docs", wrap=True,
-                                     column_widths=["30%", "24%", "12%", "20%", "14%"])
+                                     column_widths=["28%", "24%", "12%", "18%", "18%"])
 
             def running():
                 return gr.update(visible=False), gr.update(visible=True)
