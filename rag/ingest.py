@@ -45,7 +45,7 @@ def file_sha256(path: Path) -> str:
 @dataclass
 class Batch:
     """Files read, chunked and embedded, not yet applied to the store."""
-    pending: list[tuple[str, str, list[Chunk]]]  # (source, sha256, chunks)
+    pending: list[tuple[str, str, list[Chunk], str]]  # (source, sha256, chunks, title)
     vectors: np.ndarray | None
     removed: list[str] = field(default_factory=list)
     final: bool = False  # the last batch of the ingest: the store is saved (merges, BM25)
@@ -63,7 +63,7 @@ def batches(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_ov
     if progress and len(files) > 1:
         from tqdm import tqdm
         bar = tqdm(total=len(files), desc="ingesting", unit="file", leave=False)
-    pending: list[tuple[str, str, list[Chunk]]] = []
+    pending: list[tuple[str, str, list[Chunk], str]] = []
     size = 0
     for path in files:
         if bar is not None:
@@ -86,7 +86,7 @@ def batches(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_ov
             warn(str(report.skipped[-1]) + (" (the indexed version is kept)" if known else ""))
             continue
         chunks = chunk_document(doc, chunk_tokens, chunk_overlap, embedder.count_tokens)
-        pending.append((source, sha, chunks))
+        pending.append((source, sha, chunks, doc.title))
         (report.updated if known else report.added).append(source)
         size += len(chunks)
         if size >= batch_chunks:
@@ -105,7 +105,7 @@ def batches(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_ov
 
 
 def _embedded(embedder: Embedder, pending, report: IngestReport) -> Batch:
-    texts = [c.text for _, _, chunks in pending for c in chunks]
+    texts = [c.text for _, _, chunks, _ in pending for c in chunks]
     report.chunks += len(texts)
     return Batch(pending, embedder.embed_documents(texts) if texts else None)
 
@@ -114,9 +114,9 @@ def apply(store: Store, batch: Batch) -> None:
     """Change the store as the batch says and commit it; the final batch saves the store."""
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     offset = 0
-    for source, sha, chunks in batch.pending:
+    for source, sha, chunks, title in batch.pending:
         store.remove_source(source)
-        store.add_source(source, sha, chunks, batch.vectors[offset:offset + len(chunks)], now)
+        store.add_source(source, sha, chunks, batch.vectors[offset:offset + len(chunks)], now, title=title)
         offset += len(chunks)
     for source in batch.removed:
         store.remove_source(source)

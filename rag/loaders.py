@@ -11,6 +11,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .chunking import sentences
 from .errors import LoadError, MissingDependency
 from .types import Document
 
@@ -51,7 +52,26 @@ def _read_text(path: Path) -> str:
     return decode(path.read_bytes())
 
 
-def _html(path: Path) -> str:
+TITLE_CHARS = 80
+
+
+def title_of(text: str, given: str = "", markdown: bool = False) -> str:
+    """A document's title: the one it gives (an HTML <title>, a PDF's or .docx's metadata), else its
+    first Markdown heading, else its first line that is not a label ("In This Article:"), cut to
+    its first sentence and TITLE_CHARS characters."""
+    heading = re.search(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", text, re.M) if markdown else None
+    line = " ".join((given or "").split()) or (heading.group(1) if heading else "")
+    if not line:
+        line = next((s for s in (" ".join(raw.split()) for raw in text.splitlines()[:20])
+                     if s and not s.endswith(":")), "")
+        first = sentences(line)
+        line = line[first[0][0]:first[0][1]] if first else line
+    if len(line) > TITLE_CHARS:
+        line = line[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:-") + "…"
+    return line
+
+
+def _html(path: Path) -> tuple[str, str]:
     try:
         from bs4 import BeautifulSoup
     except ImportError:
@@ -59,11 +79,12 @@ def _html(path: Path) -> str:
     soup = BeautifulSoup(_read_text(path), "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
+    title = soup.title.get_text() if soup.title else ""
     lines = (line.strip() for line in soup.get_text("\n").splitlines())
-    return "\n".join(line for line in lines if line)
+    return "\n".join(line for line in lines if line), title
 
 
-def _pdf(path: Path) -> tuple[str, tuple[tuple[int, int], ...]]:
+def _pdf(path: Path) -> tuple[str, tuple[tuple[int, int], ...], str]:
     try:
         from pypdf import PdfReader
     except ImportError:
@@ -76,12 +97,20 @@ def _pdf(path: Path) -> tuple[str, tuple[tuple[int, int], ...]]:
             pages.append((number, offset))
             texts.append(text)
             offset += len(text) + 2
+        title = _pdf_title(reader)
     except Exception as e:  # pypdf raises many types for damaged files
         raise LoadError(f"not a readable PDF ({e.__class__.__name__}: {e})") from None
-    return "\n\n".join(texts), tuple(pages)
+    return "\n\n".join(texts), tuple(pages), title
 
 
-def _docx(path: Path) -> str:
+def _pdf_title(reader) -> str:
+    try:
+        return str((reader.metadata or {}).get("/Title") or "")
+    except Exception:  # damaged metadata: the first line will do
+        return ""
+
+
+def _docx(path: Path) -> tuple[str, str]:
     try:
         import docx
     except ImportError:
@@ -101,7 +130,7 @@ def _docx(path: Path) -> str:
     for table in document.tables:
         for row in table.rows:
             parts.append(" | ".join(cell.text for cell in row.cells))
-    return "\n".join(p for p in parts if p.strip())
+    return "\n".join(p for p in parts if p.strip()), document.core_properties.title or ""
 
 
 def _csv(path: Path) -> str:
@@ -128,13 +157,14 @@ def load_file(path: str | Path) -> Document:
     if suffix not in SUPPORTED:
         raise LoadError(f"unsupported file type '{suffix or path.name}' (supported: {', '.join(SUPPORTED)})")
     pages: tuple = ()
+    given = ""
     try:
         if suffix in (".html", ".htm"):
-            text = _html(path)
+            text, given = _html(path)
         elif suffix == ".pdf":
-            text, pages = _pdf(path)
+            text, pages, given = _pdf(path)
         elif suffix == ".docx":
-            text = _docx(path)
+            text, given = _docx(path)
         elif suffix == ".csv":
             text = _csv(path)
         else:
@@ -149,7 +179,8 @@ def load_file(path: str | Path) -> Document:
         raise LoadError(f"could not be read ({e.__class__.__name__}: {str(e)[:120]})") from None
     if not text.strip():
         raise LoadError("no text in it (empty, or a scanned PDF without a text layer)")
-    return Document(source=str(path.resolve()), text=text, pages=pages)
+    title = "" if suffix == ".csv" else title_of(text, given, markdown=suffix in (".md", ".markdown"))
+    return Document(source=str(path.resolve()), text=text, pages=pages, title=title)
 
 
 def expand(paths) -> tuple[list[Path], list[Skipped]]:

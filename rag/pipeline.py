@@ -20,6 +20,7 @@ from .generator import Generator, load_generator
 from .ingest import IngestReport, apply, ingest
 from .prompts import answer_messages, example_answers, template
 from .store import Store, WriteLock, files_on_disk
+from .streaming import CheckedText, Progress
 from .types import Answer, Hit, IndexedFile, SentenceCheck, Timings
 
 
@@ -230,9 +231,22 @@ class Bot:
                     start=start, read_s=time.perf_counter() - start)
 
     def stream(self, question: str, history: History = (), k: int | None = None) -> Iterator[str | Answer]:
-        """Yields text pieces as the model writes them, then the final Answer."""
+        """Yields the checked text in pieces as the model writes it, then the final Answer. The
+        pieces add up to the Answer's text, except after a Correction (see `events`), which is
+        left out here: then the Answer's text replaces what was sent."""
+        for event in self.events(question, history, k):
+            if isinstance(event, (str, Answer)):
+                yield event
+
+    def events(self, question: str, history: History = (), k: int | None = None) -> Iterator:
+        """The whole course of one answer: Progress, the Turn (what was found, before the model
+        writes), checked text pieces, a Correction if the final check changed what was sent, and
+        the final Answer (rag.streaming)."""
         s = self.settings
+        begun = time.perf_counter()
+        yield Progress("searching", 0.0)
         turn = self.read(question, history, k)
+        yield turn
         question, query, hits, passages, documents, compared = (turn.question, turn.query, list(turn.hits),
                                                                 list(turn.passages), turn.documents, turn.compared)
         start = turn.start
@@ -244,6 +258,7 @@ class Bot:
                          timings=Timings(retrieve_s=turn.read_s, first_token_s=None,
                                          total_s=time.perf_counter() - start))
             return
+        yield Progress("reading", time.perf_counter() - begun, passages=len(passages))
         # without a standalone question the model reads the conversation and the follow-up itself
         in_chat = bool(turn.history) and turn.standalone is None
         history = turn.history if in_chat else ()
@@ -252,21 +267,25 @@ class Bot:
             asked = template(s.prompts_dir, "compare").format(first=compared.first, second=compared.second)
         messages = answer_messages(s.prompts_dir, asked, passages, history)
         parts, first = [], None
-        shown = citations.MarkerFilter(len(passages))
+        checked = CheckedText(len(passages), lambda raw: self._finish(question, query, raw, passages, hits,
+                                                                      Timings(), documents, compared),
+                              hold=bool(compared))
         for piece in self.generator.stream(messages, s.max_tokens, s.temperature):
             if first is None:
                 first = time.perf_counter()
             parts.append(piece)
-            if text := shown.feed(piece):
+            yield Progress("writing", time.perf_counter() - begun, words=len(parts))
+            if text := checked.feed(piece):
                 yield text
-        if text := shown.flush():
-            yield text
+        yield Progress("checking", time.perf_counter() - begun)
         timings = Timings(retrieve_s=turn.read_s, first_token_s=(first - start) if first else None,
                           total_s=time.perf_counter() - start, completion_tokens=len(parts),
                           prompt_tokens=getattr(self.generator, "last_usage", (0, 0))[0])
         answer = self._finish(question, query, "".join(parts), passages, hits, timings, documents, compared)
         if self._second_look_wanted(answer, passages, turn.several_parts):
             answer = self._second_look(answer, passages[0], hits, documents, asked, history, start)
+        if rest := checked.end(answer.text):
+            yield rest
         yield dataclasses.replace(answer, notices=turn.notices)
 
     def _second_look_wanted(self, answer: Answer, passages: list[Hit], several_parts) -> bool:

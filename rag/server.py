@@ -17,6 +17,8 @@ import uuid
 from functools import partial
 
 from .errors import ConfigError, RagError
+from .streaming import Correction, Progress
+from .types import Answer
 
 HISTORY_TURNS = 2  # earlier question/answer pairs used for a follow-up, as in `rag chat`
 
@@ -31,6 +33,7 @@ def load_ui():
         raise ConfigError("The browser app (package ui) is not installed: reinstall rag (pip install .)") from None
 
 
+BEAT_S = 0.2  # while no checked text is ready, a stream says the stage at most this often
 MAX_BODY_BYTES = 1 << 20  # a chat request is a question and a short history
 MAX_K = 50
 ROLES = ("system", "user", "assistant", "tool", "developer")
@@ -122,21 +125,32 @@ def error_json(message: str, kind: str = "invalid_request_error") -> dict:
 
 
 def sse_events(bot, question, history, k, model, id_, created):
-    """The streamed answer as SSE lines; the last chunk carries the final text and the sources."""
+    """The streamed answer as SSE lines. The content pieces are checked text: joined, they are
+    the final answer's text. The last chunk carries the final `text` and the sources; in the rare
+    case that the final check changed what was already sent (rag.streaming.Correction), it also
+    says `"replaced": true` and its `text` is the answer to show instead."""
     yield sse(chunk_json(model, id_, created, {"role": "assistant", "content": ""}))
-    stream = bot.stream(question, history=history, k=k)
+    events = bot.events(question, history=history, k=k)
+    replaced, beat = False, 0.0
     try:
-        for part in stream:
-            if isinstance(part, str):
-                yield sse(chunk_json(model, id_, created, {"content": part}))
-            else:
-                yield sse(chunk_json(model, id_, created, {}, "stop") | {"text": part.text} | rag_fields(part))
+        for event in events:
+            if isinstance(event, Progress) and time.monotonic() - beat > BEAT_S:
+                # an SSE comment (clients skip it): the stage, and a write that finds a client gone
+                beat = time.monotonic()
+                yield f": {event.stage} {event.elapsed_s:.1f}s\n\n"
+            elif isinstance(event, str):
+                yield sse(chunk_json(model, id_, created, {"content": event}))
+            elif isinstance(event, Correction):
+                replaced = True
+            elif isinstance(event, Answer):
+                yield sse(chunk_json(model, id_, created, {}, "stop") | {"text": event.text, "replaced": replaced}
+                          | rag_fields(event))
     except RagError as e:
         yield sse(error_json(str(e), "server_error"))
     except Exception as e:  # a stream that fails still ends with an error event and [DONE]
         yield sse(error_json(unexpected(e), "server_error"))
     finally:
-        stream.close()
+        events.close()
     yield "data: [DONE]\n\n"
 
 

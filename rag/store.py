@@ -337,7 +337,8 @@ class Store:
         self._changed()
         return len(ids)
 
-    def add_source(self, source: str, sha256: str, chunks: list[Chunk], vectors: np.ndarray, added: str):
+    def add_source(self, source: str, sha256: str, chunks: list[Chunk], vectors: np.ndarray, added: str,
+                   title: str = ""):
         if source in self._by_source:
             self.remove_source(source)
         ids = np.arange(self.manifest.next_id, self.manifest.next_id + len(chunks), dtype="int64")
@@ -347,7 +348,7 @@ class Store:
             self.chunks[vid] = chunk
         self._by_source[source] = ids.tolist()
         self._new.extend(ids.tolist())
-        self.manifest.files[source] = {"sha256": sha256, "chunks": len(chunks), "added": added}
+        self.manifest.files[source] = {"sha256": sha256, "chunks": len(chunks), "added": added, "title": title}
         self._changed()
 
     def _changed(self):
@@ -505,7 +506,7 @@ def files_on_disk(root) -> list[IndexedFile]:
 
 
 def indexed_files(files: dict[str, dict]) -> list[IndexedFile]:
-    return [IndexedFile(source=s, sha256=f["sha256"], chunks=f["chunks"], added=f["added"])
+    return [IndexedFile(source=s, sha256=f["sha256"], chunks=f["chunks"], added=f["added"], title=f.get("title", ""))
             for s, f in sorted(files.items())]
 
 

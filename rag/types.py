@@ -12,6 +12,7 @@ class Document:
     text: str
     # (page number, start offset in text); empty when the format has no pages
     pages: tuple[tuple[int, int], ...] = ()
+    title: str = ""  # from the document itself (loaders.title_of), "" when it has none
 
     def page_at(self, offset: int) -> int | None:
         i = bisect.bisect_right([start for _, start in self.pages], offset)
@@ -144,3 +145,8 @@ class IndexedFile:
     sha256: str
     chunks: int
     added: str  # ISO timestamp
+    title: str = ""  # the document's own title, "" when it has none (or was indexed before titles)
+
+    @property
+    def name(self) -> str:
+        return self.source.replace("\\", "/").rsplit("/", 1)[-1]

@@ -60,7 +60,7 @@ def test_completion_with_citations_and_history(client, fake_generator):
 
 
 def test_streaming_completion(client, fake_generator):
-    fake_generator.queue("Mars has two moons [1].")
+    fake_generator.queue("Mars has two moons [1]. The Moon orbits the Earth every 27 days [1].")
     with client.stream("POST", "/v1/chat/completions", json={
             "stream": True, "k": 1, "messages": [{"role": "user", "content": "How many moons does Mars have?"}]}) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
@@ -70,10 +70,34 @@ def test_streaming_completion(client, fake_generator):
     assert all(c["object"] == "chat.completion.chunk" and c["id"] == chunks[0]["id"] for c in chunks)
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
     text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
-    assert text == "Mars has two moons [1]." and len(chunks) > 3
+    assert text == "Mars has two moons [1]. The Moon orbits the Earth every 27 days [1]."
+    assert len(chunks) == 4  # the role, one piece per checked sentence, the end
     final = chunks[-1]
     assert final["choices"][0]["finish_reason"] == "stop" and final["text"] == text
     assert [c["name"] for c in final["citations"]] == ["space.md"] and len(final["passages"]) == 1
+
+
+def test_streamed_pieces_join_to_the_final_text_when_citations_are_moved_or_dropped(client, fake_generator):
+    # [1] is space.md and [2] fruit.txt: verification moves the first marker to [1] and drops [2] of the second
+    fake_generator.queue("Mars has two moons [2]. The Moon orbits the Earth every 27 days [1][2]. Pigs fly [1].")
+    body = {"stream": True, "messages": [{"role": "user", "content": "How many moons does Mars have?"}]}
+    events = sse_data(client.post("/v1/chat/completions", json=body).text)
+    streamed = "".join(e["choices"][0]["delta"].get("content", "") for e in events[:-1])
+    final = events[-2]
+    assert streamed == final["text"] == "Mars has two moons [1]. The Moon orbits the Earth every 27 days [1]."
+    assert final["replaced"] is False and [c["n"] for c in final["citations"]] == [1]
+    fake_generator.queue("Mars has two moons [2]. The Moon orbits the Earth every 27 days [1][2]. Pigs fly [1].")
+    plain = client.post("/v1/chat/completions", json={**body, "stream": False}).json()
+    assert plain["choices"][0]["message"]["content"] == streamed
+
+
+def test_a_streamed_answer_withdrawn_at_the_end_says_it_was_replaced(client, fake_generator):
+    fake_generator.queue("Mars has two moons [1]. I could not find the answer in your documents.")
+    body = {"stream": True, "messages": [{"role": "user", "content": "How many moons does Mars have?"}]}
+    events = sse_data(client.post("/v1/chat/completions", json=body).text)
+    final = events[-2]
+    assert final["replaced"] is True and final["refused"] is True
+    assert final["text"] == "I could not find the answer in your documents."
 
 
 def test_refusal_is_flagged(client):
@@ -190,7 +214,9 @@ def test_real_stack_over_http(request, bot):
     assert events[-1] == "[DONE]" and events[-2]["choices"][0]["finish_reason"] == "stop"
     assert events[-2]["passages"] and isinstance(events[-2]["citations"], list)
     streamed = "".join(e["choices"][0]["delta"].get("content", "") for e in events[:-1])
-    assert streamed.strip()
+    assert streamed.strip() and streamed == events[-2]["text"] and events[-2]["replaced"] is False
+    # the streamed answer is the one a plain request gets (temperature 0)
+    assert streamed == body["choices"][0]["message"]["content"]
 
 
 # ---------- hostile requests ----------

@@ -56,3 +56,46 @@ def test_expand_walks_folders_and_reports_unsupported(tmp_path):
     files, skipped = expand([tmp_path, tmp_path / "nope.txt"])
     assert [f.name for f in files] == ["b.md", "a.txt"]
     assert {s.path.rsplit("/", 1)[-1] for s in skipped} == {"c.bin", "nope.txt"}
+
+
+def test_titles_come_from_the_document(tmp_path):
+    from pypdf import PdfWriter
+    (tmp_path / "p.html").write_text("<html><head><title> Quarterly   report </title></head>"
+                                     "<body><h1>Other</h1><p>Text.</p></body></html>")
+    (tmp_path / "n.md").write_text("Intro line.\n\n## Setting up the printer ##\nSteps.")
+    (tmp_path / "0f3a9c.txt").write_text("In This Article:\nTesla, Meta and Microsoft on capex. More here.\n")
+    (tmp_path / "long.txt").write_text("word " * 40)
+    (tmp_path / "t.csv").write_text("name,colour\nkiwi,green\n")
+    pdf = make_pdf(tmp_path / "r.pdf", ["First page words."])
+    writer = PdfWriter(clone_from=str(pdf))
+    writer.add_metadata({"/Title": "Annual Review 2024"})
+    writer.write(str(pdf))
+    docx = make_docx(tmp_path / "w.docx", ["Hello from Word."])
+    assert load_file(tmp_path / "p.html").title == "Quarterly report"
+    assert load_file(tmp_path / "n.md").title == "Setting up the printer"
+    assert load_file(tmp_path / "0f3a9c.txt").title == "Tesla, Meta and Microsoft on capex."
+    assert load_file(tmp_path / "long.txt").title.endswith("word…") and len(load_file(tmp_path / "long.txt").title) <= 81
+    assert load_file(tmp_path / "t.csv").title == ""
+    assert load_file(pdf).title == "Annual Review 2024"
+    assert load_file(make_pdf(tmp_path / "plain.pdf", ["Plain page."])).title == "Plain page."
+    assert load_file(docx).title == "Hello from Word."
+
+
+def test_the_title_is_kept_in_the_index(make_bot, tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "9b1e.md").write_text("# Printer guide\nPress the green button.")
+    bot = make_bot()
+    bot.ingest([tmp_path / "d"])
+    (doc,) = bot.documents()
+    assert doc.title == "Printer guide" and doc.name == "9b1e.md"
+    assert rag_open_titles(bot) == ["Printer guide"]
+
+
+def rag_open_titles(bot):
+    import rag
+    return [f.title for f in rag.open(bot.settings).documents()]  # read back from the manifest on disk
+
+
+def test_a_title_keeps_an_abbreviation_whole(tmp_path):
+    (tmp_path / "n.txt").write_text("U.S. markets panicked on Monday. Nvidia fell.\n")
+    assert load_file(tmp_path / "n.txt").title == "U.S. markets panicked on Monday."

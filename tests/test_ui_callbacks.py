@@ -51,18 +51,31 @@ def seen_text(fake_generator, since: int) -> str:
     return " ".join(m["content"] for messages in fake_generator.seen[since:] for m in messages)
 
 
-def test_streamed_text_accumulates_then_links_markers(chat, fake_generator):
-    fake_generator.queue("Apples are red [1]. Cherries are small and dark red [1].")
+STAGE = re.compile(r'(\n\n)?<p class="rag-stage">.*</p>$', re.S)
+LINK = re.compile(r'<a class="rag-cite[^"]*" href="#rag-src-(\d+)-(\d+)" title="[^"]*">\[\d+\]</a>')
+
+
+def shown_text(content: str) -> str:
+    """What a chat message says, without the stage line and with [n] for each link."""
+    return LINK.sub(lambda m: f"[{m.group(2)}]", STAGE.sub("", content))
+
+
+def test_streamed_text_is_checked_text_then_the_final_answer(chat, fake_generator):
+    # [9] points at no passage; "Pears are blue" is in no passage: neither is ever shown
+    fake_generator.queue("Apples are red [1][9]. Pears are blue [1]. Cherries are small and dark red [1].")
     outputs, (messages, sources, turns, box) = run_chat(chat, "What colour are apples?")
     texts = assistant_texts(outputs)
-    assert texts[0] == ui.WAITING
-    assert all(t.endswith(ui.CHECKING) for t in texts[1:-1])  # a draft says it is still being checked
-    streamed = [t.removesuffix(ui.CHECKING) for t in texts[1:-1]]
-    assert len(set(streamed)) > 3
-    assert all(b.startswith(a.split(" <a")[0][:-1]) for a, b in zip(streamed, streamed[1:]))
+    assert "Searching your documents…" in texts[0]
+    assert any("Reading 2 passages…" in t for t in texts) and any("Writing the answer" in t for t in texts)
+    final = turns[0]["answer"].text
+    assert final == "Apples are red [1]. Cherries are small and dark red [1]."
+    shown = [shown_text(t) for t in texts]
+    assert "Apples are red [1]." in shown  # the first sentence, shown before the answer was complete
+    assert all(final.startswith(t) for t in shown)  # every state is a start of the final text
+    assert shown[-1] == final and "rag-stage" not in texts[-1]
     assert messages[0] == {"role": "user", "content": "What colour are apples?"}
-    assert messages[1]["content"] == ('Apples are red <a class="rag-cite" href="#rag-src-1-1">[1]</a>. Cherries '
-                                      'are small and dark red <a class="rag-cite" href="#rag-src-1-1">[1]</a>.')
+    assert LINK.findall(messages[1]["content"]) == [("1", "1"), ("1", "1")]
+    assert 'title="[1] Apples are red.\nApples are red. Bananas are yellow.' in messages[1]["content"]
     assert box == "" and len(turns) == 1 and turns[0]["answer"].text.startswith("Apples are red [1]")
     assert 'id="rag-src-1-1"' in sources
     assert re.search(r'<p class="rag-timing">Search \d+\.\d s · first words \d+\.\d s · whole answer', sources)
@@ -80,27 +93,46 @@ def test_sources_mark_the_cited_sentence_and_escape_document_text(make_bot, tmp_
     _, (messages, sources, _, _) = run_chat(ui.ChatUI(bot), "What colour are plums and grapes?")
     assert "&lt;b&gt;purple&lt;/b&gt;" in messages[1]["content"]
     assert "<script>" not in sources and "&lt;script&gt;alert(1)&lt;/script&gt;" in sources
-    assert "<mark>Plums &amp; grapes are purple.</mark>" in sources
-    assert "<mark>Lemons" not in sources
+    assert ('<span class="rag-support"><mark>Plums</mark> &amp; <mark>grapes</mark> are '
+            '<mark>purple</mark>.</span> Lemons are sour.') in sources
+    assert "Lemons are sour." in sources and "<mark>Lemons" not in sources
     assert "notes.txt" in sources and 'id="rag-src-1-1"' in sources
-    assert "<details><summary>Also retrieved, not cited (1)</summary>" in sources
+    assert 'Also read, not cited (1)' in sources and ui.NOT_CITED in sources and ui.CITED in sources
     assert "Cited for: “Plums and grapes are &lt;b&gt;purple&lt;/b&gt;.”" in sources
 
 
-def test_highlight_picks_best_sentences_or_whole_passage():
+def test_highlight_marks_only_the_shared_words_of_the_best_sentences():
     passage = "Cars are fast. Apples are red and sweet. Trains are long."
     assert ui.highlight(passage, ["The apples are red."]) == (
-        "Cars are fast. <mark>Apples are red and sweet.</mark> Trains are long.")
-    assert ui.highlight(passage, ["Apples are sweet.", "Trains are long."]) == (
-        "Cars are fast. <mark>Apples are red and sweet.</mark> <mark>Trains are long.</mark>")
-    assert ui.highlight(passage, ["Nothing shared here"]) == f"<mark>{passage}</mark>"
-    assert ui.highlight("a <b> & c", ["zzz"]) == "<mark>a &lt;b&gt; &amp; c</mark>"
+        'Cars are fast. <span class="rag-support"><mark>Apples</mark> are <mark>red</mark> and sweet.</span> '
+        'Trains are long.', True)
+    assert ui.highlight(passage, ["Apples are sweet.", "Trains are long."])[0] == (
+        'Cars are fast. <span class="rag-support"><mark>Apples</mark> are red and <mark>sweet</mark>.</span> '
+        '<span class="rag-support"><mark>Trains</mark> are <mark>long</mark>.</span>')
+    assert ui.highlight("It cost 7 dollars. Or 9.", ["It costs 7 dollars."])[0] == (
+        '<span class="rag-support">It <mark>cost</mark> <mark>7</mark> <mark>dollars</mark>.</span> Or 9.')
+    assert ui.highlight(passage, ["Nothing shared here"]) == (passage, False)  # no whole-passage mark
+    assert ui.highlight("a <b> & c", ["zzz"]) == ("a &lt;b&gt; &amp; c", False)
+
+
+def test_a_citation_that_shares_no_word_with_its_sentence_is_marked_weak(bot):
+    from rag.types import Answer, Citation, Hit
+    space = next(c for c in bot.store.chunks.values() if c.name == "space.md")
+    hit = Hit(chunk=space, score=1.0, rank=1)
+    cite = Citation(n=1, chunk_id=space.id, source=space.source, page=None, start=space.start, end=space.end,
+                    text=space.text, sentence="Pears grow slowly.", supported=True)
+    answer = Answer(question="q", text="Pears grow slowly [1].", citations=(cite,), passages=(hit,))
+    assert ui.weak_citations(answer) == {1}
+    html = ui.answer_sources(1, answer)
+    assert ui.WEAK in html and "no words of the sentence are in this passage" in html and "<mark>" not in html
+    assert 'class="rag-cite rag-weak"' in ui.linkify(answer.text, 1, answer.passages, {1})
 
 
 def test_every_sentence_citing_a_passage_is_marked_in_it(chat, fake_generator):
     fake_generator.queue("Apples are red [1]. Cherries are small and dark red [1].")
     _, (_, sources, _, _) = run_chat(chat, "What colour are apples and cherries?")
-    assert "<mark>Apples are red.</mark> Bananas are yellow. <mark>Cherries are small and dark red.</mark>" in sources
+    assert ('<span class="rag-support"><mark>Apples</mark> are <mark>red</mark>.</span> Bananas are '
+            'yellow. <span class="rag-support"><mark>Cherries</mark> are') in sources
     assert "Cited for: “Apples are red.” “Cherries are small and dark red.”" in sources
 
 
@@ -203,7 +235,8 @@ def test_stopping_closes_the_model_stream(chat, fake_generator, monkeypatch):
     events.close()  # what the Stop button does to the running event
     assert closed == [True]
     messages, sources, turns = chat.stopped(turns)
-    assert messages[-1]["content"] == "Apples are red *(stopped)*" and sources == ui.NO_SOURCES
+    assert messages[-1]["content"] == "*(stopped before a checked sentence was ready)*"
+    assert 'id="rag-src-1-1"' in sources  # the passages found stay
     assert ui.history_of(turns) == [] and chat.stopped(turns)[2] == turns
 
 
@@ -239,12 +272,12 @@ def test_upload_copies_into_data_dir_and_indexes(chat, tmp_path):
     src.mkdir()
     note = src / "my notes?.txt"
     note.write_text("Kiwis are green and fuzzy.")
-    message, table, choices, status, cleared = upload(chat, note)
+    message, table, status, empty, cleared = upload(chat, note)
     stored = Path(chat.bot.settings.uploads_dir) / "my notes.txt"
     assert stored.read_text() == "Kiwis are green and fuzzy."
     assert "Added: **my notes.txt**.\n\n**1** passage indexed." == message and cleared is None
-    assert ["my notes.txt", 1] == table[-1][:2]
-    assert ("my notes.txt", str(stored.resolve())) in choices["choices"]
+    assert ["Kiwis are green and fuzzy.", "my notes.txt", 1] == table[-1][:3] and table[-1][-1] == ui.REMOVE
+    assert "Kiwis are green and fuzzy. · `my notes.txt`" in empty["placeholder"]
     assert "**3** documents" in status
     assert chat.bot.retrieve("green fuzzy kiwis", k=1)[0].chunk.source == str(stored.resolve())
 
@@ -272,7 +305,8 @@ def test_bad_uploads_give_a_message_and_lose_nothing(make_bot, tmp_path):
     assert "**huge.txt** was not added: larger than the 1 MB limit" in message
     assert "**notes.txt** was not indexed: no text in it" in message
     assert "Nothing already indexed was lost." in message
-    assert bot.documents() == before and [row[0] for row in table] == ["notes.txt"]
+    assert bot.documents() == before and [row[1] for row in table] == ["notes.txt"]
+    assert message.count('<span class="rag-error">') == 4 and "Error" not in message
     uploads = Path(bot.settings.uploads_dir)
     assert sorted(p.name for p in uploads.iterdir()) == ["notes.txt"]
     assert (uploads / "notes.txt").read_text() == "Kiwis are green."
@@ -303,7 +337,7 @@ def test_a_server_side_path_is_never_read_as_an_upload(chat, tmp_path, gradio_up
     message, table, *_ = chat.upload([str(secret), str(link), str(escape), {"path": str(copied)}],
                                      progress=no_progress)
     assert message.count("was not added: it was not received as an upload") == 4
-    assert "secret.txt" not in [row[0] for row in table] and secret.exists()
+    assert "secret.txt" not in [row[1] for row in table] and secret.exists()
     assert not any("4417" in h.chunk.text for h in chat.bot.retrieve("vault code", k=5))
     assert not Path(chat.bot.settings.uploads_dir, "secret.txt").exists()
 
@@ -329,25 +363,68 @@ def test_remove_takes_a_document_out_and_deletes_only_uploaded_copies(chat, docs
     note.write_text("Kiwis are green.")
     upload(chat, note)
     stored = str((Path(chat.bot.settings.uploads_dir) / "kiwi.txt").resolve())
-    message, table, choices, status = chat.remove(stored)
-    assert message == "Removed **kiwi.txt** from the index."
-    assert "kiwi.txt" not in [row[0] for row in table] and not Path(stored).exists()
-    assert stored not in [value for _, value in choices["choices"]]
+    message, table, status, _, confirm = chat.remove(stored)
+    assert message == "Removed **kiwi.txt** from the index." and confirm["visible"] is False
+    assert "kiwi.txt" not in [row[1] for row in table] and not Path(stored).exists()
 
     fruit = str(docs_dir / "fruit.txt")
-    message, table, _, status = chat.remove(fruit)
+    message, table, status, _, _ = chat.remove(fruit)
     assert message == "Removed **fruit.txt** from the index."
-    assert [row[0] for row in table] == ["space.md"] and Path(fruit).exists()
+    assert [row[1] for row in table] == ["space.md"] and Path(fruit).exists()
     assert "**1** document · **1** passage" in status
 
-    assert chat.remove(fruit)[0] == "**fruit.txt** is not in the index."
-    assert chat.remove(None)[0] == "Choose a document to remove."
+    assert chat.remove(fruit)[0] == '<span class="rag-error">**fruit.txt** is not in the index.</span>'
+    assert chat.remove(None)[0] == "Click ✕ in the row of the document to remove."
+
+
+def test_a_click_on_remove_in_a_row_asks_to_confirm(chat):
+    import gradio as gr
+    rows = chat.documents_table()
+    assert [r[0] for r in rows] == ["Apples are red.", "Space"] and [r[1] for r in rows] == ["fruit.txt", "space.md"]
+
+    def click(row, column, value=None):
+        return chat.pick_to_remove(gr.SelectData(None, {"index": [row, column], "value": "x",
+                                                        "row_value": value or rows[row]}))
+    source, text, confirm = click(1, 4)
+    assert source.endswith("space.md") and text == "Remove **Space** (space.md) from the index?"
+    assert confirm["visible"] is True
+    assert click(1, 0)[0] is None and click(1, 0)[2]["visible"] is False  # a click on the title does nothing
+    assert click(0, 4, ["Apples are red.", "other.txt", 1, "", ui.REMOVE])[0] is None  # the list changed
+    assert chat.cancel_remove()[0] is None
 
 
 def test_status_line_and_empty_index(make_bot):
     chat = ui.ChatUI(make_bot())
     assert "No documents yet" in chat.status_line() and "model `" in chat.status_line()
     assert chat.documents_table() == []
+    assert "No documents yet" in ui.empty_chat([])
+
+
+def test_an_empty_chat_lists_the_documents_and_example_questions(chat):
+    from rag.types import IndexedFile
+    files = chat.bot.documents()
+    text = ui.empty_chat(files)
+    assert "Your documents (2):" in text and "- Space · `space.md`" in text
+    titled = [IndexedFile(f"/d/{i}.txt", "0", 1, "", title) for i, title in enumerate([
+        "Here are all the things Tesla, Meta and Microsoft CEOs said", "U.S. markets panicked over DeepSeek’s models",
+        "MSFT CFO on Microsoft's capex", "Spending on AI infrastructure"])]
+    assert ui.example_questions(titled) == ["What do my documents say about Microsoft?",
+                                            "What do my documents say about Tesla?",
+                                            "What do my documents say about Meta?"]
+
+
+def test_uploads_go_to_the_folder_of_the_served_index(tmp_path, fake_embedder, fake_generator):
+    import rag
+    from rag.config import Settings
+    bot = rag.Bot(Settings(index_dir=str(tmp_path / "served" / "index"), chunk_tokens=40, chunk_overlap=8),
+                  embedder=fake_embedder, generator=fake_generator)
+    chat = ui.ChatUI(bot)
+    note = tmp_path / "kiwi.txt"
+    note.write_text("Kiwis are green.")
+    upload(chat, note)
+    stored = tmp_path / "served" / "index" / "uploads" / "kiwi.txt"
+    assert stored.read_text() == "Kiwis are green."
+    assert [f.source for f in bot.documents()] == [str(stored.resolve())]
 
 
 def test_create_app_builds_the_page(chat):

@@ -11,6 +11,7 @@ import html
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -20,38 +21,78 @@ import gradio as gr  # noqa: E402
 from rag.chunking import all_sentences  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.loaders import SUPPORTED  # noqa: E402
+from rag.pipeline import Turn  # noqa: E402
+from rag.streaming import Correction, Progress  # noqa: E402
+from rag.types import Answer  # noqa: E402
 
 HISTORY_TURNS = 2  # earlier question/answer pairs sent with a follow-up, as in `rag chat`
-WAITING = "_Searching your documents…_"
-# under a draft while it streams: verification may still cut sentences or withhold it
-CHECKING = '\n\n<span class="rag-checking">Checking the answer against the passages…</span>'
-NO_SOURCES = '<div class="rag-sources"><p class="rag-hint">Sources appear here after an answer.</p></div>'
-PENDING_SOURCES = '<div class="rag-sources"><p class="rag-hint">Sources appear when the answer is complete.</p></div>'
+TICK_S = 0.5  # while the model writes, the chat is redrawn at most this often (stage and word count)
+STAGES = {"searching": "Searching your documents", "reading": "Reading {passages} passages",
+          "writing": "Writing the answer ({words} words so far; each sentence shows once it is checked)",
+          "checking": "Checking the answer against the passages"}
+NO_SOURCES = ('<div class="rag-sources"><p class="rag-hint">The passages an answer is drawn from appear '
+              'here as soon as the search ends.</p></div>')
+CHAT_HEIGHT = "calc(100dvh - 290px)"
 MARKER = re.compile(r"\[(\d+)\]")
 STOPWORDS = frozenset("""a an and are as at be by for from has have in is it its of on or that the
 their there they this to was were which will with what when who how why""".split())
 
+# (on a phone the documents table shows the title, the file and the remove mark, not the passage count and
+# date; no comments inside CSS: Gradio scopes each selector to the app and a comment breaks that)
 CSS = """
 .rag-sources { font-size: 0.95em; line-height: 1.45; }
 .rag-sources h3 { margin: 0 0 0.4em; }
 .rag-source { border-left: 3px solid #6366f1; padding: 0.35em 0.7em; margin: 0.6em 0; scroll-margin: 80px; }
+.rag-source.rag-uncited { border-left-color: #9ca3af; opacity: 0.8; }
 .rag-source.rag-flash { outline: 2px solid #f59e0b; }
-.rag-head { font-weight: 600; }
-.rag-where { font-weight: normal; opacity: 0.7; }
-.rag-passage { white-space: pre-wrap; margin: 0.3em 0; }
+.rag-head { font-weight: 600; overflow-wrap: anywhere; }
+.rag-where, .rag-file { font-weight: normal; opacity: 0.7; }
+.rag-passage { white-space: pre-wrap; margin: 0.3em 0; overflow-wrap: anywhere; }
+.rag-support { text-decoration: underline dotted #b45309; text-underline-offset: 3px; }
 .rag-passage mark { background: #fde68a; color: #111; padding: 0 0.1em; }
+.rag-badge { font-size: 0.75em; font-weight: 600; border-radius: 4px; padding: 0 0.4em; margin-left: 0.4em;
+             background: #e5e7eb; color: #374151; }
+.rag-badge.rag-cited { background: #c7d2fe; color: #1e1b4b; }
+.rag-badge.rag-weak { background: #fed7aa; color: #7c2d12; }
 .rag-for { opacity: 0.75; font-style: italic; }
 .rag-warn { color: #b45309; }
+.rag-error { color: #b91c1c; font-weight: 600; }
 .rag-refused { font-weight: 600; }
 .rag-timing { font-size: 0.85em; opacity: 0.6; }
-.rag-checking { font-size: 0.85em; opacity: 0.6; font-style: italic; }
+.rag-stage { font-size: 0.85em; opacity: 0.7; font-style: italic; margin: 0.2em 0 0; }
 .rag-sources details { margin: 0.6em 0; }
 .rag-sources summary { cursor: pointer; }
 a.rag-cite { text-decoration: none; font-weight: 600; }
+a.rag-cite.rag-weak { text-decoration: underline wavy #ea580c; color: #9a3412; }
+#rag-header { align-items: baseline; gap: 0.5em 1.5em; flex-wrap: wrap; }
+#rag-header h1 { font-size: 1.25em; margin: 0; }
+#rag-header > * { flex: 0 1 auto !important; min-width: 0 !important; width: auto !important; }
+#rag-input-row { flex-wrap: nowrap; align-items: stretch; }
+#rag-sources-col { max-height: calc(100dvh - 130px); overflow-y: auto; flex-wrap: nowrap !important; }
+#rag-sources-col > * { flex-shrink: 0; }
+#rag-sources-toggle, #rag-sources-close { display: none; }
+#rag-docs { overflow-x: auto; }
+#rag-docs th { white-space: nowrap; }
+@media (max-width: 720px) {
+  #rag-sources-col { position: fixed; top: 0; right: 0; bottom: 0; width: min(92vw, 480px); max-height: none;
+                     z-index: 1000; background: var(--background-fill-primary); padding: 0.8em;
+                     box-shadow: -4px 0 16px rgba(0,0,0,0.25); transform: translateX(105%);
+                     transition: transform 0.2s; }
+  #rag-sources-col.rag-open { transform: none; }
+  #rag-sources-toggle, #rag-sources-close { display: inline-flex; }
+  #rag-docs { font-size: 0.8em; }
+  #rag-docs th:nth-child(3), #rag-docs .body-cell:nth-child(3) { display: none; }
+  #rag-docs th:nth-child(4), #rag-docs .body-cell:nth-child(4) { display: none; }
+  #rag-header h1 { font-size: 1.05em; }
+  #rag-status p, #rag-status code { font-size: 0.78rem; }
+  #rag-chat { height: calc(100dvh - 330px) !important; }
+}
 """
 
-# A click on an [n] in the chat scrolls the Sources panel to that passage (opening any
-# collapsed section around it) instead of following the link.
+# A click on an [n] in the chat scrolls the Sources panel to that passage (opening any collapsed
+# section around it, and on a phone the Sources drawer; the page's CSS is scoped to the app, so
+# the drawer's state is a class of its own element) instead of following the link. A stage's
+# elapsed time counts up in the page between updates from the server.
 HEAD = """
 <script>
 document.addEventListener("click", function (event) {
@@ -61,6 +102,8 @@ document.addEventListener("click", function (event) {
   if (!target) return;
   event.preventDefault();
   event.stopPropagation();
+  const drawer = document.getElementById("rag-sources-col");
+  if (drawer) drawer.classList.add("rag-open");
   for (let el = target.parentElement; el; el = el.parentElement) {
     if (el.tagName === "DETAILS") el.open = true;
   }
@@ -68,34 +111,63 @@ document.addEventListener("click", function (event) {
   target.classList.add("rag-flash");
   setTimeout(function () { target.classList.remove("rag-flash"); }, 1600);
 }, true);
+setInterval(function () {
+  document.querySelectorAll(".rag-elapsed[data-s]").forEach(function (el) {
+    if (el.ragSince === undefined) el.ragSince = performance.now() - parseFloat(el.dataset.s) * 1000;
+    el.textContent = ((performance.now() - el.ragSince) / 1000).toFixed(1) + " s";
+  });
+}, 200);
 </script>
 """
+TOGGLE_SOURCES = "() => { document.getElementById('rag-sources-col').classList.toggle('rag-open'); }"
 
 
 # ---------- pure helpers (no Bot, no Gradio) ----------
 def words(text: str) -> set[str]:
-    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2 and w not in STOPWORDS}
+    """Content words and numbers of a text, lower-cased, a plural 's' dropped."""
+    return {_word(w) for w in re.findall(r"\w+", text.lower())
+            if any(c.isdigit() for c in w) or (len(w) > 2 and w not in STOPWORDS)}
 
 
-def highlight(passage: str, sentences: list[str]) -> str:
-    """The passage as HTML, with <mark> around its sentences that best match each of the citing
-    answer sentences by word overlap (the whole passage when none shares a word)."""
+def _word(w: str) -> str:
+    w = w.lower()
+    return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+
+
+def highlight(passage: str, sentences: list[str]) -> tuple[str, bool]:
+    """The passage as HTML: in its sentences that best match the citing answer sentences, the
+    words they share are marked (<mark>) and the sentence underlined. Returns (html, matched);
+    nothing is marked when no passage sentence shares a word with them."""
     spans = all_sentences(passage) or [(0, len(passage))]
+    wanted = set().union(*(words(s) for s in sentences)) if sentences else set()
     marked = set()
     for sentence in sentences:
-        wanted = words(sentence)
-        scores = [len(words(passage[s:e]) & wanted) for s, e in spans]
+        own = words(sentence)
+        scores = [len(words(passage[s:e]) & own) for s, e in spans]
         best = max(scores)
         marked |= {i for i, score in enumerate(scores) if best and score >= max(1, 0.6 * best)}
     if not marked:
-        return f"<mark>{html.escape(passage)}</mark>"
+        return html.escape(passage), False
     out, cursor = [], 0
     for i, (s, e) in enumerate(spans):
         out.append(html.escape(passage[cursor:s]))
-        piece = html.escape(passage[s:e])
-        out.append(f"<mark>{piece}</mark>" if i in marked else piece)
+        piece = passage[s:e]
+        out.append(f'<span class="rag-support">{_mark_words(piece, wanted)}</span>' if i in marked
+                   else html.escape(piece))
         cursor = e
     out.append(html.escape(passage[cursor:]))
+    return "".join(out), True
+
+
+def _mark_words(text: str, wanted: set[str]) -> str:
+    out, cursor = [], 0
+    for m in re.finditer(r"\w+", text):
+        out.append(html.escape(text[cursor:m.start()]))
+        w = html.escape(m.group())
+        out.append(f"<mark>{w}</mark>" if _word(m.group()) in wanted and (
+            len(m.group()) > 2 or m.group().isdigit()) else w)
+        cursor = m.end()
+    out.append(html.escape(text[cursor:]))
     return "".join(out)
 
 
@@ -103,6 +175,18 @@ def citing_sentences(text: str, n: int) -> list[str]:
     """The sentences of an answer that carry the marker [n], without their markers."""
     found = [text[s:e] for s, e in all_sentences(text) if f"[{n}]" in text[s:e]]
     return [MARKER.sub("", f).replace(" .", ".").strip() for f in found]
+
+
+def weak_citations(answer) -> set[int]:
+    """Citations the check found weak: not supported, or sharing no word with their sentences."""
+    by_rank = {h.rank: h for h in answer.passages}
+    weak = set()
+    for c in answer.citations:
+        sentences = citing_sentences(answer.text, c.n) or [c.sentence]
+        hit = by_rank.get(c.n)
+        if c.supported is False or (hit is not None and not highlight(hit.chunk.text, sentences)[1]):
+            weak.add(c.n)
+    return weak
 
 
 def count(n: int, noun: str) -> str:
@@ -113,10 +197,30 @@ def anchor(turn: int, n: int) -> str:
     return f"rag-src-{turn}-{n}"
 
 
-def linkify(text: str, turn: int) -> str:
-    """Answer text for the chat: HTML-escaped, each [n] a link to its passage."""
-    return MARKER.sub(lambda m: f'<a class="rag-cite" href="#{anchor(turn, int(m.group(1)))}">[{m.group(1)}]</a>',
-                      html.escape(text, quote=False))
+def document_label(chunk, titles: dict) -> str:
+    return titles.get(chunk.source) or chunk.name
+
+
+def excerpt(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def linkify(text: str, turn: int, passages=(), weak=frozenset(), titles=None) -> str:
+    """Answer text for the chat: HTML-escaped, each [n] a link to its passage, whose title (shown
+    on hover) is the passage itself; a weak citation is marked."""
+    by_rank = {h.rank: h for h in passages}
+    titles = titles or {}
+
+    def link(m):
+        n = int(m.group(1))
+        hit = by_rank.get(n)
+        tip = ("Weak citation: " if n in weak else "") + (
+            f"[{n}] {document_label(hit.chunk, titles)}\n{excerpt(hit.chunk.text)}" if hit else "")
+        cls = "rag-cite rag-weak" if n in weak else "rag-cite"
+        return (f'<a class="{cls}" href="#{anchor(turn, n)}" title="{html.escape(tip, quote=True)}">'
+                f'[{n}]</a>')
+    return MARKER.sub(link, html.escape(text, quote=False))
 
 
 def position(page, start, end) -> str:
@@ -124,25 +228,36 @@ def position(page, start, end) -> str:
     return f"{where}chars {start}-{end}"
 
 
-def passage_html(turn: int, hit, body: str, note: str = "") -> str:
+def passage_html(turn: int, hit, body: str, note: str = "", badge: str = "", titles=None, cited=True) -> str:
     c = hit.chunk
-    return (f'<div class="rag-source" id="{anchor(turn, hit.rank)}">'
-            f'<div class="rag-head">[{hit.rank}] {html.escape(c.name)} '
+    title = (titles or {}).get(c.source)
+    name = (f'{html.escape(title)} <span class="rag-file">({html.escape(c.name)})</span>' if title
+            else html.escape(c.name))
+    return (f'<div class="rag-source{"" if cited else " rag-uncited"}" id="{anchor(turn, hit.rank)}">'
+            f'<div class="rag-head">[{hit.rank}] {name}{badge} '
             f'<span class="rag-where">· {html.escape(position(c.page, c.start, c.end))}</span></div>'
             f'<div class="rag-passage">{body}</div>{note}</div>')
 
 
-def plain_passages(turn: int, hits) -> str:
-    return "".join(passage_html(turn, h, html.escape(h.chunk.text)) for h in hits)
+REMOVE = "✕"  # the cell of the Remove column in each row of the documents table
+CITED = '<span class="rag-badge rag-cited">cited</span>'
+WEAK = '<span class="rag-badge rag-weak">weak</span>'
+NOT_CITED = '<span class="rag-badge">not cited</span>'
 
 
-def answer_sources(turn: int, answer) -> str:
-    """The Sources of one Answer: cited passages with the cited span marked, then the rest collapsed."""
+def plain_passages(turn: int, hits, titles=None, badge: str = "", cited=True) -> str:
+    return "".join(passage_html(turn, h, html.escape(h.chunk.text), badge=badge, titles=titles, cited=cited)
+                   for h in hits)
+
+
+def answer_sources(turn: int, answer, titles=None) -> str:
+    """The Sources of one Answer: cited passages with the supporting words marked, then the others
+    the model read, marked not cited."""
     notices = "".join(f'<p class="rag-warn">{html.escape(n)}</p>' for n in answer.notices)
     if answer.refused:
         closest = answer.passages
         more = (f"<details><summary>Closest passages ({len(closest)})</summary>"
-                f"{plain_passages(turn, closest)}</details>") if closest else ""
+                f"{plain_passages(turn, closest, titles)}</details>") if closest else ""
         return f'<p class="rag-refused">{refusal_kind(answer)}</p>{notices}{withheld_draft(answer)}{more}'
     by_rank = {h.rank: h for h in answer.passages}
     parts = [notices] if notices else []
@@ -153,10 +268,14 @@ def answer_sources(turn: int, answer) -> str:
         sentences = citing_sentences(answer.text, c.n) or [c.sentence]
         quoted = " ".join(f"“{html.escape(x)}”" for x in sentences if x)
         note = f'<div class="rag-for">Cited for: {quoted}</div>' if quoted else ""
+        body, matched = highlight(c.text, sentences)
         if getattr(c, "supported", None) is False:
-            note += '<div class="rag-warn">This passage may not support the sentence.</div>'
-        parts.append(passage_html(turn, hit, highlight(c.text, sentences), note))
-    if not parts:
+            note += '<div class="rag-warn">Weak: the check found this passage may not support the sentence.</div>'
+        elif not matched:
+            note += '<div class="rag-warn">Weak: no words of the sentence are in this passage.</div>'
+        weak = c.supported is False or not matched
+        parts.append(passage_html(turn, hit, body, note, WEAK if weak else CITED, titles))
+    if not answer.citations:
         parts.append('<p class="rag-hint">The answer cites no passage.</p>')
     if answer.second_look:
         parts.append('<p class="rag-hint">The first draft repeated the prompt\'s worked example; this answer '
@@ -167,8 +286,8 @@ def answer_sources(turn: int, answer) -> str:
     cited = {c.n for c in answer.citations}
     rest = [h for h in answer.passages if h.rank not in cited]
     if rest:
-        parts.append(f"<details><summary>Also retrieved, not cited ({len(rest)})</summary>"
-                     f"{plain_passages(turn, rest)}</details>")
+        parts.append(f'<h4 class="rag-rest">Also read, not cited ({len(rest)})</h4>'
+                     f"{plain_passages(turn, rest, titles, NOT_CITED, cited=False)}")
     return "".join(parts)
 
 
@@ -181,7 +300,7 @@ def refusal_kind(answer) -> str:
 
 def withheld_draft(answer) -> str:
     """When verification turned a drafted answer into the refusal: each sentence of the draft
-    and why it was not shown (the chat showed it while it streamed)."""
+    and why it was not shown."""
     if not answer.sentences:
         return ""
     rows = []
@@ -206,30 +325,95 @@ def timing_html(answer) -> str:
             f'whole answer {t.total_s:.1f} s</p>')
 
 
-def sources_html(turns: list[dict]) -> str:
-    """The Sources panel: the latest answer in full, earlier answers collapsed."""
+def found_html(i: int, turn: dict, titles=None) -> str:
+    """The Sources panel while an answer is written: the passages found, before the answer."""
+    passages = turn.get("passages")
+    if passages is None:
+        return '<div class="rag-sources"><p class="rag-hint">Searching your documents…</p></div>'
+    searched = (f'<p class="rag-hint">Searched for: “{html.escape(turn["query"])}”</p>'
+                if turn.get("query") and turn["query"].strip() != turn["question"].strip() else "")
+    return (f'<div class="rag-sources rag-found"><h3>Sources</h3><p class="rag-hint">Found '
+            f'{len(passages)} passage{"" if len(passages) == 1 else "s"} in {turn["read_s"]:.1f} s. '
+            f'Each is marked cited or not when the answer is complete.</p>{searched}'
+            f'{plain_passages(i, passages, titles)}</div>')
+
+
+def sources_html(turns: list[dict], titles=None) -> str:
+    """The Sources panel: the latest answer in full (or what was found while it is written),
+    earlier answers collapsed."""
+    last = turns[-1] if turns else {}
+    if last and last.get("answer") is None and (not last.get("shown") or last.get("passages") is not None):
+        return found_html(len(turns), last, titles)  # still being written, or stopped
     answered = [(i, t) for i, t in enumerate(turns, start=1) if t.get("answer") is not None]
     if not answered:
         return NO_SOURCES
     (last_i, last), earlier = answered[-1], answered[:-1]
-    out = ['<div class="rag-sources"><h3>Sources</h3>', answer_sources(last_i, last["answer"]),
+    out = ['<div class="rag-sources rag-done"><h3>Sources</h3>', answer_sources(last_i, last["answer"], titles),
            timing_html(last["answer"])]
     for i, t in reversed(earlier):
         out.append(f"<details><summary>Earlier: {html.escape(t['question'])}</summary>"
-                   f"{answer_sources(i, t['answer'])}</details>")
+                   f"{answer_sources(i, t['answer'], titles)}</details>")
     out.append("</div>")
     return "".join(out)
 
 
-def chat_messages(turns: list[dict]) -> list[dict]:
+def stage_html(turn: dict) -> str:
+    label = STAGES[turn["stage"]].format(passages=turn.get("reading", 0), words=turn.get("words", 0))
+    elapsed = time.perf_counter() - turn["t0"]
+    return (f'<p class="rag-stage">{html.escape(label)}… '
+            f'<span class="rag-elapsed" data-s="{elapsed:.1f}">{elapsed:.1f} s</span></p>')
+
+
+def bubble(i: int, turn: dict, titles=None) -> str:
+    """The assistant's message of one turn: the final answer, an error or a stopped answer, or
+    the checked text so far and the stage."""
+    if turn.get("shown"):
+        return turn["shown"]
+    answer = turn.get("answer")
+    if answer is not None:
+        text = linkify(answer.text, i, answer.passages, weak_citations(answer), titles)
+        if turn.get("corrected"):
+            text += ('\n\n<span class="rag-stage">The final check changed the answer shown while it was '
+                     'written; this is the checked answer.</span>')
+        return text
+    text = linkify(turn["text"], i, turn.get("passages") or (), titles=titles)
+    return (text + "\n\n" if text else "") + stage_html(turn)
+
+
+def chat_messages(turns: list[dict], titles=None) -> list[dict]:
     messages = []
     for i, t in enumerate(turns, start=1):
         messages.append({"role": "user", "content": html.escape(t["question"], quote=False)})
-        text = t.get("shown") or (linkify(t["text"], i) if t["text"] else WAITING)
-        if t["text"] and t.get("answer") is None and not t.get("shown"):
-            text += CHECKING
-        messages.append({"role": "assistant", "content": text})
+        messages.append({"role": "assistant", "content": bubble(i, t, titles)})
     return messages
+
+
+def example_questions(files, limit: int = 3) -> list[str]:
+    """Questions to start with, about the names the documents' titles mention most (a capitalised
+    word that is not the first of its title, "DeepSeek", "Microsoft")."""
+    counts: dict[str, int] = {}
+    for f in files:
+        for word in (f.title or "").split()[1:]:
+            name = re.sub(r"[’']s$", "", word.strip(".,;:!?()“”\"'…"))
+            if (name[:1].isupper() and re.search(r"[a-z]", name[1:]) and not re.fullmatch(r"[A-Z]+s", name)
+                    and name.lower() not in STOPWORDS):
+                counts[name] = counts.get(name, 0) + 1
+    names = sorted(counts, key=lambda n: -counts[n])[:limit]
+    return [f"What do my documents say about {n}?" for n in names]
+
+
+def empty_chat(files) -> str:
+    """What an empty chat shows: how it works and the documents it answers from."""
+    if not files:
+        return ("**No documents yet.** Add some in the Documents tab, then ask about them here. "
+                "Answers come only from your documents, with numbered sources.")
+    shown = files[:8]
+    rows = "\n".join(f"- {html.escape(f.title or f.name)}" + (f" · `{f.name}`" if f.title else "")
+                     for f in shown)
+    more = f"\n- … and {len(files) - len(shown)} more (Documents tab)" if len(files) > len(shown) else ""
+    return (f"**Ask a question about your documents.** Answers come only from them, with numbered "
+            f"sources; each sentence is checked against its passage before it is shown.\n\n"
+            f"Your documents ({len(files)}):\n{rows}{more}")
 
 
 def history_of(turns: list[dict]) -> list[tuple[str, str]]:
@@ -274,65 +458,109 @@ class ChatUI:
 
     # chat
     def respond(self, message: str, turns: list[dict], k: float | None = None):
-        """Streams (chat messages, sources HTML, turns, textbox value) as the answer is written."""
+        """Streams (chat messages, sources HTML, turns, textbox value) as the answer is found,
+        written and checked."""
         question = (message or "").strip()
+        titles = self.titles()
         if not question:
-            yield chat_messages(turns), sources_html(turns), turns, ""
+            yield chat_messages(turns, titles), sources_html(turns, titles), turns, ""
             return
-        # one turn: the question, the text so far, the final Answer, and "shown" (HTML that
-        # replaces the text in the chat: an error, or a stopped answer)
-        turn = {"question": question, "text": "", "answer": None}
+        # one turn: the question, the checked text so far, the stage, the passages found (once the
+        # search ends), the final Answer, and "shown" (HTML that replaces the text in the chat: an
+        # error, or a stopped answer)
+        turn = {"question": question, "text": "", "answer": None, "stage": "searching", "t0": time.perf_counter(),
+                "passages": None}
         history = history_of(turns)
         turns = [*turns, turn]
-        yield chat_messages(turns), PENDING_SOURCES, turns, ""
-        stream = self.bot.stream(question, history=history, k=int(k) if k else None)
+        yield chat_messages(turns, titles), sources_html(turns, titles), turns, ""
+        events = self.bot.events(question, history=history, k=int(k) if k else None)
+        drawn = time.perf_counter()
         try:
-            for part in stream:
-                if isinstance(part, str):
-                    turn["text"] += part
-                    yield chat_messages(turns), gr.skip(), turns, gr.skip()
-                else:
-                    turn["text"], turn["answer"] = part.text, part
+            for event in events:
+                sources = gr.skip()
+                if isinstance(event, Progress):
+                    moved = event.stage != turn["stage"]
+                    turn["stage"] = event.stage
+                    turn["reading"] = event.passages or turn.get("reading", 0)
+                    turn["words"] = event.words
+                    if not moved and time.perf_counter() - drawn < TICK_S:
+                        continue
+                elif isinstance(event, Turn):
+                    turn.update(passages=event.passages, query=event.query, read_s=event.read_s)
+                    sources = sources_html(turns, titles)
+                elif isinstance(event, str):
+                    turn["text"] += event
+                elif isinstance(event, Correction):
+                    turn["text"], turn["corrected"] = event.text, True
+                elif isinstance(event, Answer):
+                    turn["text"], turn["answer"] = event.text, event
+                    continue
+                drawn = time.perf_counter()
+                yield chat_messages(turns, titles), sources, turns, gr.skip()
         except RagError as e:
-            turn["shown"] = f"⚠️ {html.escape(str(e), quote=False)}"
+            turn["shown"] = f'<span class="rag-error">⚠️ {html.escape(str(e), quote=False)}</span>'
         finally:
-            stream.close()
-        yield chat_messages(turns), sources_html(turns), turns, ""
+            events.close()
+        yield chat_messages(turns, titles), sources_html(turns, titles), turns, ""
+
+    @staticmethod
+    def use_example(evt: gr.SelectData) -> str:
+        """An example question clicked on the empty chat: it goes into the question box, then is asked."""
+        return evt.value["text"]
 
     def stopped(self, turns: list[dict]):
-        """After Stop: the unfinished answer stays, marked as stopped. Returns (messages, sources, turns)."""
+        """After Stop: the checked part of the answer stays, marked as stopped. Returns (messages, sources, turns)."""
         last = turns[-1] if turns else {}
         if last and last.get("answer") is None and not last.get("shown"):
-            shown = linkify(last["text"].rstrip(), len(turns)) + " *(stopped)*"
+            text = linkify(last["text"].rstrip(), len(turns), last.get("passages") or ())
+            shown = (text + " *(stopped)*") if text else "*(stopped before a checked sentence was ready)*"
             turns = [*turns[:-1], {**last, "shown": shown}]
-        return chat_messages(turns), sources_html(turns), turns
+        titles = self.titles()
+        return chat_messages(turns, titles), sources_html(turns, titles), turns
 
     def new_chat(self):
         return [], NO_SOURCES, [], ""
 
     # documents
-    def documents_table(self) -> list[list]:
-        return [[Path(f.source).name, f.chunks, f.added.replace("T", " ")[:16]] for f in self.bot.documents()]
+    def titles(self) -> dict[str, str]:
+        """source -> title, of the documents that have one."""
+        return {f.source: f.title for f in self.bot.documents() if f.title}
 
-    def document_choices(self) -> list[tuple[str, str]]:
-        files = [f.source for f in self.bot.documents()]
-        names = [Path(s).name for s in files]
-        return [(name if names.count(name) == 1 else source, source) for name, source in zip(names, files)]
+    def documents_table(self) -> list[list]:
+        return [[f.title or f.name, f.name, f.chunks, f.added[:10], REMOVE] for f in self.bot.documents()]
+
+    def pick_to_remove(self, evt: gr.SelectData):
+        """A click in the Remove column of the documents table: ask to confirm.
+        Returns (the document's source or None, confirmation text, confirmation row)."""
+        row, column = evt.index
+        files = self.bot.documents()
+        if column != 4 or row >= len(files):
+            return None, "", gr.update(visible=False)
+        f = files[row]
+        if list(evt.row_value or [])[1:2] != [f.name]:
+            return None, f"The list of documents changed; click {REMOVE} again.", gr.update(visible=True)
+        label = f"**{html.escape(f.title or f.name)}**" + (f" ({html.escape(f.name)})" if f.title else "")
+        return f.source, f"Remove {label} from the index?", gr.update(visible=True)
+
+    def cancel_remove(self):
+        return None, "", gr.update(visible=False)
 
     def status_line(self) -> str:
         s = self.bot.status()
         docs = (f"{count(s['documents'], 'document')} · {count(s['chunks'], 'passage')}" if s["documents"]
                 else "**No documents yet**: add some in the Documents tab")
-        return f"{docs} · model `{s['model']}` · index `{s['index']}`"
+        return f"{docs} · model `{s['model']}`"
 
     def refresh(self):
-        """(table, remove dropdown, status line) as they are now."""
-        return (self.documents_table(), gr.update(choices=self.document_choices(), value=None),
-                self.status_line())
+        """(table, status line, empty-chat text and examples) as they are now."""
+        files = self.bot.documents()
+        chat = gr.update(placeholder=empty_chat(files),
+                         examples=[{"text": q} for q in example_questions(files)] or None)
+        return self.documents_table(), self.status_line(), chat
 
     def upload(self, files, progress=gr.Progress(track_tqdm=True)):
         """Copy uploaded files into the uploads folder (settings.uploads_dir) and index them from there.
-        Returns (message, table, remove dropdown, status line, cleared file input)."""
+        Returns (message, table, status line, empty chat, cleared file input)."""
         paths = [upload_path(f) for f in (files or [])]
         if not paths:
             return ("Choose one or more files first.", *self.refresh(), None)
@@ -341,7 +569,7 @@ class ChatUI:
         for path in paths:
             problem = self._check_upload(path)
             if problem:
-                problems.append(f"**{html.escape(path.name)}** was not added: {problem}.")
+                problems.append(error(f"**{html.escape(path.name)}** was not added: {problem}."))
                 continue
             dest = self._destination(path.name)
             stored.setdefault(dest, dest.read_bytes() if dest.exists() else None)
@@ -353,24 +581,25 @@ class ChatUI:
             progress(0.1, desc="Indexing")
             report = self.bot.ingest(list(stored), progress=True, warn=lambda msg: None)
             for skipped in report.skipped:
-                problems.append(f"**{html.escape(Path(skipped.path).name)}** was not indexed: "
-                                f"{html.escape(skipped.reason)}.")
+                problems.append(error(f"**{html.escape(Path(skipped.path).name)}** was not indexed: "
+                                      f"{html.escape(plain_reason(skipped.reason))}."))
                 self._restore(Path(skipped.path), stored)
         progress(1, desc="Done")
         return (self._upload_message(report, problems), *self.refresh(), None)
 
     def remove(self, source: str | None):
         """Remove one document from the index (and its uploaded copy, if it is one).
-        Returns (message, table, remove dropdown, status line)."""
+        Returns (message, table, status line, empty chat, confirmation row)."""
+        hide = gr.update(visible=False)
         if not source:
-            return ("Choose a document to remove.", *self.refresh())
+            return (f"Click {REMOVE} in the row of the document to remove.", *self.refresh(), hide)
         name = html.escape(Path(source).name)
         if not self.bot.remove(source):
-            return (f"**{name}** is not in the index.", *self.refresh())
+            return (error(f"**{name}** is not in the index."), *self.refresh(), hide)
         upload = Path(source).resolve()
         if upload.parent == self._data_dir() and upload.is_file():
             upload.unlink()
-        return (f"Removed **{name}** from the index.", *self.refresh())
+        return (f"Removed **{name}** from the index.", *self.refresh(), hide)
 
     def _data_dir(self) -> Path:
         folder = Path(self.bot.settings.uploads_dir).resolve()
@@ -440,52 +669,86 @@ class ChatUI:
 
     def create_app(self) -> gr.Blocks:
         s = self.bot.settings
+        files_now = self.bot.documents()
         with gr.Blocks(title="Ask your documents", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
             self.received = app.upload_file_set
             turns = gr.State([])
-            gr.Markdown("## Ask your documents\nAnswers come only from your indexed documents, with "
-                        "numbered sources. Everything runs on this computer.")
-            status = gr.Markdown(self.status_line(), elem_id="rag-status")
+            doomed = gr.State(None)
+            with gr.Row(elem_id="rag-header"):
+                gr.HTML("<h1>Ask your documents</h1>", elem_id="rag-title")
+                status = gr.Markdown(self.status_line(), elem_id="rag-status")
             with gr.Tab("Chat", id="chat"):
-                k = gr.Slider(1, 12, value=s.top_k, step=1, label="Passages per question",
-                              info="How many passages the model reads before answering")
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(label="Chat", height=400, elem_id="rag-chat", buttons=["copy"],
-                                             placeholder="Ask a question about your documents.",
+                with gr.Row(equal_height=False, elem_id="rag-main"):
+                    with gr.Column(scale=3, elem_id="rag-chat-col"):
+                        chatbot = gr.Chatbot(show_label=False, height=CHAT_HEIGHT, min_height=260, elem_id="rag-chat",
+                                             buttons=["copy"], placeholder=empty_chat(files_now),
+                                             examples=[{"text": q} for q in example_questions(files_now)] or None,
                                              feedback_options=None)
-                        question = gr.Textbox(placeholder="Ask a question and press Enter", show_label=False,
-                                              elem_id="rag-question", autofocus=True)
-                        with gr.Row():
-                            send = gr.Button("Ask", variant="primary", elem_id="rag-ask")
-                            stop = gr.Button("Stop", variant="secondary", elem_id="rag-stop")
-                            new = gr.Button("New chat", elem_id="rag-new")
-                    with gr.Column(scale=2):
-                        sources = gr.HTML(NO_SOURCES, elem_id="rag-sources", max_height=640, js_on_load=None)
+                        with gr.Row(elem_id="rag-input-row"):
+                            question = gr.Textbox(placeholder="Ask a question and press Enter", show_label=False,
+                                                  elem_id="rag-question", autofocus=True, scale=6, min_width=120,
+                                                  container=False)
+                            send = gr.Button("Ask", variant="primary", elem_id="rag-ask", scale=0, min_width=72)
+                            stop = gr.Button("Stop", variant="secondary", elem_id="rag-stop", scale=0, min_width=72,
+                                             visible=False)
+                        with gr.Row(elem_id="rag-tools"):
+                            new = gr.Button("New chat", elem_id="rag-new", size="sm", scale=0, min_width=90)
+                            toggle = gr.Button("Sources", elem_id="rag-sources-toggle", size="sm", scale=0,
+                                               min_width=90)
+                        with gr.Accordion("Settings", open=False, elem_id="rag-settings"):
+                            k = gr.Slider(1, 12, value=s.top_k, step=1, label="Passages per question",
+                                          info="How many passages the model reads before answering")
+                    with gr.Column(scale=2, elem_id="rag-sources-col"):
+                        close = gr.Button("Close", elem_id="rag-sources-close", size="sm")
+                        sources = gr.HTML(NO_SOURCES, elem_id="rag-sources", js_on_load=None)
             with gr.Tab("Documents", id="documents"):
                 gr.Markdown(f"Add {', '.join(SUPPORTED)} files (up to {s.max_upload_mb} MB each). "
-                            f"They are copied to `{s.uploads_dir}` and indexed there.")
+                            f"They are copied to `{s.uploads_dir}` and indexed in `{s.index_dir}`. "
+                            f"To remove a document, click {REMOVE} in its row.")
                 files = gr.File(label="Add documents", file_count="multiple", file_types=list(SUPPORTED),
                                 elem_id="rag-upload")
                 message = gr.Markdown(elem_id="rag-upload-message")
-                table = gr.Dataframe(self.documents_table(), headers=["Document", "Passages", "Added (UTC)"],
-                                     interactive=False, elem_id="rag-docs", wrap=True)
-                with gr.Row():
-                    doomed = gr.Dropdown(self.document_choices(), value=None, label="Remove a document",
-                                         elem_id="rag-remove-choice", scale=3)
-                    remove = gr.Button("Remove", variant="stop", elem_id="rag-remove", scale=1)
+                with gr.Row(visible=False, elem_id="rag-confirm") as confirm:
+                    confirm_text = gr.Markdown(elem_id="rag-confirm-text")
+                    remove = gr.Button("Remove", variant="stop", elem_id="rag-remove", scale=0, min_width=90)
+                    cancel = gr.Button("Cancel", elem_id="rag-cancel", scale=0, min_width=90)
+                table = gr.Dataframe(self.documents_table(), headers=["Title", "File", "Passages", "Added", ""],
+                                     interactive=False, elem_id="rag-docs", wrap=True,
+                                     column_widths=["28%", "24%", "12%", "18%", "18%"])
 
-            ask = gr.on([question.submit, send.click], self.respond, [question, turns, k],
-                        [chatbot, sources, turns, question], api_name="chat")
-            stop.click(self.stopped, turns, [chatbot, sources, turns], cancels=[ask], api_visibility="private")
-            chatbot.clear(self.new_chat, None, [chatbot, sources, turns, question], cancels=[ask],
-                          api_visibility="private")
-            new.click(self.new_chat, None, [chatbot, sources, turns, question], cancels=[ask],
-                      api_visibility="private")
-            files.upload(self.upload, files, [message, table, doomed, status, files], api_visibility="private",
+            def running():
+                return gr.update(visible=False), gr.update(visible=True)
+
+            def idle():
+                return gr.update(visible=True), gr.update(visible=False)
+
+            quiet = dict(queue=False, api_visibility="private")
+            asked = gr.on([question.submit, send.click], running, None, [send, stop], **quiet)
+            ask = asked.then(self.respond, [question, turns, k], [chatbot, sources, turns, question], api_name="chat")
+            ask.then(idle, None, [send, stop], **quiet)
+            picked = chatbot.example_select(self.use_example, None, question, **quiet)
+            from_example = picked.then(running, None, [send, stop], **quiet).then(
+                self.respond, [question, turns, k], [chatbot, sources, turns, question], api_visibility="private")
+            from_example.then(idle, None, [send, stop], **quiet)
+            everything = [ask, from_example]
+            # the answer is cancelled first, then marked stopped: a piece of it still on its way to
+            # the page cannot overwrite the mark
+            stop.click(None, None, None, cancels=everything, **quiet).then(
+                self.stopped, turns, [chatbot, sources, turns], api_visibility="private").then(
+                idle, None, [send, stop], **quiet)
+            chatbot.clear(self.new_chat, None, [chatbot, sources, turns, question], cancels=everything,
+                          api_visibility="private").then(idle, None, [send, stop], **quiet)
+            new.click(self.new_chat, None, [chatbot, sources, turns, question], cancels=everything,
+                      api_visibility="private").then(idle, None, [send, stop], **quiet)
+            toggle.click(None, js=TOGGLE_SOURCES)
+            close.click(None, js=TOGGLE_SOURCES)
+            files.upload(self.upload, files, [message, table, status, chatbot, files], api_visibility="private",
                          preprocess=False)
-            remove.click(self.remove, doomed, [message, table, doomed, status], api_visibility="private")
-            app.load(self.refresh, None, [table, doomed, status], api_visibility="private")
+            table.select(self.pick_to_remove, None, [doomed, confirm_text, confirm], api_visibility="private")
+            cancel.click(self.cancel_remove, None, [doomed, confirm_text, confirm], **quiet)
+            remove.click(self.remove, doomed, [message, table, status, chatbot, confirm],
+                         api_visibility="private").then(lambda: None, None, doomed, **quiet)
+            app.load(self.refresh, None, [table, status, chatbot], api_visibility="private")
         return app
 
     def launch(self, **kwargs):
@@ -493,6 +756,17 @@ class ChatUI:
         options = dict(server_name=s.host, server_port=s.port, **self.page_kwargs())
         options.update(kwargs)
         return self.create_app().launch(**options)
+
+
+def error(line: str) -> str:
+    """A line of a message that reports a failure, styled as an error."""
+    return f'<span class="rag-error">{line}</span>'
+
+
+def plain_reason(reason: str) -> str:
+    """A loader's reason without the library's exception class ("not a readable PDF (PdfReadError:
+    EOF marker not found)" -> "not a readable PDF (EOF marker not found)")."""
+    return re.sub(r"\((?:[A-Z]\w*(?:Error|Exception|Warning)): ?", "(", reason).replace("()", "").strip()
 
 
 def theme():
