@@ -97,6 +97,14 @@ class Settings:
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **_coerce_all(changes))
 
+    def public(self) -> dict:
+        """The settings as a dict for reports and logs: a password or key set is shown as "***"."""
+        values = dataclasses.asdict(self)
+        return {k: ("***" if k in SECRETS and v else v) for k, v in values.items()}
+
+
+SECRETS = ("password", "api_key")  # never written into a report
+
 
 # the bounds of numeric settings: a value outside is an error, not a silent surprise
 RANGES = {

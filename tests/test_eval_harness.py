@@ -91,6 +91,17 @@ def test_history_is_passed_to_the_bot(make_bot, docs_dir, fake_generator):
     assert report.cases[0]["verdict"]["outcome"] == "correct"
 
 
+def test_a_report_never_holds_the_password_or_the_api_key(make_bot, docs_dir, fake_generator, tmp_path):
+    bot = make_bot(password="hunter2-secret", api_key="key-0123456789")
+    bot.ingest([docs_dir])
+    fake_generator.queue("Bananas are yellow [1].")
+    report = evaluate(bot, [{"question": "What colour are bananas?", "answers": ["yellow"]}])
+    assert report.info["settings"]["password"] == "***" and report.info["settings"]["api_key"] == "***"
+    report.save(tmp_path / "r")
+    written = "".join(p.read_text(errors="replace") for p in (tmp_path / "r").iterdir() if p.suffix != ".png")
+    assert "hunter2-secret" not in written and "key-0123456789" not in written
+
+
 def test_a_failing_question_is_recorded_and_ctrl_c_stops_with_a_partial_report(bot, fake_generator, monkeypatch):
     real_ask = bot.ask
     calls = []

@@ -9,7 +9,6 @@ retrieval curve. Ctrl-C stops the run; the Report then covers the questions done
 
 from __future__ import annotations
 
-import dataclasses
 import platform
 import resource
 import subprocess
@@ -407,7 +406,7 @@ def index_info(bot) -> dict:
 def describe(bot, generation: bool = True) -> dict:
     """Everything needed to know what was measured."""
     info = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "settings": dataclasses.asdict(bot.settings), "embedder": bot.embedder.id,
+            "settings": bot.settings.public(), "embedder": bot.embedder.id,
             "index": index_info(bot), "git": git_info(),
             "python": platform.python_version(), "platform": platform.platform()}
     if generation:
