@@ -51,38 +51,3 @@ def extract(text: str, hits: list[Hit]) -> tuple[Citation, ...]:
                 out[n] = Citation(n=n, chunk_id=c.id, source=c.source, page=c.page, start=c.start,
                                   end=c.end, text=c.text, sentence=MARKER.sub("", sentence).strip())
     return tuple(out.values())
-
-
-_PARTIAL = re.compile(r"\[\d*(?:\s*[,;]\s*\d*)*\]?")
-
-
-class MarkerFilter:
-    """Cleans markers in streamed text: holds back a possible "[n" until it is complete,
-    then lets valid markers through and drops those that point at no passage."""
-
-    def __init__(self, n_passages: int):
-        self.n = n_passages
-        self.pending = ""
-
-    def feed(self, piece: str) -> str:
-        out, self.pending = "", self.pending + piece
-        while self.pending:
-            start = self.pending.find("[")
-            if start < 0:
-                out, self.pending = out + self.pending, ""
-                break
-            out, self.pending = out + self.pending[:start], self.pending[start:]
-            m = _PARTIAL.match(self.pending)
-            if m is None or (m.end() < len(self.pending) and not m.group().endswith("]")):
-                out, self.pending = out + self.pending[0], self.pending[1:]  # not a marker
-            elif m.group().endswith("]"):
-                marker = m.group()
-                self.pending = self.pending[m.end():]
-                out += clean_markers(marker, self.n).join(["", ""]) if MARKER.fullmatch(marker) else marker
-            else:
-                break  # incomplete marker: wait for more
-        return out
-
-    def flush(self) -> str:
-        rest, self.pending = self.pending, ""
-        return rest

@@ -1,4 +1,4 @@
-from rag.citations import MarkerFilter, clean_markers, extract, is_refusal
+from rag.citations import clean_markers, extract, is_refusal
 from rag.types import Chunk, Hit
 
 
@@ -29,19 +29,6 @@ def test_refusal_detection_ignores_case_and_punctuation():
     refusal = "I could not find the answer in your documents."
     assert is_refusal("i could not find the answer in your documents", refusal)
     assert not is_refusal("Meta spent $60 billion.", refusal)
-
-
-def test_marker_filter_streams_clean_text():
-    f = MarkerFilter(2)
-    pieces = ["Apples [", "1", "] and [", "5] pears [a] x [2", ", 3]."]
-    out = "".join(f.feed(p) for p in pieces) + f.flush()
-    assert "[1]" in out and "[5]" not in out and "[a]" in out and "[2]" in out and "[3]" not in out
-
-
-def test_marker_filter_flushes_incomplete_bracket():
-    f = MarkerFilter(2)
-    assert f.feed("ends with [") == "ends with "
-    assert f.flush() == "["
 
 
 def test_cleaning_keeps_a_dot_that_starts_a_word():
