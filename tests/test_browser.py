@@ -162,7 +162,7 @@ def test_real_model_streams_the_checked_answer_and_shows_sources_first(request, 
     page = open_chat(browser, request.getfixturevalue(url))
     page.evaluate(RECORD_ANSWER_STATES)
     ask(page, "How much did Meta plan to spend on capital expenditures in 2025?")
-    page.wait_for_selector("#rag-chat .rag-stage", timeout=30_000)
+    # no wait for the stage line: through a model server the answer may be done before a wait starts
     wait_for_sources(page, timeout=120_000)
     page.screenshot(path=ARTIFACTS / ("real-model-chat.png" if url == "real_url" else "real-model-chat-served.png"),
                     full_page=True)
