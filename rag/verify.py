@@ -166,7 +166,7 @@ def _yes_no_support(said: str, rest: str, question: str, passages: str, min_over
         else question
     if claim is rest:
         return support(rest, [passages], min_overlap, "", question)
-    words = content_words(_YES_NO_QUESTION.sub("", question)) - META
+    words = claim_words(question)
     missing = [n for n in names(" ".join(["x"] + question.split()[1:])) if n not in passages.lower()]
     there = content_words(passages)
     overlap = len(words & there) / len(words) if words else 0.0
@@ -284,6 +284,12 @@ def is_yes_no(question: str) -> bool:
     """A question answered by yes or no: it opens with an auxiliary verb and offers no choice
     ("Is it A or B?" asks which)."""
     return bool(_YES_NO_QUESTION.match(question)) and not re.search(r"\bor\b", question, re.I)
+
+
+def claim_words(question: str) -> set[str]:
+    """The content words of what a yes/no question asks to confirm ("Did Tom paint his kitchen
+    navy?" -> tom, paint, kitchen, navy)."""
+    return content_words(_YES_NO_QUESTION.sub("", question)) - META
 
 
 def polarity(sentence: str) -> tuple[str, str]:

@@ -14,11 +14,11 @@ passages the model read that is closest to the question's claim, and:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from .chunking import all_sentences
-from .verify import META, _YES_NO_QUESTION, content_words, denies, names, polarity
+from .citations import MARKER
+from .verify import META, claim_words, content_words, denies, names, polarity
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,6 @@ class Decision:
         return f"{self.said}: \u201c{self.sentence}\u201d"
 
 
-def claim_words(question: str) -> set[str]:
-    """The content words of what a yes/no question asks to confirm ("Did Tom paint his kitchen
-    navy?" -> tom, paint, kitchen, navy)."""
-    return content_words(_YES_NO_QUESTION.sub("", question)) - META
-
-
 def draft_says(question: str, draft: str) -> str:
     """"yes" or "no" as the model's draft opens, "yes" for a draft that only restates the question
     ("Tom painted his kitchen navy."), else ""."""
@@ -45,7 +39,7 @@ def draft_says(question: str, draft: str) -> str:
     if said:
         return said
     first = next((draft[s:e] for s, e in all_sentences(draft)), "")
-    restated = content_words(re.sub(r"\[\d+\]", "", first))
+    restated = content_words(MARKER.sub("", first))
     return "yes" if restated and restated <= claim_words(question) | META else ""
 
 
