@@ -20,6 +20,9 @@ from rag.types import Answer, Chunk, Hit
     ("It takes 27 days per orbit.", "orbits every 27 days", 1.0),
     ("It takes 72 days per orbit.", "orbits every 27 days", 0.0),  # the words are there, the number is not
     ("Every 72 days.", "27 days", 0.0),
+    ("£62.00 [4]", "£62", 1.0),  # whole decimals are the number
+    ("£62.50", "£62", 0.0),
+    ("In version 3.10.", "3.1", 0.0),  # a version is not a decimal
 ])
 def test_lenient_contains_or_most_content_words_and_every_number(prediction, gold, right):
     assert m.lenient_match(prediction, [gold]) == right

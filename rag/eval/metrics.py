@@ -121,6 +121,7 @@ def contains_answer(prediction: str, golds: Sequence[str]) -> float | None:
 
 
 LENIENT_SHARE = 0.6
+_WHOLE_DECIMALS = re.compile(r"(\d)\.0+(?![\d.])")  # "£62.00" is "£62" (but "3.10" stays "3.10")
 YES_NO = ("yes", "no")
 
 
@@ -131,7 +132,7 @@ def _lenient(prediction: str, gold: str) -> bool:
     gold_norm = normalize_answer(gold)
     if gold_norm in YES_NO:
         return normalize_answer(prediction).split()[:1] == [gold_norm]
-    if contains_answer(prediction, [gold]):
+    if contains_answer(_WHOLE_DECIMALS.sub(r"\1", prediction), [_WHOLE_DECIMALS.sub(r"\1", gold)]):
         return True
     content = content_words(gold)
     if not content or len(content & content_words(prediction)) / len(content) < LENIENT_SHARE:
