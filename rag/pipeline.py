@@ -214,7 +214,8 @@ class Bot:
         best = max((h.dense for h in hits if h.dense is not None), default=None)
         documents = {h.chunk.source: self.store.source_text(h.chunk.source) for h in hits}
         reason = ("no-passages" if not hits else "no-relevant-passages" if best is not None and best < s.min_score
-                  else "unknown-terms" if s.verify and verify.unknown_terms(query, "\n".join(documents.values()))
+                  else "unknown-terms" if s.verify and _asked_terms(verify.unknown_terms(query, "\n".join(
+                      documents.values())), question)
                   else "")
         passages = hits
         if s.compact and not reason:
@@ -390,6 +391,12 @@ def within_limits(question: str, history: History, limit: int) -> tuple[str, His
     if any(len(q) > limit or len(a) > limit for q, a in history):
         notices.append(f"Earlier messages were cut to {limit} characters each.")
     return question, cut, tuple(notices)
+
+
+def _asked_terms(terms: list[str], question: str) -> list[str]:
+    """The terms the user wrote. A follow-up made standalone names what the conversation named, in
+    its spelling ("Jamal Reid" for "he"), which the documents that answer may write otherwise."""
+    return [t for t in terms if t in question.lower()]
 
 
 def _in_turn(rankings: list[list[Hit]]) -> list[Hit]:

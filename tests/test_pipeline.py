@@ -65,3 +65,19 @@ def test_retrieval_modes(make_bot, docs_dir):
     assert hybrid.dense is not None and hybrid.lexical is not None
     with pytest.raises(ConfigError):
         bot.retrieve("x", mode="magic")
+
+
+def test_a_name_the_rewrite_brought_in_does_not_refuse_the_follow_up(make_bot, tmp_path, fake_generator):
+    docs = tmp_path / "chats"
+    docs.mkdir()
+    (docs / "hotel.txt").write_text("Jamal: I booked you a room at the Harbourside Inn in Bristol for the talk.\n")
+    bot = make_bot(min_score=0.0)
+    bot.ingest([docs])
+    history = [("Who is Nadia's line manager?", "Jamal Reid is her line manager [1].")]
+    fake_generator.queue("Which hotel did Jamal Reid book for Nadia in Bristol?", "The Harbourside Inn [1].")
+    answer = bot.ask("Which hotel did he book for her in Bristol?", history=history)
+    assert answer.query == "Which hotel did Jamal Reid book for Nadia in Bristol?"  # "Reid" is in no document
+    assert not answer.refused and answer.text == "The Harbourside Inn [1]."
+    # a name the user wrote that no document has still refuses before the model runs
+    answer = bot.ask("Which hotel did Priya Okafor book in Bristol?")
+    assert answer.refused and answer.refusal_reason == "unknown-terms"
