@@ -10,7 +10,8 @@ passages the model read that is closest to the question's claim, and:
   said, and the model's "Yes" when the sentence with its neighbours holds `min_overlap` of them;
 - the model's "No" stands when the passages hold half of the claim's words (they are about it
   and say otherwise);
-- otherwise, or when a name of the question is in none of the passages, there is no answer."""
+- otherwise, or when a name of the question is in none of the passages, there is no answer.
+A sentence that is itself a question decides nothing."""
 
 from __future__ import annotations
 
@@ -43,6 +44,12 @@ def draft_says(question: str, draft: str) -> str:
     return "yes" if restated and restated <= claim_words(question) | META else ""
 
 
+def asks(sentence: str) -> bool:
+    """A sentence that asks something ("what did you call him, Biscuit?") states nothing: it
+    cannot decide a yes/no question."""
+    return sentence.rstrip(" \"'\u201d\u2019)]").endswith("?")
+
+
 def decide(question: str, said: str, passages: dict[int, str], min_overlap: float) -> Decision | None:
     """The answer to a yes/no question from the passages (number -> text), given what the model
     said ("yes" or "no"); None when the passages do not decide it."""
@@ -53,9 +60,9 @@ def decide(question: str, said: str, passages: dict[int, str], min_overlap: floa
         return None
     candidates = []  # (passage, sentence, the sentence with its neighbours)
     for n, text in sorted(passages.items()):
-        spans = all_sentences(text)
+        spans = [(s, e) for s, e in all_sentences(text) if not asks(text[s:e])]
         for i, (s, e) in enumerate(spans):
-            around = text[spans[max(i - 1, 0)][0]:spans[min(i + 1, len(spans) - 1)][1]]
+            around = " ".join(text[a:b] for a, b in spans[max(i - 1, 0):i + 2])
             candidates.append((n, text[s:e], around))
     if not candidates:
         return None

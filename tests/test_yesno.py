@@ -58,3 +58,10 @@ def test_the_bot_answers_yes_no_with_the_deciding_sentence(make_bot, tmp_path, f
 def test_a_capitalised_none_is_a_value_not_a_denial():
     passages = {1: 'These values are interpreted as false: "False", "None", numeric zero and an empty tuple.'}
     assert yesno.decide("Is an empty tuple interpreted as false?", "yes", passages, 0.6).said == "Yes"
+
+
+def test_a_sentence_that_asks_decides_nothing():
+    passages = {1: "[2025-03-22 14:30] Maria: what did you call him, Biscuit?\n"
+                   "[2025-03-22 14:31] Nadia: he came with a name already."}
+    assert yesno.asks("what did you call him, Biscuit?") and not yesno.asks("He is called Pickle.")
+    assert yesno.decide("Did Nadia call her cat Biscuit?", "yes", passages, 0.6) is None
