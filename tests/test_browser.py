@@ -34,6 +34,7 @@ class QuotingGenerator:
 
     def __init__(self, delay: float = 0.03):
         self.delay = delay
+        self.marks = "[1]"  # what it cites the sentence with
 
     def reply(self, messages) -> str:
         prompt = messages[-1]["content"].rsplit("\nPassages:\n", 1)[-1]
@@ -41,7 +42,7 @@ class QuotingGenerator:
             return ""  # a side call, such as rewriting a follow-up question
         passage = prompt.split("[1] (", 1)[1].split("\n", 1)[1].strip()
         first = re.split(r"(?<=[.!?])\s", passage, maxsplit=1)[0]
-        return " ".join(first.split()[:40]).rstrip(".") + " [1]."
+        return " ".join(first.split()[:40]).rstrip(".") + f" {self.marks}."
 
     def stream(self, messages, max_tokens=384, temperature=0.0):
         for piece in re.findall(r"\S+\s*", self.reply(messages)):
@@ -228,6 +229,19 @@ def test_sources_are_shown_as_soon_as_the_search_ends(browser, quoting_bot, quot
     assert page.is_visible("#rag-ask") and not page.is_visible("#rag-stop")
     badges = page.locator("#rag-sources .rag-badge").all_inner_texts()
     assert badges[0] == "cited" and "not cited" in badges[1:]
+    page.close()
+
+
+def test_a_passage_cited_twice_for_one_claim_shows_one_marker(browser, quoting_bot, quoting_url):
+    quoting_bot.generator.marks = "[1] [1][1]"
+    try:
+        page = open_chat(browser, quoting_url)
+        ask(page, "What did Yann LeCun say about DeepSeek?")
+        wait_for_sources(page)
+        assert answer_text(page).endswith(" [1].") and answer_text(page).count("[1]") == 1
+        assert page.locator(LAST_ANSWER).locator("a.rag-cite").count() == 1
+    finally:
+        quoting_bot.generator.marks = "[1]"
     page.close()
 
 
