@@ -8,6 +8,7 @@ from .chunking import all_sentences
 from .types import Citation, Hit
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+RUN = re.compile(r"(?:\s*\[\d+\])+")  # the markers after one claim, once each group is [n]
 
 
 def _norm(text: str) -> str:
@@ -18,18 +19,20 @@ def is_refusal(text: str, refusal: str) -> bool:
     return bool(_norm(refusal)) and _norm(refusal) in _norm(text)
 
 
+def markers(numbers) -> str:
+    """One marker per passage, in order: (2, 1, 2) -> "[1][2]"."""
+    return "".join(f"[{n}]" for n in sorted(set(numbers)))
+
+
 def clean_markers(text: str, n_passages: int) -> str:
-    """Rewrite each marker group as [a][b] with valid, distinct numbers; remove invalid ones."""
+    """Rewrite the markers after each claim as [a][b]: valid numbers, each passage once, in order
+    ("x [2][1][2]." -> "x [1][2]."); remove invalid ones. Sentences keep their own markers."""
     def fix(m: re.Match) -> str:
-        numbers = []
-        for raw in re.split(r"[,;]", m.group(1)):
-            n = int(raw)
-            if 1 <= n <= n_passages and n not in numbers:
-                numbers.append(n)
-        return " " + "".join(f"[{n}]" for n in numbers) if numbers else ""
+        numbers = [n for n in map(int, re.split(r"[,;]", m.group(1))) if 1 <= n <= n_passages]
+        return " " + markers(numbers) if numbers else ""
     cleaned = MARKER.sub(fix, text)
     cleaned = re.sub(r"([.!?])((?:\s*\[\d+\])+)", r"\2\1", cleaned)  # "x. [1]" -> "x [1]."
-    cleaned = re.sub(r"(\[\d+\])(?:\s*\1)+", r"\1", cleaned)  # [1] [1] -> [1]
+    cleaned = RUN.sub(lambda m: " " + markers(markers_in(m.group())), cleaned)  # [2] [1][2] -> [1][2]
     # "x [1] ." -> "x [1]."; a dot that starts a word stays ("the .pdbrc file")
     return re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", cleaned).strip()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -22,6 +22,38 @@ from .store import Store
 from .types import Chunk
 
 BATCH_CHUNKS = 256
+EMBED_SLICE = 64  # chunks embedded at a time, so that progress can be told within a large file
+
+
+@dataclass(frozen=True)
+class FileProgress:
+    """One step of an ingest, for whoever shows progress (the terminal's bar, the browser)."""
+    number: int  # the file's place among the files of this ingest, from 1
+    files: int
+    path: str
+    stage: str  # "reading", "embedding", "unchanged" or "failed"
+    done: int = 0  # embedding: the file's chunks embedded so far
+    chunks: int = 0  # embedding: the file's chunks
+    reason: str = ""  # failed: why, in plain words
+
+
+class ProgressBar:
+    """Progress for a terminal: a bar of files read (only when there are several)."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, step: FileProgress) -> None:
+        if step.stage == "embedding" or step.files < 2:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+            self.bar = tqdm(total=step.files, desc="ingesting", unit="file", leave=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 @dataclass
@@ -52,62 +84,83 @@ class Batch:
 
 
 def batches(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_overlap: int,
-            report: IngestReport, batch_chunks: int = BATCH_CHUNKS, progress: bool = False,
+            report: IngestReport, batch_chunks: int = BATCH_CHUNKS, progress=None,
             warn=None) -> Iterator[Batch]:
-    """The batches of an ingest, the last one marked final; the store is only read."""
+    """The batches of an ingest, the last one marked final; the store is only read.
+    progress(FileProgress) is told of each file as it is read and embedded."""
     warn = warn or (lambda msg: print(f"warning: {msg}", file=sys.stderr))
+    tell = progress or (lambda step: None)
     files, report.skipped = expand(paths)
     for s in report.skipped:
         warn(str(s))
-    bar = None
-    if progress and len(files) > 1:
-        from tqdm import tqdm
-        bar = tqdm(total=len(files), desc="ingesting", unit="file", leave=False)
     pending: list[tuple[str, str, list[Chunk], str]] = []
+    numbers: dict[str, int] = {}  # source -> its number, for the files pending
     size = 0
-    for path in files:
-        if bar is not None:
-            bar.update(1)
+    for number, path in enumerate(files, start=1):
+        step = FileProgress(number, len(files), str(path), "reading")
+        tell(step)
         source = str(path.resolve())
         try:
             sha = file_sha256(path)
         except OSError as e:
-            report.skipped.append(Skipped(str(path), f"cannot read it ({e.strerror})"))
-            warn(str(report.skipped[-1]))
+            _failed(report, Skipped(str(path), f"cannot read it ({e.strerror})"), step, tell, warn)
             continue
         known = store.manifest.files.get(source)
         if known and known["sha256"] == sha:
             report.unchanged.append(source)
+            tell(replace(step, stage="unchanged"))
             continue
         try:
             doc = load_file(path)
         except LoadError as e:
-            report.skipped.append(Skipped(str(path), str(e)))
-            warn(str(report.skipped[-1]) + (" (the indexed version is kept)" if known else ""))
+            _failed(report, Skipped(str(path), str(e)), step, tell, warn,
+                    " (the indexed version is kept)" if known else "")
             continue
         chunks = chunk_document(doc, chunk_tokens, chunk_overlap, embedder.count_tokens)
         pending.append((source, sha, chunks, doc.title))
+        numbers[source] = number
         (report.updated if known else report.added).append(source)
         size += len(chunks)
         if size >= batch_chunks:
-            yield _embedded(embedder, pending, report)
+            yield _embedded(embedder, pending, report, numbers, len(files), tell)
             pending, size = [], 0
-    if bar is not None:
-        bar.close()
     seen = {str(f.resolve()) for f in files}
     for folder in (Path(p).resolve() for p in paths if Path(p).is_dir()):
         for source in store.manifest.files:
             if Path(source).is_relative_to(folder) and source not in seen and not Path(source).exists():
                 report.removed.append(source)
-    last = _embedded(embedder, pending, report)
+    last = _embedded(embedder, pending, report, numbers, len(files), tell)
     last.removed, last.final = list(report.removed), True
     yield last
 
 
-def _embedded(embedder: Embedder, pending, report: IngestReport) -> Batch:
+def _failed(report: IngestReport, skipped: Skipped, step: FileProgress, tell, warn, note: str = "") -> None:
+    report.skipped.append(skipped)
+    warn(str(skipped) + note)
+    tell(replace(step, stage="failed", reason=skipped.reason))
+
+
+def _embedded(embedder: Embedder, pending, report: IngestReport, numbers=None, files: int = 0,
+              tell=None) -> Batch:
+    """The pending files embedded, EMBED_SLICE chunks at a time; tell(FileProgress) after each."""
     texts = [c.text for _, _, chunks, _ in pending for c in chunks]
     report.chunks += len(texts)
-    return Batch(pending, embedder.embed_documents(texts) if texts else None)
+    if not texts:
+        return Batch(pending, None)
+    ends, total = [], 0  # where each file's chunks end in texts
+    for _, _, chunks, _ in pending:
+        total += len(chunks)
+        ends.append(total)
+    parts = []
+    for at in range(0, len(texts), EMBED_SLICE):
+        parts.append(embedder.embed_documents(texts[at:at + EMBED_SLICE]))
+        done = min(at + EMBED_SLICE, len(texts))
+        for (source, _, chunks, _), end in zip(pending, ends):
+            start = end - len(chunks)
+            if tell and chunks and start < done and end > at:
+                tell(FileProgress((numbers or {}).get(source, 0), files, source, "embedding",
+                                  min(done, end) - start, len(chunks)))
+    return Batch(pending, np.concatenate(parts))
 
 
 def apply(store: Store, batch: Batch) -> None:
@@ -128,11 +181,17 @@ def apply(store: Store, batch: Batch) -> None:
 
 
 def ingest(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_overlap: int,
-           commit: Callable[[Batch], None], batch_chunks: int = BATCH_CHUNKS, progress: bool = False,
+           commit: Callable[[Batch], None], batch_chunks: int = BATCH_CHUNKS, progress=False,
            warn=None) -> IngestReport:
-    """Read, embed and commit batch after batch; commit(batch) applies one (see apply)."""
+    """Read, embed and commit batch after batch; commit(batch) applies one (see apply).
+    progress: True for a bar in the terminal, or a callable told each FileProgress."""
     report = IngestReport()
-    for batch in batches(store, embedder, paths, chunk_tokens, chunk_overlap, report, batch_chunks,
-                         progress, warn):
-        commit(batch)
+    tell = ProgressBar() if progress is True else progress or None
+    try:
+        for batch in batches(store, embedder, paths, chunk_tokens, chunk_overlap, report, batch_chunks,
+                             tell, warn):
+            commit(batch)
+    finally:
+        if isinstance(tell, ProgressBar):
+            tell.close()
     return report

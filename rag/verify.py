@@ -16,7 +16,7 @@ from typing import Callable
 from . import years
 from .arithmetic import SCALE, SCALE_PATTERN
 from .chunking import all_sentences
-from .citations import MARKER, markers_in
+from .citations import MARKER, markers, markers_in
 from .types import SentenceCheck
 
 STOPWORDS = frozenset("""a about above after again against all also am an and any are as at be because been
@@ -506,7 +506,7 @@ def render(checks: list[SentenceCheck], keep_unsupported: bool = False) -> str:
         if not c.supported and not keep_unsupported:
             continue
         body = c.text
-        marks = "".join(f"[{n}]" for n in c.cited)
+        marks = markers(c.cited)
         if marks and body[-1:] in ".!?":
             body = f"{body[:-1]} {marks}{body[-1]}"
         elif marks:

@@ -34,6 +34,8 @@ class QuotingGenerator:
 
     def __init__(self, delay: float = 0.03):
         self.delay = delay
+        self.marks = "[1]"  # what it cites the sentence with
+        self.failure = None  # an exception to raise instead of answering
 
     def reply(self, messages) -> str:
         prompt = messages[-1]["content"].rsplit("\nPassages:\n", 1)[-1]
@@ -41,9 +43,11 @@ class QuotingGenerator:
             return ""  # a side call, such as rewriting a follow-up question
         passage = prompt.split("[1] (", 1)[1].split("\n", 1)[1].strip()
         first = re.split(r"(?<=[.!?])\s", passage, maxsplit=1)[0]
-        return " ".join(first.split()[:40]).rstrip(".") + " [1]."
+        return " ".join(first.split()[:40]).rstrip(".") + f" {self.marks}."
 
     def stream(self, messages, max_tokens=384, temperature=0.0):
+        if self.failure is not None:
+            raise self.failure
         for piece in re.findall(r"\S+\s*", self.reply(messages)):
             time.sleep(self.delay)
             yield piece
@@ -231,6 +235,19 @@ def test_sources_are_shown_as_soon_as_the_search_ends(browser, quoting_bot, quot
     page.close()
 
 
+def test_a_passage_cited_twice_for_one_claim_shows_one_marker(browser, quoting_bot, quoting_url):
+    quoting_bot.generator.marks = "[1] [1][1]"
+    try:
+        page = open_chat(browser, quoting_url)
+        ask(page, "What did Yann LeCun say about DeepSeek?")
+        wait_for_sources(page)
+        assert answer_text(page).endswith(" [1].") and answer_text(page).count("[1]") == 1
+        assert page.locator(LAST_ANSWER).locator("a.rag-cite").count() == 1
+    finally:
+        quoting_bot.generator.marks = "[1]"
+    page.close()
+
+
 def test_upload_ask_about_it_then_remove_it(browser, quoting_bot, quoting_url, tmp_path):
     note = tmp_path / "zebra facts.txt"
     note.write_text("Zebra stripes\nEvery zebra has a unique pattern of black and white stripes, like a fingerprint. "
@@ -238,7 +255,7 @@ def test_upload_ask_about_it_then_remove_it(browser, quoting_bot, quoting_url, t
     page = open_chat(browser, quoting_url)
     page.get_by_role("tab", name="Documents").click()
     page.set_input_files("#rag-upload input[type=file]", str(note))
-    page.wait_for_selector("#rag-upload-message :text('Added: zebra facts.txt')", timeout=60_000)
+    page.wait_for_selector("#rag-upload-message :text('zebra facts.txt: added')", timeout=60_000)
     row = page.locator("#rag-docs .virtual-row", has_text="zebra facts.txt")
     row.wait_for()
     assert row.locator(".body-cell").first.inner_text().strip() == "Zebra stripes"  # the title, the file beside it
@@ -278,6 +295,63 @@ def test_a_bad_upload_is_reported_as_an_error_in_plain_words(browser, quoting_ur
     text = error.inner_text()
     assert "broken.pdf was not indexed: not a readable PDF" in text and "Error" not in text
     assert error.evaluate("e => getComputedStyle(e).color") == "rgb(185, 28, 28)"
+    page.close()
+
+
+# every text the upload message showed, recorded in the page as it changes
+RECORD_UPLOAD_STATES = """() => {
+    window.ragUpload = [];
+    new MutationObserver(() => {
+        const text = document.querySelector('#rag-upload-message').innerText.trim();
+        if (text && text !== window.ragUpload[window.ragUpload.length - 1]) window.ragUpload.push(text);
+    }).observe(document.querySelector('#rag-upload-message'), {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_several_uploads_show_the_file_being_indexed_then_each_outcome(browser, quoting_url, tmp_path):
+    big = tmp_path / "orchard log.txt"
+    big.write_text("\n\n".join(f"Day {i}. The orchard's pear tree number {i} gave {i * 3} kilograms of pears, "
+                                 f"picked by hand before the first frost of the season in row {i % 7}." * 3
+                                 for i in range(160)))
+    small = tmp_path / "plums.txt"
+    small.write_text("Plums\nPlums ripen in late summer and are purple or yellow.\n")
+    bad = tmp_path / "scan.pdf"
+    bad.write_bytes(b"%PDF-1.4 truncated")
+    page = open_chat(browser, quoting_url, width=1400, height=900)
+    page.get_by_role("tab", name="Documents").click()
+    page.wait_for_selector("#rag-upload-message", state="attached")
+    page.evaluate(RECORD_UPLOAD_STATES)
+    page.set_input_files("#rag-upload input[type=file]", [str(small), str(big), str(bad)])
+    page.wait_for_selector("#rag-upload-message :text('Nothing already indexed was lost')", timeout=120_000)
+    states = page.evaluate("window.ragUpload")
+    embedding = [s for s in states if re.fullmatch(r"Indexing 2 of 3: orchard log\.txt \(passages \d+/\d+\)…", s)]
+    assert embedding, states
+    final = page.inner_text("#rag-upload-message")
+    assert re.search(r"plums\.txt: added, 1 passage\.", final), final
+    assert re.search(r"orchard log\.txt: added, \d+ passages\.", final), final
+    error = page.locator("#rag-upload-message .rag-error", has_text="scan.pdf")
+    assert "scan.pdf was not indexed: not a readable PDF" in error.inner_text() and "Error" not in final
+    assert error.evaluate("e => getComputedStyle(e).color") == "rgb(185, 28, 28)"
+    page.screenshot(path=ARTIFACTS / "uploads-per-file.png", full_page=True)
+    page.close()
+
+
+def test_a_failed_answer_is_an_error_block_in_plain_words(browser, quoting_bot, quoting_url):
+    quoting_bot.generator.failure = RuntimeError("llama_decode returned -3")
+    try:
+        page = open_chat(browser, quoting_url)
+        ask(page, "What did Yann LeCun say about DeepSeek?")
+        block = page.locator(LAST_ANSWER).locator(".rag-error-block")
+        block.wait_for(timeout=60_000)
+        text = block.inner_text()
+        assert "Something went wrong while answering" in text and "RuntimeError" not in text
+        assert block.evaluate("e => getComputedStyle(e).borderLeftColor") == "rgb(185, 28, 28)"
+        page.screenshot(path=ARTIFACTS / "answer-error.png")
+    finally:
+        quoting_bot.generator.failure = None
+    ask(page, "What did Yann LeCun say about DeepSeek?")
+    wait_for_sources(page)
+    assert answer_text(page).endswith("[1].")
     page.close()
 
 

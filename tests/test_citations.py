@@ -34,3 +34,20 @@ def test_refusal_detection_ignores_case_and_punctuation():
 def test_cleaning_keeps_a_dot_that_starts_a_word():
     assert clean_markers("Since 3.11 the .pdbrc file is read [1] . Then x , y [2].", 2) == \
         "Since 3.11 the .pdbrc file is read [1]. Then x, y [2]."
+
+
+def test_repeated_markers_for_one_claim_become_one_per_passage_in_order():
+    assert clean_markers("X [1][1].", 3) == "X [1]."
+    assert clean_markers("X [2][1][2].", 3) == "X [1][2]."
+    assert clean_markers("X [2] [1, 2]. [3]", 3) == "X [1][2][3]."
+    assert clean_markers("X [3][9][3] and Y [2].", 3) == "X [3] and Y [2]."
+
+
+def test_consecutive_sentences_keep_their_own_markers():
+    assert clean_markers("A is red [1]. B is blue [1][1]. C [2][1].", 2) == "A is red [1]. B is blue [1]. C [1][2]."
+
+
+def test_rendered_checks_cite_each_passage_once_in_order():
+    from rag.verify import SentenceCheck, render
+    checks = [SentenceCheck("A is 3 times B (computed).", (2, 1, 2), True), SentenceCheck("C.", (1,), True)]
+    assert render(checks) == "A is 3 times B (computed) [1][2]. C [1]."

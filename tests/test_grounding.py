@@ -401,8 +401,7 @@ def test_which_is_larger_is_worked_out_by_the_program(make_bot, tmp_path, fake_g
                          f"Bolt has spent $5 million on robots so far [{3 - n_acme}]. Bolt's is larger.")
     answer = bot.ask("Which is larger, Acme's spending on its new plant or Bolt's spending on robots?")
     assert not answer.refused and answer.sentences[-1].computed
-    assert answer.text.endswith("$60 million is larger than $5 million (computed) [1][2].") or \
-        answer.text.endswith("$60 million is larger than $5 million (computed) [2][1].")
+    assert answer.text.endswith("$60 million is larger than $5 million (computed) [1][2].")
     assert "Bolt's is larger" not in answer.text  # the model's own comparison has no support
 
 

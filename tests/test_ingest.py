@@ -120,3 +120,38 @@ def test_store_files_are_plain_and_readable(make_bot, docs_dir):
     rows = [json.loads(line) for seg in segments for line in (seg / "chunks.jsonl").read_text().splitlines()]
     assert all(r["text"] for r in rows) and len(rows) == len(Store.open(
         bot.store.root, "fake-words", 64, 40, 8).chunks)
+
+
+def test_progress_tells_each_file_read_and_its_chunks_embedded(make_bot, docs_dir, monkeypatch):
+    import rag.ingest
+    monkeypatch.setattr(rag.ingest, "EMBED_SLICE", 4)
+    long = " ".join(f"Sentence number {i} is about kiwis and their green flesh." for i in range(60))
+    (docs_dir / "long.txt").write_text(long)
+    (docs_dir / "empty.txt").write_text("")
+    bot = make_bot(chunk_tokens=20, chunk_overlap=0)
+    bot.ingest([docs_dir / "fruit.txt"])
+    steps = []
+    report = bot.ingest([docs_dir / n for n in ("fruit.txt", "long.txt", "empty.txt", "space.md")],
+                        progress=steps.append, warn=lambda msg: None)
+    named = [(s.number, s.files, s.path.rsplit("/", 1)[-1], s.stage) for s in steps]
+    assert named[:3] == [(1, 4, "fruit.txt", "reading"), (1, 4, "fruit.txt", "unchanged"), (2, 4, "long.txt", "reading")]
+    assert (3, 4, "empty.txt", "failed") in named
+    assert ["no text" in s.reason for s in steps if s.stage == "failed"] == [True]
+    embedded = [(s.done, s.chunks) for s in steps if s.stage == "embedding" and s.path.endswith("long.txt")]
+    chunks = next(f.chunks for f in bot.documents() if f.name == "long.txt")
+    assert len(embedded) > 2 and embedded[-1] == (chunks, chunks)
+    assert [d for d, _ in embedded] == sorted(d for d, _ in embedded)
+    assert all(s.number == 2 for s in steps if s.stage == "embedding" and s.path.endswith("long.txt"))
+    assert len(report.added) == 2 and len(report.unchanged) == 1 and len(report.skipped) == 1
+
+
+def test_vectors_are_the_same_embedded_in_slices(make_bot, docs_dir, monkeypatch, tmp_path):
+    import rag.ingest
+    whole = make_bot()
+    whole.ingest([docs_dir])
+    monkeypatch.setattr(rag.ingest, "EMBED_SLICE", 1)
+    sliced = rag.Bot(whole.settings.replace(index_dir=str(tmp_path / "sliced")), embedder=whole.embedder,
+                     generator=whole.generator)
+    sliced.ingest([docs_dir])
+    first, second = (whole.retrieve("Moon orbits", k=3), sliced.retrieve("Moon orbits", k=3))
+    assert [(h.chunk.text, round(h.score, 5)) for h in first] == [(h.chunk.text, round(h.score, 5)) for h in second]

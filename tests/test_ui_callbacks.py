@@ -11,10 +11,6 @@ from rag.server import load_ui
 ui = load_ui()
 
 
-def no_progress(*args, **kwargs):
-    pass
-
-
 def run_chat(chat, question, turns=(), k=None):
     """All yields of one chat callback, and the last one."""
     outputs = list(chat.respond(question, list(turns), k))
@@ -262,9 +258,15 @@ def received(chat, path: Path) -> Path:
     return folder / path.name
 
 
+def uploading(chat, files):
+    """The last yield of the upload callback: its outcome."""
+    *_, last = chat.upload(files)
+    return last
+
+
 def upload(chat, *paths):
-    return chat.upload([{"path": str(received(chat, Path(p))), "meta": {"_type": "gradio.FileData"}}
-                        for p in paths], progress=no_progress)
+    return uploading(chat, [{"path": str(received(chat, Path(p))), "meta": {"_type": "gradio.FileData"}}
+                            for p in paths])
 
 
 def test_upload_copies_into_data_dir_and_indexes(chat, tmp_path):
@@ -275,7 +277,7 @@ def test_upload_copies_into_data_dir_and_indexes(chat, tmp_path):
     message, table, status, empty, cleared = upload(chat, note)
     stored = Path(chat.bot.settings.uploads_dir) / "my notes.txt"
     assert stored.read_text() == "Kiwis are green and fuzzy."
-    assert "Added: **my notes.txt**.\n\n**1** passage indexed." == message and cleared is None
+    assert "**my notes.txt**: added, **1** passage." == message and cleared is None
     assert ["Kiwis are green and fuzzy.", "my notes.txt", 1] == table[-1][:3] and table[-1][-1] == ui.REMOVE
     assert "Kiwis are green and fuzzy. · `my notes.txt`" in empty["placeholder"]
     assert "**3** documents" in status
@@ -317,8 +319,8 @@ def test_gradios_temporary_copy_is_deleted(chat, tmp_path, gradio_uploads):
     temporary.parent.mkdir(parents=True)
     temporary.write_text("Kiwis are green.")
     chat.received.add(str(temporary))
-    message, *_ = chat.upload([str(temporary)], progress=no_progress)
-    assert message.startswith("Added: **kiwi.txt**.")
+    message, *_ = uploading(chat, [str(temporary)])
+    assert message.startswith("**kiwi.txt**: added")
     assert not temporary.parent.exists()
 
 
@@ -334,8 +336,7 @@ def test_a_server_side_path_is_never_read_as_an_upload(chat, tmp_path, gradio_up
     copied.parent.mkdir()
     copied.write_text(secret.read_text())
     chat.received.update({str(link), str(escape)})
-    message, table, *_ = chat.upload([str(secret), str(link), str(escape), {"path": str(copied)}],
-                                     progress=no_progress)
+    message, table, *_ = uploading(chat, [str(secret), str(link), str(escape), {"path": str(copied)}])
     assert message.count("was not added: it was not received as an upload") == 4
     assert "secret.txt" not in [row[1] for row in table] and secret.exists()
     assert not any("4417" in h.chunk.text for h in chat.bot.retrieve("vault code", k=5))
@@ -343,7 +344,7 @@ def test_a_server_side_path_is_never_read_as_an_upload(chat, tmp_path, gradio_up
 
 
 def test_upload_of_nothing_asks_for_files(chat):
-    message, *_ = chat.upload(None, progress=no_progress)
+    message, *_ = uploading(chat, None)
     assert message == "Choose one or more files first."
 
 
@@ -442,3 +443,67 @@ def test_a_follow_up_shows_what_was_searched(chat, fake_generator):
     assert query != "And bananas?" and f"Searched for: “{query}”" in sources
     _, (_, sources, _, _) = run_chat(chat, "What colour are cherries?")
     assert "Searched for" not in sources
+
+
+def test_upload_shows_the_file_being_indexed_then_each_files_outcome(chat, tmp_path, monkeypatch):
+    import rag.ingest
+    monkeypatch.setattr(ui, "TICK_S", 0.0)
+    monkeypatch.setattr(rag.ingest, "EMBED_SLICE", 2)
+    src = tmp_path / "incoming"
+    src.mkdir()
+    (src / "kiwi.txt").write_text("Kiwis are green.")
+    upload(chat, src / "kiwi.txt")
+    (src / "long.txt").write_text(" ".join(f"Fact {i}: kiwis are fuzzy and brown outside." for i in range(40)))
+    (src / "broken.pdf").write_bytes(b"this is not a pdf")
+    files = [{"path": str(received(chat, src / n))} for n in ("kiwi.txt", "long.txt", "broken.pdf")]
+    outputs = list(chat.upload(files))
+    during = [message for message, *_ in outputs[:-1]]
+    assert during[0] == "Indexing 3 files…"
+    assert "Indexing 1 of 3: **kiwi.txt** (reading)…" in during
+    embedding = [m for m in during if m.startswith("Indexing 2 of 3: **long.txt** (passages ")]
+    assert len(embedding) > 1 and embedding[0] != embedding[-1]
+    message = outputs[-1][0]
+    lines = message.split("\n")
+    assert lines[0] == "- **kiwi.txt**: already indexed, unchanged."
+    assert re.fullmatch(r"- \*\*long\.txt\*\*: added, \*\*\d+\*\* passages\.", lines[1])
+    assert lines[2].startswith('- <span class="rag-error">**broken.pdf** was not indexed: not a readable PDF')
+    assert "Error" not in message and message.endswith("Nothing already indexed was lost.")
+
+
+def test_an_ingest_that_fails_is_an_error_in_plain_words(chat, tmp_path, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(chat.bot, "ingest", full)
+    note = tmp_path / "kiwi.txt"
+    note.write_text("Kiwis are green.")
+    message, *_ = upload(chat, note)
+    assert 'class="rag-error rag-error-block"' in message and "no space left on device" in message
+    assert "OSError" not in message and "Errno" not in message
+    assert "**kiwi.txt** was not indexed." in message
+    assert not (Path(chat.bot.settings.uploads_dir) / "kiwi.txt").exists()
+
+
+def test_an_unexpected_failure_while_answering_is_an_error_block(chat, fake_generator, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("llama_decode returned -3")
+        yield  # pragma: no cover
+    monkeypatch.setattr(fake_generator, "stream", broken)
+    _, (messages, _, turns, _) = run_chat(chat, "What colour are apples?")
+    shown = messages[1]["content"]
+    assert shown.startswith('<div class="rag-error rag-error-block" role="alert">')
+    assert "Something went wrong while answering" in shown and "ValueError" not in shown
+    assert ui.history_of(turns) == []
+
+
+@pytest.mark.parametrize("message, plain", [
+    ("not a readable PDF (PdfReadError: EOF marker not found)", "not a readable PDF (EOF marker not found)"),
+    ("not a readable .docx (BadZipFile)", "not a readable .docx"),
+    ("The index at /x is damaged (JSONDecodeError). Delete /x and ingest again.",
+     "The index at /x is damaged. Delete /x and ingest again."),
+    ("Cannot reach the model server at http://h:1 (ConnectError: [Errno 111] Connection refused). Is it running?",
+     "Cannot reach the model server at http://h:1 (Connection refused). Is it running?"),
+    ("httpx.ReadTimeout: timed out", "timed out"),
+    ("What DeepSeek (a Chinese lab) said", "What DeepSeek (a Chinese lab) said"),
+])
+def test_plain_words_drop_exception_names(message, plain):
+    assert ui.plain_words(message) == plain

@@ -20,6 +20,7 @@ import gradio as gr  # noqa: E402
 
 from rag.chunking import all_sentences  # noqa: E402
 from rag.errors import RagError  # noqa: E402
+from rag.ingest import file_sha256  # noqa: E402
 from rag.loaders import SUPPORTED  # noqa: E402
 from rag.pipeline import Turn  # noqa: E402
 from rag.streaming import Correction, Progress  # noqa: E402
@@ -57,6 +58,9 @@ CSS = """
 .rag-for { opacity: 0.75; font-style: italic; }
 .rag-warn { color: #b45309; }
 .rag-error { color: #b91c1c; font-weight: 600; }
+.rag-error strong { color: inherit; }
+.rag-error-block { background: #fef2f2; border: 1px solid #fecaca; border-left: 4px solid #b91c1c;
+                   border-radius: 6px; padding: 0.5em 0.8em; }
 .rag-refused { font-weight: 600; }
 .rag-timing { font-size: 0.85em; opacity: 0.6; }
 .rag-stage { font-size: 0.85em; opacity: 0.7; font-style: italic; margin: 0.2em 0 0; }
@@ -497,8 +501,8 @@ class ChatUI:
                     continue
                 drawn = time.perf_counter()
                 yield chat_messages(turns, titles), sources, turns, gr.skip()
-        except RagError as e:
-            turn["shown"] = f'<span class="rag-error">⚠️ {html.escape(str(e), quote=False)}</span>'
+        except Exception as e:  # noqa: BLE001 - the chat says what went wrong, in plain words
+            turn["shown"] = error_block(failure_message(e, "answering"))
         finally:
             events.close()
         yield chat_messages(turns, titles), sources_html(turns, titles), turns, ""
@@ -558,34 +562,79 @@ class ChatUI:
                          examples=[{"text": q} for q in example_questions(files)] or None)
         return self.documents_table(), self.status_line(), chat
 
-    def upload(self, files, progress=gr.Progress(track_tqdm=True)):
+    def upload(self, files):
         """Copy uploaded files into the uploads folder (settings.uploads_dir) and index them from there.
-        Returns (message, table, status line, empty chat, cleared file input)."""
+        Yields (message, table, status line, empty chat, file input): while indexing, the file being
+        read or embedded; at the end, what became of each file."""
         paths = [upload_path(f) for f in (files or [])]
         if not paths:
-            return ("Choose one or more files first.", *self.refresh(), None)
-        progress(0, desc="Copying files")
-        problems, stored = [], {}  # stored: destination -> previous bytes (None if new)
-        for path in paths:
-            problem = self._check_upload(path)
-            if problem:
-                problems.append(error(f"**{html.escape(path.name)}** was not added: {problem}."))
-                continue
-            dest = self._destination(path.name)
-            stored.setdefault(dest, dest.read_bytes() if dest.exists() else None)
-            shutil.copyfile(path, dest)
-        for path in paths:
-            forget_gradio_copy(path)
-        report = None
+            yield ("Choose one or more files first.", *self.refresh(), None)
+            return
+        lines, stored = [], {}  # lines: per upload, its destination or the error; stored: destination -> previous bytes
+        try:
+            for path in paths:
+                problem = self._check_upload(path)
+                if problem:
+                    lines.append(error(f"**{html.escape(path.name)}** was not added: {problem}."))
+                    continue
+                dest = self._destination(path.name)
+                if dest not in stored:
+                    lines.append(dest)
+                stored.setdefault(dest, dest.read_bytes() if dest.exists() else None)
+                shutil.copyfile(path, dest)
+        except Exception as e:  # noqa: BLE001 - the message says what went wrong, in plain words
+            lines.append(error(html.escape(failure_message(e, "storing the upload"))))
+        finally:
+            for path in paths:
+                forget_gradio_copy(path)
+        report, failed = None, ""
         if stored:
-            progress(0.1, desc="Indexing")
-            report = self.bot.ingest(list(stored), progress=True, warn=lambda msg: None)
-            for skipped in report.skipped:
-                problems.append(error(f"**{html.escape(Path(skipped.path).name)}** was not indexed: "
-                                      f"{html.escape(plain_reason(skipped.reason))}."))
-                self._restore(Path(skipped.path), stored)
-        progress(1, desc="Done")
-        return (self._upload_message(report, problems), *self.refresh(), None)
+            yield (f"Indexing {len(stored)} file{'' if len(stored) == 1 else 's'}…", *[gr.skip()] * 4)
+            try:
+                for step in self._indexing(list(stored), result := {}):
+                    yield (indexing_line(step), *[gr.skip()] * 4)
+                report = result["report"]
+            except Exception as e:  # noqa: BLE001
+                failed = error_block(failure_message(e, "indexing"))
+        indexed = {f.source: f for f in self.bot.documents()}
+        message = upload_message([upload_outcome(x, report, indexed) if isinstance(x, Path) else x
+                                  for x in lines], failed)
+        for dest, previous in stored.items():
+            if not is_indexed(dest, indexed):
+                self._restore(dest, previous)
+        yield (message, *self.refresh(), None)
+
+    def _indexing(self, paths: list[Path], result: dict):
+        """Index the files in a thread; yields its FileProgress steps (at most one every TICK_S),
+        then puts the IngestReport in result["report"], or raises what the ingest raised."""
+        import queue
+        import threading
+        steps: queue.Queue = queue.Queue()
+
+        end = object()
+
+        def work():
+            try:
+                result["report"] = self.bot.ingest(paths, progress=steps.put, warn=lambda msg: None)
+            except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
+                result["error"] = e
+            finally:
+                steps.put(end)
+        threading.Thread(target=work, daemon=True, name="upload-ingest").start()
+        latest, shown, drawn = None, None, 0.0
+        while True:
+            try:
+                step = steps.get(timeout=TICK_S)
+            except queue.Empty:
+                step = latest  # nothing new: the latest step, if it is not shown yet
+            if step is end:
+                break
+            latest = step
+            if latest is not None and latest is not shown and time.perf_counter() - drawn >= TICK_S:
+                shown, drawn = latest, time.perf_counter()
+                yield latest
+        if "error" in result:
+            raise result["error"]
 
     def remove(self, source: str | None):
         """Remove one document from the index (and its uploaded copy, if it is one).
@@ -638,28 +687,12 @@ class ChatUI:
             return False
 
     @staticmethod
-    def _restore(dest: Path, stored: dict) -> None:
-        previous = stored.get(dest.resolve())
+    def _restore(dest: Path, previous: bytes | None) -> None:
+        """Put back what the uploads folder held before (nothing, or the indexed version)."""
         if previous is None:
             dest.unlink(missing_ok=True)
         else:
             dest.write_bytes(previous)
-
-    @staticmethod
-    def _upload_message(report, problems: list[str]) -> str:
-        lines = []
-        if report is not None:
-            for label, paths in (("Added", report.added), ("Updated", report.updated),
-                                 ("Already indexed, unchanged", report.unchanged)):
-                if paths:
-                    names = ", ".join(f"**{html.escape(Path(p).name)}**" for p in paths)
-                    lines.append(f"{label}: {names}.")
-            if report.added or report.updated:
-                lines.append(f"{count(report.chunks, 'passage')} indexed.")
-        lines += problems
-        if problems:
-            lines.append("Nothing already indexed was lost.")
-        return "\n\n".join(lines) or "Nothing to do."
 
     # layout
     def page_kwargs(self) -> dict:
@@ -758,15 +791,79 @@ class ChatUI:
         return self.create_app().launch(**options)
 
 
+def error_block(message: str) -> str:
+    """An error in the chat: a block of its own, not text of the answer."""
+    return f'<div class="rag-error rag-error-block" role="alert">⚠️ {html.escape(message, quote=False)}</div>'
+
+
 def error(line: str) -> str:
     """A line of a message that reports a failure, styled as an error."""
     return f'<span class="rag-error">{line}</span>'
 
 
-def plain_reason(reason: str) -> str:
-    """A loader's reason without the library's exception class ("not a readable PDF (PdfReadError:
-    EOF marker not found)" -> "not a readable PDF (EOF marker not found)")."""
-    return re.sub(r"\((?:[A-Z]\w*(?:Error|Exception|Warning)): ?", "(", reason).replace("()", "").strip()
+CLASS_NAME = r"(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Warning|Timeout|File|Interrupt)"
+
+
+def plain_words(message: str) -> str:
+    """A message without the exception class names and error numbers it quotes ("not a readable
+    PDF (PdfReadError: EOF marker not found)" -> "not a readable PDF (EOF marker not found)",
+    "the index is damaged (JSONDecodeError)." -> "the index is damaged.")."""
+    text = re.sub(rf"\s*\({CLASS_NAME}\)", "", message)
+    text = re.sub(rf"(^|\(|: ){CLASS_NAME}: ?", r"\1", text)
+    text = re.sub(r"\[Errno -?\d+\] ?", "", text)
+    return re.sub(r"\s*\(\s*\)", "", text).strip()
+
+
+def failure_message(e: Exception, doing: str) -> str:
+    """What a user is told of an exception: a RagError's own message, in plain words; of any
+    other, what failed (the traceback goes to the server's log)."""
+    if isinstance(e, RagError):
+        return plain_words(str(e))
+    import traceback
+    traceback.print_exception(e)
+    why = f" ({e.strerror.lower()})" if isinstance(e, OSError) and e.strerror else ""
+    return f"Something went wrong while {doing}{why}. The server is still running; try again."
+
+
+def indexing_line(step) -> str:
+    """The upload message while a file is indexed: "Indexing 2 of 5: report.pdf (passages 120/400)"."""
+    where = f"Indexing {step.number} of {step.files}: **{html.escape(Path(step.path).name)}**"
+    if step.stage == "embedding":
+        return f"{where} (passages {step.done}/{step.chunks})…"
+    return f"{where} ({'already indexed' if step.stage == 'unchanged' else step.stage})…"
+
+
+def is_indexed(dest: Path, indexed: dict) -> bool:
+    """True when the index holds this very version of the file."""
+    f = indexed.get(str(dest))
+    try:
+        return f is not None and f.sha256 == file_sha256(dest)
+    except OSError:
+        return False
+
+
+def upload_outcome(dest: Path, report, indexed: dict) -> str:
+    """What became of one uploaded file: added or updated (with its passages), unchanged, or not
+    indexed and why."""
+    name = f"**{html.escape(dest.name)}**"
+    reasons = {str(Path(s.path).resolve()): s.reason for s in (report.skipped if report else ())}
+    if str(dest) in reasons:
+        return error(f"{name} was not indexed: {html.escape(plain_words(reasons[str(dest)]))}.")
+    if not is_indexed(dest, indexed):
+        return error(f"{name} was not indexed.")
+    if report is not None and str(dest) in report.unchanged:
+        return f"{name}: already indexed, unchanged."
+    verb = "updated" if report is not None and str(dest) in report.updated else "added"
+    return f"{name}: {verb}, {count(indexed[str(dest)].chunks, 'passage')}."
+
+
+def upload_message(outcomes: list[str], failed: str = "") -> str:
+    """The upload's outcome, file by file; when something failed, that nothing indexed was lost."""
+    body = "\n".join(f"- {o}" for o in outcomes) if len(outcomes) > 1 else "".join(outcomes)
+    parts = [p for p in (failed, body) if p]
+    if failed or any("rag-error" in o for o in outcomes):
+        parts.append("Nothing already indexed was lost.")
+    return "\n\n".join(parts) or "Nothing to do."
 
 
 def theme():
