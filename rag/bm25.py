@@ -11,6 +11,7 @@ from .errors import MissingDependency
 
 STOPWORDS = "english"
 TOKENS = r"(?u)\b\w+\b"  # one-character tokens count ("vitamin D")
+K1, B = 0.9, 0.4
 
 
 def _bm25s():
@@ -21,8 +22,16 @@ def _bm25s():
     return bm25s
 
 
+def terms(texts: list[str]) -> list[list[str]]:
+    """The words BM25 counts in each text: lower-cased, stopwords left out (as BM25Index does)."""
+    if not texts:
+        return []
+    return _bm25s().tokenize(texts, token_pattern=TOKENS, stopwords=STOPWORDS, show_progress=False,
+                             return_ids=False)
+
+
 class BM25Index:
-    def __init__(self, ids: list[int], texts: list[str], k1: float = 0.9, b: float = 0.4, model=None):
+    def __init__(self, ids: list[int], texts: list[str], k1: float = K1, b: float = B, model=None):
         bm25s = _bm25s()
         self._bm25s = bm25s
         self.ids = np.asarray(ids, dtype="int64")

@@ -20,6 +20,9 @@ SETTING_FLAGS = {
                                "fake for tests)"),
     "--embedder-backend": ("embedder_backend", "torch (default) or onnx-int8: the same model exported here "
                                                "to ONNX with int8 weights (faster; needs onnxruntime)"),
+    "--vector-store": ("vector_store", "faiss (default: files in the index folder) or qdrant"),
+    "--qdrant-url": ("qdrant_url", "with --vector-store qdrant: the server's URL (default: embedded in the "
+                                   "index folder)"),
     "--top-k": ("top_k", "passages retrieved per question"),
     "--retriever": ("retriever", "hybrid (default), dense or bm25; --bench scifact defaults to dense"),
     "--threads": ("n_threads", "CPU threads for generation (0 = all)"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
@@ -36,6 +37,10 @@ class Settings:
     chunk_overlap: int = 32  # overlap in embedder tokens (whole sentences)
     ingest_batch: int = 256  # chunks embedded and committed together: an interrupted ingest loses one batch
     ann_threshold: int = 50_000  # chunks from which dense search uses an IVF index instead of exact search
+    vector_store: str = "faiss"  # faiss (files in index_dir) or qdrant (rag/qdrant_store.py)
+    qdrant_url: str = ""  # with qdrant: a server's URL, e.g. http://127.0.0.1:6333; empty: embedded in index_dir/qdrant
+    qdrant_collection: str = ""  # with qdrant: the collection; empty: "rag-" and the index folder's name
+    qdrant_api_key: str = ""  # with a Qdrant server that requires one (better: RAG_QDRANT_API_KEY)
     # retrieval
     top_k: int = 4
     retriever: str = "hybrid"  # dense, bm25 or hybrid
@@ -86,6 +91,11 @@ class Settings:
                                   f"got {getattr(self, name)!r}")
         if self.model.startswith("openai:"):
             _check_server_url(self.model[len("openai:"):])
+        if self.qdrant_url:
+            _check_url("qdrant_url", self.qdrant_url, "http://127.0.0.1:6333")
+        if self.qdrant_collection and not re.fullmatch(r"[A-Za-z0-9_-]{1,200}", self.qdrant_collection):
+            raise ConfigError(f"Setting 'qdrant_collection' must be letters, digits, '-' or '_', "
+                              f"got {self.qdrant_collection!r}")
         if self.chunk_overlap >= self.chunk_tokens:
             raise ConfigError(f"Setting 'chunk_overlap' ({self.chunk_overlap}) must be smaller than "
                               f"'chunk_tokens' ({self.chunk_tokens})")
@@ -103,7 +113,7 @@ class Settings:
         return {k: ("***" if k in SECRETS and v else v) for k, v in values.items()}
 
 
-SECRETS = ("password", "api_key")  # never written into a report
+SECRETS = ("password", "api_key", "qdrant_api_key")  # never written into a report
 
 
 # the bounds of numeric settings: a value outside is an error, not a silent surprise
@@ -116,20 +126,29 @@ RANGES = {
     "port": (1, 65535), "max_upload_mb": (1, 100_000), "max_question_chars": (1, 1_000_000),
 }
 CHOICES = {"retriever": ("dense", "bm25", "hybrid"), "fusion": ("weighted", "rrf"),
-           "embedder_backend": ("torch", "onnx-int8")}
+           "embedder_backend": ("torch", "onnx-int8"), "vector_store": ("faiss", "qdrant")}
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def _check_server_url(url: str) -> None:
+    if not _is_http_url(url):
+        raise ConfigError(f"Setting 'model' openai:URL needs the http(s) URL of an OpenAI-compatible server, "
+                          f"for example openai:http://127.0.0.1:8080/v1; got {url!r}")
+
+
+def _check_url(name: str, url: str, example: str) -> None:
+    if not _is_http_url(url):
+        raise ConfigError(f"Setting '{name}' must be an http(s) URL, for example {example}; got {url!r}")
+
+
+def _is_http_url(url: str) -> bool:
     from urllib.parse import urlsplit
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - a port that is not a number raises here
     except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"Setting 'model' openai:URL needs the http(s) URL of an OpenAI-compatible server, "
-                          f"for example openai:http://127.0.0.1:8080/v1; got {url!r}")
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _is_kind(value, kind: str) -> bool:

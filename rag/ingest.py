@@ -18,7 +18,7 @@ from .chunking import chunk_document
 from .embedder import Embedder
 from .errors import LoadError
 from .loaders import Skipped, expand, load_file
-from .store import Store
+from .stores import IndexStore
 from .types import Chunk
 
 BATCH_CHUNKS = 256
@@ -83,7 +83,7 @@ class Batch:
     final: bool = False  # the last batch of the ingest: the store is saved (merges, BM25)
 
 
-def batches(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_overlap: int,
+def batches(store: IndexStore, embedder: Embedder, paths, chunk_tokens: int, chunk_overlap: int,
             report: IngestReport, batch_chunks: int = BATCH_CHUNKS, progress=None,
             warn=None) -> Iterator[Batch]:
     """The batches of an ingest, the last one marked final; the store is only read.
@@ -163,7 +163,7 @@ def _embedded(embedder: Embedder, pending, report: IngestReport, numbers=None, f
     return Batch(pending, np.concatenate(parts))
 
 
-def apply(store: Store, batch: Batch) -> None:
+def apply(store: IndexStore, batch: Batch) -> None:
     """Change the store as the batch says and commit it; the final batch saves the store."""
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     offset = 0
@@ -180,7 +180,7 @@ def apply(store: Store, batch: Batch) -> None:
         store.commit()
 
 
-def ingest(store: Store, embedder: Embedder, paths, chunk_tokens: int, chunk_overlap: int,
+def ingest(store: IndexStore, embedder: Embedder, paths, chunk_tokens: int, chunk_overlap: int,
            commit: Callable[[Batch], None], batch_chunks: int = BATCH_CHUNKS, progress=False,
            warn=None) -> IngestReport:
     """Read, embed and commit batch after batch; commit(batch) applies one (see apply).

@@ -19,7 +19,8 @@ from .followup import History
 from .generator import Generator, load_generator
 from .ingest import IngestReport, apply, ingest
 from .prompts import answer_messages, example_answers, template
-from .store import Store, WriteLock, files_on_disk
+from .store import WriteLock
+from .stores import IndexStore, listed_files, open_store
 from .streaming import CheckedText, Progress
 from .types import Answer, Hit, IndexedFile, SentenceCheck, Timings
 
@@ -37,22 +38,20 @@ class Bot:
         self._generator = generator
         self._rewriter = generator
         self._lock = threading.RLock()  # ingest/remove vs. retrieval
-        self._store: Store | None = None  # opened on first use: listing documents loads no model
+        self._store: IndexStore | None = None  # opened on first use: listing documents loads no model
         self._sentences: CachedEmbedder | None = None  # the compact context's sentence vectors
 
     @property
-    def store(self) -> Store:
+    def store(self) -> IndexStore:
         with self._lock:
             if self._store is None:
                 self._store = self._open_store()
             return self._store
 
-    def _open_store(self) -> Store:
-        s = self.settings
-        return Store.open(s.index_dir, self.embedder.id, self.embedder.dim, s.chunk_tokens, s.chunk_overlap,
-                          s.ann_threshold)
+    def _open_store(self) -> IndexStore:
+        return open_store(self.settings, self.embedder.id, self.embedder.dim)
 
-    def _current(self) -> Store:
+    def _current(self) -> IndexStore:
         """The store as it is on disk now: reopened when another process has written the index."""
         with self._lock:
             if self.store.is_stale():
@@ -120,7 +119,7 @@ class Bot:
             self._changing(store, change)
             return True
 
-    def _changing(self, store: Store, change) -> None:
+    def _changing(self, store: IndexStore, change) -> None:
         """Run a change of the store; if it fails, the store is read again from disk, where the
         previous index is intact, so that memory never holds half a change."""
         try:
@@ -140,7 +139,7 @@ class Bot:
         return by_name[0] if len(by_name) == 1 else None
 
     def documents(self) -> list[IndexedFile]:
-        return self._current().files() if self._store is not None else files_on_disk(self.settings.index_dir)
+        return self._current().files() if self._store is not None else listed_files(self.settings)
 
     # ---------- questions ----------
     def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:

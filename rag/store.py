@@ -153,7 +153,8 @@ class Manifest:
     ann: dict | None = None  # {"dir", "upto": vector ids below it are in the IVF index}
     bm25: bool = False  # the generation folder holds bm25/
 
-    def check(self, embedder: str, dim: int, chunk_tokens: int, chunk_overlap: int, where: Path):
+    def check(self, embedder: str, dim: int, chunk_tokens: int, chunk_overlap: int, where,
+              remedy: str | None = None):
         problems = []
         if self.format not in READS:
             problems.append(f"index format {self.format} (this version reads {READS[0]} to {READS[-1]})")
@@ -168,10 +169,11 @@ class Manifest:
             if base == embedder.partition("+")[0] and self.embedder != embedder:
                 hint = (f" Its vectors came from another backend of the same model: set embedder_backend = "
                         f"\"{backend or 'torch'}\" to keep using it, or re-index to use the configured one.")
+            remedy = remedy or (f"Re-index into a new folder (rag --index NEW_DIR ingest ...), or delete {where} "
+                                f"and ingest again.")
             raise IndexMismatchError(
                 f"The index at {where} was built with {'; '.join(problems)}; its vectors cannot be mixed with "
-                f"new ones.{hint} Re-index into a new folder (rag --index NEW_DIR ingest ...), or delete {where} "
-                f"and ingest again.")
+                f"new ones.{hint} {remedy}")
 
 
 class Store:

@@ -100,3 +100,24 @@ def test_the_extractive_fake_answers_from_the_passage_the_question_is_about():
               "Question: What colour are bananas?")
     assert "".join(fake.stream([{"role": "user", "content": prompt}])) == "Bananas are yellow [1]."
     assert "".join(fake.stream([{"role": "user", "content": "Rewrite this."}])).startswith("I could not find")
+
+
+def test_two_rag_serve_processes_on_one_index_see_each_others_document_changes(tmp_path, docs_dir):
+    """Several app servers on one index folder (the file store): what one writes, the other answers
+    from, and a change by a third process (the CLI) reaches both."""
+    def ask(url, question):
+        body = post(url + "/v1/chat/completions", {"messages": [{"role": "user", "content": question}]})
+        return body["choices"][0]["message"]["content"], [c["name"] for c in body["citations"]]
+
+    serve = [sys.executable, "-m", "rag.cli", *FAKES, "serve"]
+    first_port, second_port = free_port(), free_port()
+    with ServeProcess([*serve, "--ingest", str(docs_dir / "fruit.txt"), "--port", str(first_port)], first_port,
+                      cwd=tmp_path, env=env()) as first:
+        with ServeProcess([*serve, "--ingest", str(docs_dir / "space.md"), "--port", str(second_port)],
+                          second_port, cwd=tmp_path, env=env()) as second:
+            assert ask(first, "How many moons has Mars?") == ("Mars has two moons [1].", ["space.md"])
+            assert ask(second, "What colour are bananas?") == ("Bananas are yellow [1].", ["fruit.txt"])
+            assert rag(*FAKES, "remove", "space.md", cwd=tmp_path).returncode == 0
+            for url in (first, second):
+                text, cited = ask(url, "How many moons has Mars?")
+                assert text.startswith("I could not find the answer") and cited == []

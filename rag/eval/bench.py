@@ -48,12 +48,13 @@ def write_documents(folder: Path, docs: dict[str, str]) -> Path:
 
 
 def bench_bot(bot_factory, folder: Path, **settings):
-    """A Bot over an index under `folder` named by embedder and chunking, so that changing
-    either builds another index instead of failing on the old one."""
+    """A Bot over an index under `folder` named by embedder, chunking and vector store, so that
+    changing any builds another index instead of failing on the old one."""
     probe = bot_factory(index_dir=str(folder / "probe-never-written"), **settings)
     s = probe.settings
     backend = "" if getattr(s, "embedder_backend", "torch") == "torch" else f"+{s.embedder_backend}"
-    index = folder / f"index-{slug(s.embedder + backend)}-{s.chunk_tokens}-{s.chunk_overlap}"
+    store = "" if getattr(s, "vector_store", "faiss") == "faiss" else f"-{s.vector_store}"
+    index = folder / f"index-{slug(s.embedder + backend)}-{s.chunk_tokens}-{s.chunk_overlap}{store}"
     return bot_factory(index_dir=str(index), data_dir=str(folder / "uploads"), **settings)
 
 
