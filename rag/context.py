@@ -11,7 +11,8 @@ import numpy as np
 from .arithmetic import states_quantity
 from .chunking import all_sentences
 from .types import Chunk, Hit
-from .verify import content_words, short_forms
+from .text import content_words
+from .verify import short_forms
 
 AMOUNT_BONUS = 0.15  # added to a sentence that states a quantity, when the caller wants an amount
 

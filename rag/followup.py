@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from .verify import content_words
+from .text import content_words
 
 History = Sequence[tuple[str, str]]  # (question, answer text) pairs, oldest first
 

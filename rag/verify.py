@@ -17,15 +17,8 @@ from . import years
 from .arithmetic import SCALE, SCALE_PATTERN
 from .chunking import all_sentences
 from .citations import MARKER, markers, markers_in
+from .text import STOPWORDS, content_words, stem
 from .types import SentenceCheck
-
-STOPWORDS = frozenset("""a about above after again against all also am an and any are as at be because been
-before being below between both but by can could did do does doing down during each few for from further had
-has have having he her here hers herself him himself his how i if in into is it its itself just me more most my
-myself no nor not now of off on once only or other our ours ourselves out over own same she should so some such
-than that the their theirs them themselves then there these they this those through to too under until up very
-was we were what when where which while who whom why will with would you your yours yourself yourselves said
-says say according like well much many one would also it's that's there's""".split())
 
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _QUANTITY = re.compile(rf"(\d[\d,]*(?:\.\d+)?)(?:\s*({SCALE_PATTERN})\b)?", re.I)
@@ -80,23 +73,6 @@ def terms(text: str) -> set[str]:
         if term and not ("." in term and all(len(part) <= 1 for part in term.split("."))):
             out.add(term)
     return out
-
-
-def _stem(word: str) -> str:
-    """A crude stemmer, enough to match "used"/"use", "planned"/"plans", "Microsoft's"/"Microsoft"."""
-    for suffix in ("'s", "’s", "ies", "es", "s", "ing", "ed", "d"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            break
-    if len(word) > 3 and word[-1] == word[-2]:
-        word = word[:-1]
-    if len(word) > 3 and word.endswith("e"):
-        word = word[:-1]
-    return word
-
-
-def content_words(text: str) -> set[str]:
-    return {_stem(w) for w in re.findall(r"[a-z][a-z'’-]*", text.lower()) if w not in STOPWORDS and len(w) > 2}
 
 
 _CAPITALS = re.compile(r"\b[A-Z]{3,6}\b")
@@ -188,9 +164,9 @@ def denies(question: str, sentence: str) -> bool:
     of a for loop?"), or the opposite of one of its words ("hard" for "easy") without the word itself."""
     if _NEGATION.search(question):
         return False
-    said = {_stem(w) for w in re.findall(r"[a-z]+", sentence.lower())}
+    said = {stem(w) for w in re.findall(r"[a-z]+", sentence.lower())}
     contrary = any(w not in said and _CONTRARY.get(w, set()) & said
-                   for w in (_stem(w) for w in re.findall(r"[a-z]+", question.lower())))
+                   for w in (stem(w) for w in re.findall(r"[a-z]+", question.lower())))
     # "None" written with a capital is a value ("False", "None" and zero are false), not a denial
     negated = any(m.group() != "None" for m in _NEGATION.finditer(sentence))
     return contrary or (negated and not _EITHER_WAY.search(sentence))
@@ -340,7 +316,7 @@ def _both_ways(pairs) -> dict[str, set[str]]:
 
 
 _OPPOSITE = _both_ways(_OPPOSITES)
-_CONTRARY = _both_ways((_stem(a), _stem(b)) for a, b in _DENYING)  # on stems
+_CONTRARY = _both_ways((stem(a), stem(b)) for a, b in _DENYING)  # on stems
 
 
 def opposite(question: str, passages: str) -> bool:

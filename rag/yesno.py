@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from .chunking import all_sentences
 from .citations import MARKER
-from .verify import META, claim_words, content_words, denies, names, polarity
+from .text import content_words
+from .verify import META, claim_words, denies, names, polarity
 
 
 @dataclass(frozen=True)

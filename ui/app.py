@@ -20,6 +20,7 @@ import gradio as gr  # noqa: E402
 
 from rag.chunking import all_sentences  # noqa: E402
 from rag.errors import RagError  # noqa: E402
+from rag.text import STOPWORDS, stem  # noqa: E402
 from rag.ingest import file_sha256  # noqa: E402
 from rag.loaders import SUPPORTED  # noqa: E402
 from rag.pipeline import Turn  # noqa: E402
@@ -35,8 +36,6 @@ NO_SOURCES = ('<div class="rag-sources"><p class="rag-hint">The passages an answ
               'here as soon as the search ends.</p></div>')
 CHAT_HEIGHT = "calc(100dvh - 290px)"
 MARKER = re.compile(r"\[(\d+)\]")
-STOPWORDS = frozenset("""a an and are as at be by for from has have in is it its of on or that the
-their there they this to was were which will with what when who how why""".split())
 
 # (on a phone the documents table shows the title, the file and the remove mark, not the passage count and
 # date; no comments inside CSS: Gradio scopes each selector to the app and a comment breaks that)
@@ -128,14 +127,9 @@ TOGGLE_SOURCES = "() => { document.getElementById('rag-sources-col').classList.t
 
 # ---------- pure helpers (no Bot, no Gradio) ----------
 def words(text: str) -> set[str]:
-    """Content words and numbers of a text, lower-cased, a plural 's' dropped."""
-    return {_word(w) for w in re.findall(r"\w+", text.lower())
+    """Content words (stemmed, as verification takes them) and numbers of a text."""
+    return {stem(w) for w in re.findall(r"\w+", text.lower())
             if any(c.isdigit() for c in w) or (len(w) > 2 and w not in STOPWORDS)}
-
-
-def _word(w: str) -> str:
-    w = w.lower()
-    return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
 
 
 def highlight(passage: str, sentences: list[str]) -> tuple[str, bool]:
@@ -168,7 +162,7 @@ def _mark_words(text: str, wanted: set[str]) -> str:
     for m in re.finditer(r"\w+", text):
         out.append(html.escape(text[cursor:m.start()]))
         w = html.escape(m.group())
-        out.append(f"<mark>{w}</mark>" if _word(m.group()) in wanted and (
+        out.append(f"<mark>{w}</mark>" if stem(m.group().lower()) in wanted and (
             len(m.group()) > 2 or m.group().isdigit()) else w)
         cursor = m.end()
     out.append(html.escape(text[cursor:]))

@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from ..chunking import all_sentences
+from ..text import STOPWORDS as SHARED_STOPWORDS, stem
 from ..citations import MARKER, markers_in
 
 # ---------- retrieval (document level, binary relevance) ----------
@@ -208,29 +209,17 @@ def _ratio_of(value: float, found: list[float]) -> bool:
 
 # ---------- citations (lexical support, no judge model) ----------
 
-STOPWORDS = frozenset("""
-a about above after again against all also am an and any are as at be because been before being below
-between both but by can could did do does doing down during each few for from further had has have having
-he her here hers herself him himself his how however i if in into is it its itself just let me more most
-my myself no nor not of off on once only or other our ours ourselves out over own per same she should so
-some such than that the their theirs them themselves then there these they this those through to too under
-until up very was we were what when where which while who whom why will with would you your yours yourself
-yourselves said says say according passage passages document documents also may might must shall would
-""".split())
+# the shared stop words, and the words an answer uses to point at its sources
+STOPWORDS = SHARED_STOPWORDS | {"passage", "passages", "document", "documents", "however", "let", "per", "may",
+                              "might", "must", "shall"}
 
 SUPPORT_THRESHOLD = 0.6
 _WORD = re.compile(r"\w+")
 _POSSESSIVE = re.compile(r"['\u2019]s\b", re.IGNORECASE)
 
 
-def _stem(word: str) -> str:
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
 def words(text: str) -> list[str]:
-    return [_stem(w) for w in _WORD.findall(_POSSESSIVE.sub("", text.lower()))]
+    return [stem(w) for w in _WORD.findall(_POSSESSIVE.sub("", text.lower()))]
 
 
 def content_words(text: str) -> set[str]:
@@ -240,7 +229,7 @@ def content_words(text: str) -> set[str]:
 def names(sentence: str) -> set[str]:
     """Capitalised words other than the sentence's first word ("Meta", "NVIDIA", "LeCun")."""
     tokens = _WORD.findall(_POSSESSIVE.sub("", MARKER.sub(" ", sentence)))
-    return {_stem(t.lower()) for t in tokens[1:] if t[0].isupper() and t.lower() not in STOPWORDS}
+    return {stem(t.lower()) for t in tokens[1:] if t[0].isupper() and t.lower() not in STOPWORDS}
 
 
 def supports(sentence: str, passages: Sequence[str], threshold: float = SUPPORT_THRESHOLD) -> bool:

@@ -1,0 +1,41 @@
+"""The text basics that grounding, the browser chat and the eval share: one stop-word list, one
+stemmer and one way to take a text's content words. Sentences are split in rag/chunking.py, numbers and amounts read in rag/arithmetic.py."""
+
+from __future__ import annotations
+
+import re
+
+STOPWORDS = frozenset("""a about above after again against all also am an and any are as at be because been
+before being below between both but by can could did do does doing down during each few for from further had
+has have having he her here hers herself him himself his how i if in into is it its itself just me
+more most my myself no nor not now of off on once only or other our ours ourselves out over own same she
+should so some such than that the their theirs them themselves then there these they this those through to too
+under until up very was we were what when where which while who whom why will with would you your yours
+yourself yourselves said says say according like well much many one it's that's there's""".split())
+
+_WORD = re.compile(r"[a-z][a-z'’-]*")
+
+
+def stem(word: str) -> str:
+    """A light stemmer, enough to match "used"/"use", "planned"/"plans", "Microsoft's"/"Microsoft".
+    (Snowball's English stemmer was measured in its place and changed answers for the worse:
+    docs/decisions.md.)"""
+    for suffix in ("'s", "’s", "ies", "es", "s", "ing", "ed", "d"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word[-1] == word[-2]:
+        word = word[:-1]
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """The lower-case words of a text (letters, inner apostrophes and hyphens), in order."""
+    return _WORD.findall(text.lower())
+
+
+def content_words(text: str) -> set[str]:
+    """The stems of a text's words that carry content: not stop words, three letters or more."""
+    return {stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 2}
