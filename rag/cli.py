@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from . import followup
 from .config import load_settings
 from .errors import RagError
 
@@ -168,7 +169,7 @@ def cmd_chat(bot, args):
             return 0
         answer, draft = None, []
         try:
-            for part in bot.stream(question, history=history[-2:]):
+            for part in bot.stream(question, history=history[-followup.HISTORY_TURNS:]):
                 if isinstance(part, str):
                     draft.append(part)
                     print(part, end="", flush=True)

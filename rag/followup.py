@@ -8,6 +8,7 @@ from typing import Sequence
 from .text import content_words
 
 History = Sequence[tuple[str, str]]  # (question, answer text) pairs, oldest first
+HISTORY_TURNS = 2  # earlier question/answer pairs every face sends with a follow-up
 
 _QUESTION_WORD = re.compile(r"\b(what|who|whom|whose|which|when|where|why|how)\b")
 

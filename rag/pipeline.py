@@ -184,7 +184,7 @@ class Bot:
         return standalone or followup.combined(question, history, self.refusal), standalone
 
     def _standalone(self, question: str, history: History) -> str | None:
-        lines = [f"User: {q}\nAssistant: {a}" for q, a in history[-3:]]
+        lines = [f"User: {q}\nAssistant: {a}" for q, a in history[-followup.HISTORY_TURNS:]]
         prompt = template(self.settings.prompts_dir, "rewrite").format(history="\n".join(lines), question=question)
         out = "".join(self.rewriter.stream([{"role": "user", "content": prompt}], 64, 0.0))
         out = out.strip().splitlines()[0].strip().strip('"') if out.strip() else ""

@@ -17,10 +17,10 @@ import uuid
 from functools import partial
 
 from .errors import ConfigError, RagError
+from .followup import HISTORY_TURNS
 from .streaming import Correction, Progress
 from .types import Answer
 
-HISTORY_TURNS = 2  # earlier question/answer pairs used for a follow-up, as in `rag chat`
 
 
 def load_ui():

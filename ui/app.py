@@ -20,6 +20,7 @@ import gradio as gr  # noqa: E402
 
 from rag.chunking import all_sentences  # noqa: E402
 from rag.errors import RagError  # noqa: E402
+from rag.followup import HISTORY_TURNS  # noqa: E402
 from rag.text import STOPWORDS, stem  # noqa: E402
 from rag.ingest import file_sha256  # noqa: E402
 from rag.loaders import SUPPORTED  # noqa: E402
@@ -27,7 +28,6 @@ from rag.pipeline import Turn  # noqa: E402
 from rag.streaming import Correction, Progress  # noqa: E402
 from rag.types import Answer  # noqa: E402
 
-HISTORY_TURNS = 2  # earlier question/answer pairs sent with a follow-up, as in `rag chat`
 TICK_S = 0.5  # while the model writes, the chat is redrawn at most this often (stage and word count)
 STAGES = {"searching": "Searching your documents", "reading": "Reading {passages} passages",
           "writing": "Writing the answer ({words} words so far; each sentence shows once it is checked)",
