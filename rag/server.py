@@ -156,9 +156,10 @@ def sse_events(bot, question, history, k, model, id_, created):
 
 def unexpected(error: Exception) -> str:
     """One line for the client and the log, never a traceback."""
-    line = f"{error.__class__.__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]
-    print(f"error: {line}", file=sys.stderr)
-    return f"The answer failed ({line}). The server is still running; try again or ask differently."
+    said = (str(error).splitlines() or [""])[0][:300]
+    print(f"error: {error.__class__.__name__}: {said}", file=sys.stderr)  # the class name for the log only
+    return (f"The answer failed ({said})." if said else "The answer failed.") + \
+        " The server is still running; try again or ask differently."
 
 
 async def _in_thread(iterator):
