@@ -49,6 +49,12 @@ def test_import_rag_loads_no_model_library(tmp_path):
     assert loaded_after("import rag", tmp_path)[0] == []
 
 
+def test_python_dash_m_rag_is_the_rag_command(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "rag", "--help"], cwd=tmp_path, env=env(), capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.startswith("usage: rag") and "ingest" in run.stdout
+
+
 def test_rag_docs_loads_no_model(tmp_path, docs_dir):
     assert rag(*FAKES, "ingest", str(docs_dir), cwd=tmp_path).returncode == 0
     # the default settings name the real embedder and model: listing the documents loads neither
