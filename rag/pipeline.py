@@ -270,6 +270,7 @@ class Bot:
         checked = CheckedText(len(passages), lambda raw: self._finish(question, query, raw, passages, hits,
                                                                       Timings(), documents, compared),
                               hold=bool(compared))
+        writing = time.perf_counter()
         for piece in self.generator.stream(messages, s.max_tokens, s.temperature):
             if first is None:
                 first = time.perf_counter()
@@ -277,16 +278,20 @@ class Bot:
             yield Progress("writing", time.perf_counter() - begun, words=len(parts))
             if text := checked.feed(piece):
                 yield text
-        yield Progress("checking", time.perf_counter() - begun)
+        written = time.perf_counter()
+        yield Progress("checking", written - begun)
         timings = Timings(retrieve_s=turn.read_s, first_token_s=(first - start) if first else None,
-                          total_s=time.perf_counter() - start, completion_tokens=len(parts),
+                          total_s=written - start, completion_tokens=len(parts), generate_s=written - writing,
                           prompt_tokens=getattr(self.generator, "last_usage", (0, 0))[0])
         answer = self._finish(question, query, "".join(parts), passages, hits, timings, documents, compared)
         if self._second_look_wanted(answer, passages, turn.several_parts):
             answer = self._second_look(answer, passages[0], hits, documents, asked, history, start)
+        done = time.perf_counter()
+        answer = dataclasses.replace(answer, notices=turn.notices, timings=dataclasses.replace(
+            answer.timings, check_s=done - written, total_s=done - start))
         if rest := checked.end(answer.text):
             yield rest
-        yield dataclasses.replace(answer, notices=turn.notices)
+        yield answer
 
     def _second_look_wanted(self, answer: Answer, passages: list[Hit], several_parts) -> bool:
         """Reading several passages, a small model sometimes copies the prompt's worked example;

@@ -87,11 +87,15 @@ class SentenceCheck:
 
 @dataclass(frozen=True)
 class Timings:
+    """Seconds from the question's arrival: to the end of reading (plan, retrieve, build the
+    context), to the model's first token, and in all; and the time of each later stage."""
     retrieve_s: float = 0.0
     first_token_s: float | None = None
     total_s: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    generate_s: float = 0.0  # the model reading the prompt and writing
+    check_s: float = 0.0  # the final check of the answer, and a second look when there is one
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ def test_stream_yields_text_then_answer(make_bot, docs_dir, fake_generator):
     assert all(isinstance(p, str) for p in pieces) and len(pieces) == 2  # one per checked sentence
     assert "".join(pieces) == answer.text == "Mars has two moons [1]. The Moon orbits the Earth every 27 days [1]."
     assert answer.timings.first_token_s is not None
+    t = answer.timings  # each stage's time, within the whole
+    assert t.generate_s > 0 and t.check_s > 0 and t.total_s >= t.retrieve_s + t.generate_s + t.check_s
     # the generator's count of the prompt it read reaches the Answer (the fake counts words)
     (messages,) = fake_generator.seen
     assert answer.timings.prompt_tokens == sum(len(m["content"].split()) for m in messages) > 0
