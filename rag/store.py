@@ -25,7 +25,7 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -380,7 +380,8 @@ class Store:
 
     def _write(self, final: bool) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        manifest = Manifest(**{**asdict(self.manifest), "segments": [dict(s) for s in self.manifest.segments]})
+        manifest = replace(self.manifest, files=dict(self.manifest.files),
+                           segments=[dict(s) for s in self.manifest.segments])
         made: list[Path] = []
         self._placed: dict[int, str] = {}
         self._placed_postings: dict = {}
@@ -401,7 +402,7 @@ class Store:
             manifest.format = FORMAT
             gen = Path(tempfile.mkdtemp(prefix=".new-", dir=self.root))
             made.append(gen)
-            (gen / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
+            (gen / "manifest.json").write_text(json.dumps(vars(manifest)), encoding="utf-8")
             final_dir = self.root / f"gen-{_next_number(self.root, 'gen-'):06d}"
             os.replace(gen, final_dir)
             made[-1] = final_dir
@@ -435,7 +436,7 @@ class Store:
         postings.save(folder / "lexical")
         with open(folder / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for vid in ids:
-                fh.write(json.dumps({"vid": vid, **asdict(self.chunks[vid])}, ensure_ascii=False) + "\n")
+                fh.write(json.dumps({"vid": vid, **vars(self.chunks[vid])}, ensure_ascii=False) + "\n")
         part = FaissIndex(self.manifest.dim)
         part.add(np.array(ids, dtype="int64"), np.stack([self.vectors.reconstruct(i) for i in ids]))
         part.save(folder / "vectors.faiss")
@@ -480,7 +481,7 @@ class Store:
             return None
         ann = manifest.ann
         if ann and self._ann is not None:
-            below = sum(1 for i in self.chunks if i < ann["upto"])
+            below = int((np.fromiter(self.chunks, "int64", live) < ann["upto"]).sum())
             if live - below <= live // 5 and len(self._ann) - below <= len(self._ann) // 5:
                 return ann
         ids = np.array(sorted(self.chunks), dtype="int64")
