@@ -128,7 +128,7 @@ class BM25:
 
     def scores(self, query: str) -> np.ndarray:
         """One score per row of every part, in order (0 for deleted rows)."""
-        scores = np.zeros(int(self.offsets[-1]), dtype="float64")
+        scores = np.zeros(int(self.offsets[-1]), dtype="float32")
         for term, count in Counter(tokenize([query], return_ids=False)[0]).items():
             found = []
             for (postings, live), norm, offset in zip(self.parts, self.norms, self.offsets):
@@ -154,7 +154,8 @@ class BM25:
         if not self.n or k <= 0:
             return []
         scores = self.scores(query)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]
+        found = np.flatnonzero(scores > 0)
+        if len(found) > k:
+            found = found[np.argpartition(-scores[found], k - 1)[:k]]
+        top = found[np.argsort(-scores[found], kind="stable")]
+        return [(int(self.ids[i]), float(scores[i])) for i in top]
