@@ -87,7 +87,7 @@ class Postings:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         if (meta.get("format"), meta.get("token_pattern"), meta.get("stopwords")) != (FORMAT, TOKENS, STOPWORDS):
             raise ValueError(f"lexical files of format {meta.get('format')} with other tokens")
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+        arrays = {name: np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r")) for name in ARRAYS}
         terms = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
         if not (len(arrays["ids"]) == len(arrays["lengths"]) == meta["docs"] and len(terms) == meta["terms"]
                 and len(arrays["indptr"]) == len(terms) + 1 and len(arrays["rows"]) == len(arrays["tfs"])):
