@@ -122,32 +122,32 @@ class BM25:
             self.parts.append((postings, live))
         self.avgdl = total_length / self.n if self.n else 0.0
         self.k1 = k1
-        self.norms = [k1 * (1 - b + b * np.asarray(p.lengths, "float64") / (self.avgdl or 1.0)) for p, _ in self.parts]
         self.offsets = np.cumsum([0] + [len(p) for p, _ in self.parts])
+        whole = [np.asarray(p.lengths, "float64") for p, _ in self.parts]
+        self.norm = k1 * (1 - b + b * np.concatenate(whole) / (self.avgdl or 1.0)) if whole else np.zeros(0)
         self.ids = np.concatenate([np.asarray(p.ids) for p, _ in self.parts]) if self.parts else np.zeros(0, "int64")
 
     def scores(self, query: str) -> np.ndarray:
         """One score per row of every part, in order (0 for deleted rows)."""
         scores = np.zeros(int(self.offsets[-1]), dtype="float32")
         for term, count in Counter(tokenize([query], return_ids=False)[0]).items():
-            found = []
-            for (postings, live), norm, offset in zip(self.parts, self.norms, self.offsets):
+            rows, tfs = [], []
+            for (postings, live), offset in zip(self.parts, self.offsets):
                 column = postings.column(term)
-                if column is None:
-                    continue
-                rows, tfs = column
-                if live is not None:
-                    keep = live[rows]
-                    rows, tfs = rows[keep], tfs[keep]
-                if len(rows):
-                    found.append((rows, tfs, norm, offset))
-            df = sum(len(rows) for rows, *_ in found)
-            if not df:
+                if column is not None:
+                    if live is not None:
+                        keep = live[column[0]]
+                        column = column[0][keep], column[1][keep]
+                    rows.append(column[0] + offset)
+                    tfs.append(column[1])
+            if not rows:
                 continue
-            idf = math.log(1 + (self.n - df + 0.5) / (df + 0.5))
-            for rows, tfs, norm, offset in found:
-                tfs = tfs.astype("float64")
-                scores[offset + rows] += count * idf * tfs / (tfs + norm[rows])
+            rows = np.concatenate(rows)
+            if not len(rows):
+                continue
+            tfs = np.concatenate(tfs).astype("float64")
+            idf = math.log(1 + (self.n - len(rows) + 0.5) / (len(rows) + 0.5))
+            scores[rows] += count * idf * tfs / (tfs + self.norm[rows])
         return scores
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
