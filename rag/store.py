@@ -4,17 +4,19 @@ all plain files.
     index/CURRENT                      name of the live generation, e.g. "gen-000007"
     index/gen-000007/manifest.json     format, embedder id and dim, chunking, files (sha256, date),
                                        segments (folder, chunks, deleted vector ids), the ANN index
-    index/gen-000007/bm25/             the BM25 index of this generation (bm25s files), when saved
     index/seg-000004/chunks.jsonl      one chunk per line, with its vector id
     index/seg-000004/vectors.faiss     FAISS IndexIDMap2 over inner product (normalised vectors)
+    index/seg-000004/lexical/          the term frequencies of its chunks, for BM25 (rag/bm25.py)
     index/ann-000002/vectors.faiss     FAISS IVF index of the vectors below the manifest's ann.upto,
                                        once the index holds ann_threshold chunks or more
 
 A commit writes the new chunks as one new segment, then a new generation folder whose manifest
 lists the segments, then swaps CURRENT with os.replace: an interrupted write leaves the previous
 generation loadable, and a change costs what changed. Removed chunks are recorded as deleted ids
-of their segment; small segments, and segments mostly deleted, are merged now and then. Format 1
-(one generation folder holding chunks.jsonl and vectors.faiss) is read as one segment."""
+of their segment; small segments, and segments mostly deleted, are merged now and then. Format 2
+(the BM25 index of all chunks in the generation folder) and format 1 (one generation folder
+holding chunks.jsonl and vectors.faiss, read as one segment) are read; their segments' lexical
+files are built in memory when first searched, and written at the next commit."""
 
 from __future__ import annotations
 
@@ -23,17 +25,18 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from .bm25 import FORMAT as LEXICAL
 from .errors import IndexMismatchError, MissingDependency, RagError
 from .types import Chunk, IndexedFile
 
-FORMAT = 2
-READS = (1, 2)
+FORMAT = 3
+READS = (1, 2, 3)
 ANN_THRESHOLD = 50_000  # chunks from which dense search uses the IVF index
 MERGE_SEGMENTS = 8  # more small segments than this are merged into one
 
@@ -149,9 +152,8 @@ class Manifest:
     format: int = FORMAT
     next_id: int = 0
     files: dict[str, dict] = field(default_factory=dict)  # source -> {sha256, chunks, added}
-    segments: list[dict] = field(default_factory=list)  # {"dir", "chunks", "deleted": [vector ids]}
+    segments: list[dict] = field(default_factory=list)  # {"dir", "chunks", "deleted": [vector ids], "lexical"}
     ann: dict | None = None  # {"dir", "upto": vector ids below it are in the IVF index}
-    bm25: bool = False  # the generation folder holds bm25/
 
     def check(self, embedder: str, dim: int, chunk_tokens: int, chunk_overlap: int, where,
               remedy: str | None = None):
@@ -178,7 +180,7 @@ class Manifest:
 
 class Store:
     """Chunks, vectors and manifest of one index folder, loaded in memory; changes are kept in
-    memory until commit() (a batch) or save() (the end of a change: merges, ANN and BM25)."""
+    memory until commit() (a batch) or save() (the end of a change: merges and ANN)."""
 
     def __init__(self, root: Path, manifest: Manifest, chunks: dict[int, Chunk], vectors: FaissIndex,
                  ann_threshold: int = ANN_THRESHOLD):
@@ -189,7 +191,8 @@ class Store:
         self.ann_threshold = ann_threshold
         self._ann: IvfIndex | None = None
         self._recent: FaissIndex | None = None  # vectors at or above ann.upto, searched exactly
-        self._bm25 = None  # loaded or built on first lexical search, dropped on every change
+        self._bm25 = None  # BM25 over the segments' postings, made at the first lexical search after a change
+        self._postings: dict = {}  # segment folder -> its bm25.Postings, once read or built
         self._texts: dict[str, str] = {}  # source -> its indexed text, filled on demand, dropped on change
         self._segment_of: dict[int, str] = {}  # vector id -> the folder of its segment, once committed
         self._placed: dict[int, str] = {}  # the same for the write under way
@@ -228,7 +231,9 @@ class Store:
     def _load(cls, root: Path, generation: str, dim: int, ann_threshold: int) -> "Store":
         gen = root / generation
         try:
-            manifest = Manifest(**json.loads((gen / "manifest.json").read_text(encoding="utf-8")))
+            saved = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+            saved.pop("bm25", None)  # format 2: the generation folder held a BM25 index of all chunks
+            manifest = Manifest(**saved)
             if manifest.format == 1:
                 manifest.segments = [{"dir": generation, "chunks": manifest.next_id, "deleted": []}]
             if manifest.format not in READS or manifest.dim != dim:
@@ -299,17 +304,28 @@ class Store:
 
     def lexical(self, query: str, k: int) -> list[tuple[int, float]]:
         if self._bm25 is None:
-            from .bm25 import BM25Index
-            saved = self.root / (self.generation or "") / "bm25"
-            if self.manifest.bm25 and self.generation and not (self._new or self._deleted):
-                try:
-                    self._bm25 = BM25Index.load(saved)
-                except (OSError, ValueError, KeyError):
-                    self._bm25 = None
-            if self._bm25 is None:
-                ids = sorted(self.chunks)
-                self._bm25 = BM25Index(ids, [self.chunks[i].text for i in ids])
+            from .bm25 import BM25, Postings
+            parts = [(self._segment_postings(s), set(s["deleted"]) | self._in_segment(s))
+                     for s in self.manifest.segments]
+            if self._new:
+                parts.append((Postings.build(self._new, [self.chunks[i].text for i in self._new]), ()))
+            self._bm25 = BM25(parts)
         return self._bm25.search(query, k)
+
+    def _segment_postings(self, segment: dict):
+        """A committed segment's postings: its lexical files, or built from its chunks when it has none."""
+        from .bm25 import Postings
+        name = segment["dir"]
+        if name not in self._postings:
+            if segment.get("lexical"):
+                try:
+                    self._postings[name] = Postings.load(self.root / name / "lexical")
+                except (OSError, ValueError, KeyError):
+                    pass  # damaged or of another version: built from the chunks below
+            if name not in self._postings:
+                ids = [v for v, d in self._segment_of.items() if d == name and v in self.chunks]
+                self._postings[name] = Postings.build(ids, [self.chunks[v].text for v in ids])
+        return self._postings[name]
 
     def source_text(self, source: str) -> str:
         """The indexed text of one document: its chunks in order (overlaps repeated)."""
@@ -361,19 +377,20 @@ class Store:
         self._write(final=False)
 
     def save(self) -> None:
-        """Commit, merging small or mostly deleted segments, bringing the IVF index up to date
-        and saving the BM25 index with the generation."""
+        """Commit, merging small or mostly deleted segments and bringing the IVF index up to date."""
         self._write(final=True)
 
     def _write(self, final: bool) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        manifest = Manifest(**{**asdict(self.manifest), "segments": [dict(s) for s in self.manifest.segments]})
+        manifest = replace(self.manifest, files=dict(self.manifest.files),
+                           segments=[dict(s) for s in self.manifest.segments])
         made: list[Path] = []
         self._placed: dict[int, str] = {}
+        self._placed_postings: dict = {}
         try:
             if self._new:
                 manifest.segments.append({"dir": self._write_segment(self._new, made), "chunks": len(self._new),
-                                          "deleted": []})
+                                          "deleted": [], "lexical": LEXICAL})
             for segment in manifest.segments:  # the ids removed since the last commit, by segment
                 if self._deleted:
                     segment["deleted"] = sorted(set(segment["deleted"]) | self._in_segment(segment))
@@ -381,17 +398,13 @@ class Store:
             if final:
                 manifest.segments = self._merged(manifest.segments, made)
                 manifest.ann = self._ann_for(manifest, made)
+            for segment in manifest.segments:
+                if not segment.get("lexical"):
+                    self._write_lexical(segment)
             manifest.format = FORMAT
             gen = Path(tempfile.mkdtemp(prefix=".new-", dir=self.root))
             made.append(gen)
-            bm25 = None
-            if final and self.chunks:
-                from .bm25 import BM25Index
-                ids = sorted(self.chunks)
-                bm25 = BM25Index(ids, [self.chunks[i].text for i in ids])
-                bm25.save(gen / "bm25")
-            manifest.bm25 = bm25 is not None
-            (gen / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
+            (gen / "manifest.json").write_text(json.dumps(vars(manifest)), encoding="utf-8")
             final_dir = self.root / f"gen-{_next_number(self.root, 'gen-'):06d}"
             os.replace(gen, final_dir)
             made[-1] = final_dir
@@ -407,21 +420,25 @@ class Store:
         for vid in self._deleted:
             self._segment_of.pop(vid, None)
         self._segment_of.update(self._placed)
+        listed = {s["dir"] for s in manifest.segments}
+        self._postings = {d: p for d, p in {**self._postings, **self._placed_postings}.items() if d in listed}
         self._new, self._deleted = [], set()
         self.unsaved = not final
-        if bm25 is not None:
-            self._bm25 = bm25
+        self._bm25 = None
         self._cleanup()
 
     def _in_segment(self, segment: dict) -> set[int]:
         return {v for v in self._deleted if self._segment_of.get(v) == segment["dir"]}
 
     def _write_segment(self, ids: list[int], made: list[Path]) -> str:
+        from .bm25 import Postings
         folder = Path(tempfile.mkdtemp(prefix=".new-", dir=self.root))
         made.append(folder)
+        postings = Postings.build(ids, [self.chunks[i].text for i in ids])
+        postings.save(folder / "lexical")
         with open(folder / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for vid in ids:
-                fh.write(json.dumps({"vid": vid, **asdict(self.chunks[vid])}, ensure_ascii=False) + "\n")
+                fh.write(json.dumps({"vid": vid, **vars(self.chunks[vid])}, ensure_ascii=False) + "\n")
         part = FaissIndex(self.manifest.dim)
         part.add(np.array(ids, dtype="int64"), np.stack([self.vectors.reconstruct(i) for i in ids]))
         part.save(folder / "vectors.faiss")
@@ -429,7 +446,21 @@ class Store:
         os.replace(folder, self.root / name)
         made[-1] = self.root / name
         self._placed.update(dict.fromkeys(ids, name))
+        self._placed_postings[name] = postings
         return name
+
+    def _write_lexical(self, segment: dict) -> None:
+        """Lexical files for a segment written before they were kept per segment (formats 1 and 2);
+        readers of the manifests that list it without "lexical" never look for them."""
+        target = self.root / segment["dir"] / "lexical"
+        folder = Path(tempfile.mkdtemp(prefix=".new-", dir=self.root))
+        try:
+            self._segment_postings(segment).save(folder)
+            shutil.rmtree(target, ignore_errors=True)  # left by a write that did not finish
+            os.replace(folder, target)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        segment["lexical"] = LEXICAL
 
     def _merged(self, segments: list[dict], made: list[Path]) -> list[dict]:
         """Segments small next to the index, or mostly deleted, rewritten as one."""
@@ -441,7 +472,7 @@ class Store:
         ids = sorted(v for v, d in {**self._segment_of, **self._placed}.items() if d in dirs and v in self.chunks)
         keep = [s for s in segments if s not in small]
         if ids:
-            keep.append({"dir": self._write_segment(ids, made), "chunks": len(ids), "deleted": []})
+            keep.append({"dir": self._write_segment(ids, made), "chunks": len(ids), "deleted": [], "lexical": LEXICAL})
         return keep
 
     def _ann_for(self, manifest: Manifest, made: list[Path]) -> dict | None:
@@ -452,7 +483,7 @@ class Store:
             return None
         ann = manifest.ann
         if ann and self._ann is not None:
-            below = sum(1 for i in self.chunks if i < ann["upto"])
+            below = int((np.fromiter(self.chunks, "int64", live) < ann["upto"]).sum())
             if live - below <= live // 5 and len(self._ann) - below <= len(self._ann) // 5:
                 return ann
         ids = np.array(sorted(self.chunks), dtype="int64")

@@ -112,11 +112,13 @@ def test_store_files_are_plain_and_readable(make_bot, docs_dir):
     bot = make_bot()
     bot.ingest([docs_dir])
     gen = bot.store.root / (bot.store.root / "CURRENT").read_text()
-    assert sorted(p.name for p in gen.iterdir()) == ["bm25", "manifest.json"]
+    assert sorted(p.name for p in gen.iterdir()) == ["manifest.json"]
     manifest = json.loads((gen / "manifest.json").read_text())
-    assert manifest["embedder"] == "fake-words" and manifest["dim"] == 64 and manifest["format"] == 2
+    assert manifest["embedder"] == "fake-words" and manifest["dim"] == 64 and manifest["format"] == 3
     segments = [bot.store.root / s["dir"] for s in manifest["segments"]]
-    assert all(sorted(p.name for p in seg.iterdir()) == ["chunks.jsonl", "vectors.faiss"] for seg in segments)
+    assert all(sorted(p.name for p in seg.iterdir()) == ["chunks.jsonl", "lexical", "vectors.faiss"]
+               for seg in segments)
+    assert all(json.loads((seg / "lexical" / "meta.json").read_text())["format"] == 1 for seg in segments)
     rows = [json.loads(line) for seg in segments for line in (seg / "chunks.jsonl").read_text().splitlines()]
     assert all(r["text"] for r in rows) and len(rows) == len(Store.open(
         bot.store.root, "fake-words", 64, 40, 8).chunks)

@@ -1,5 +1,6 @@
 """The segmented index: batches committed as they are done, changes that cost what changed,
-the saved BM25 index, merges, the IVF index for large indexes, and reading format 1."""
+BM25 kept per segment (and scored as one BM25), merges, the IVF index for large indexes, and
+reading formats 1 and 2."""
 
 import json
 import shutil
@@ -71,12 +72,14 @@ def test_adding_or_removing_one_file_writes_only_what_changed(make_bot, tmp_path
     bot.ingest([notes(tmp_path / "docs", 30)])
     root = bot.store.root
     before = segment_dirs(root)
-    stamps = {d: (root / d / "vectors.faiss").stat().st_mtime_ns for d in before}
+    stamps = {d: [(root / d / f).stat().st_mtime_ns for f in ("vectors.faiss", "lexical/tfs.npy")] for d in before}
     one = notes(tmp_path / "one", 1, prefix="single")
     bot.ingest([one])
     after = segment_dirs(root)
     assert len(after) == len(before) + 1 and set(before) <= set(after)
-    assert all((root / d / "vectors.faiss").stat().st_mtime_ns == stamps[d] for d in before)
+    assert all([(root / d / f).stat().st_mtime_ns for f in ("vectors.faiss", "lexical/tfs.npy")] == stamps[d]
+               for d in before)
+    assert bot.retrieve("Item single0", mode="bm25")[0].chunk.name == "single-000.txt"
     assert bot.remove("single-000.txt")
     assert segment_dirs(root) == before  # its segment held nothing else, so it went
     assert bot.remove("note-005.txt")
@@ -89,19 +92,98 @@ def test_adding_or_removing_one_file_writes_only_what_changed(make_bot, tmp_path
     assert not any(h.chunk.name == "note-005.txt" for h in reopened.retrieve("Item note5 costs 15 coins", k=5))
 
 
-def test_the_bm25_index_is_saved_and_loaded_not_rebuilt(make_bot, docs_dir, monkeypatch):
-    make_bot().ingest([docs_dir])
+def counting_builds(monkeypatch) -> list[int]:
     import rag.bm25
     built = []
-    original = rag.bm25.BM25Index.__init__
+    original = rag.bm25.Postings.build.__func__
 
-    def counting(self, ids, texts, *a, **k):
-        if texts:
-            built.append(len(texts))
-        original(self, ids, texts, *a, **k)
-    monkeypatch.setattr(rag.bm25.BM25Index, "__init__", counting)
+    def counting(cls, ids, texts):
+        built.append(len(texts))
+        return original(cls, ids, texts)
+    monkeypatch.setattr(rag.bm25.Postings, "build", classmethod(counting))
+    return built
+
+
+def test_the_lexical_index_is_saved_and_loaded_not_rebuilt(make_bot, docs_dir, monkeypatch):
+    make_bot().ingest([docs_dir])
+    built = counting_builds(monkeypatch)
     hits = make_bot().retrieve("Moon orbits", mode="bm25")
     assert hits and hits[0].chunk.name == "space.md"
+    assert built == []
+
+
+def test_bm25_over_segments_scores_as_bm25s_over_the_live_chunks(tmp_path):
+    """Three segments, chunks removed from two of them and uncommitted chunks: the same scores
+    as one bm25s index (same tokens, k1, b) of the live chunks."""
+    import random
+
+    import bm25s
+
+    from rag.bench import document, questions, vocabulary
+    from rag.bm25 import STOPWORDS, TOKENS, tokenize
+    from rag.types import Chunk
+    rng, vocab = random.Random(0), vocabulary()
+    store = Store.open(tmp_path / "ix", "synthetic", 8, 160, 32)
+    vectors = np.eye(8, dtype="float32")[[0] * 4]
+    for f in range(90):
+        texts = document(rng, vocab, 16).split("\n")[:4]
+        texts[-1] = "The of and to." if f == 7 else texts[-1]  # stop words only: a chunk of no tokens
+        source = f"/s/{f}.txt"
+        store.add_source(source, f"{f:064x}", [Chunk(f"{f}:{j}", source, t, j, j + 1) for j, t in enumerate(texts)],
+                         vectors, "2026")
+        if f in (30, 60):
+            store.commit()
+    for f in (3, 40, 41, 88):
+        store.remove_source(f"/s/{f}.txt")
+    assert len(store.manifest.segments) == 2 and store._new and store._deleted
+    live = sorted(store.chunks)
+    reference = bm25s.BM25(k1=0.9, b=0.4)
+    reference.index(bm25s.tokenize([store.chunks[i].text for i in live], token_pattern=TOKENS,
+                                   stopwords=STOPWORDS, show_progress=False), show_progress=False)
+    for q in questions(20) + ["Vitamin D and d", "nothing-known-here zzz"]:
+        known = [t for t in tokenize([q], return_ids=False)[0] if t in reference.vocab_dict]
+        expected = reference.get_scores(known) if known else np.zeros(len(live))
+        got = dict(store.lexical(q, len(live)))
+        assert set(got) == {live[i] for i in np.flatnonzero(expected > 0)}
+        assert np.allclose([got.get(v, 0.0) for v in live], expected, rtol=1e-5, atol=1e-6)
+        top = [v for v, _ in store.lexical(q, 10)]
+        assert top == [live[i] for i in np.argsort(-expected, kind="stable")[:len(top)]] or \
+            np.allclose(sorted(expected, reverse=True)[:len(top)], [got[v] for v in top], rtol=1e-5)
+    store.save()
+    reopened = Store.open(tmp_path / "ix", "synthetic", 8, 160, 32)
+    for q in questions(5):
+        assert [v for v, _ in reopened.lexical(q, 10)] == [v for v, _ in store.lexical(q, 10)]
+
+
+def test_a_format_2_index_is_searched_then_migrated_at_the_next_write(make_bot, docs_dir, tmp_path, monkeypatch):
+    """Format 2 kept one bm25s index of all chunks in the generation folder and no lexical files in
+    the segments: BM25 is built from the chunks until the next write gives every segment its own."""
+    bot = make_bot()
+    bot.ingest([docs_dir / "fruit.txt"])
+    bot.ingest([docs_dir / "space.md"])
+    root = bot.store.root
+    expected = [(h.chunk.id, round(h.score, 5)) for h in bot.retrieve("Moon orbits bananas", mode="bm25")]
+    m = manifest(root)
+    for s in m["segments"]:
+        shutil.rmtree(root / s["dir"] / "lexical")
+        del s["lexical"]
+    m["format"], m["bm25"] = 2, True
+    gen = root / current_generation(root)
+    (gen / "bm25").mkdir()
+    (gen / "bm25" / "params.index.json").write_text("{}")
+    (gen / "manifest.json").write_text(json.dumps(m))
+    old = make_bot()
+    assert [(h.chunk.id, round(h.score, 5)) for h in old.retrieve("Moon orbits bananas", mode="bm25")] == expected
+    notes(tmp_path / "more", 1)
+    old.ingest([tmp_path / "more"])
+    expected = [(h.chunk.id, round(h.score, 5)) for h in old.retrieve("Moon orbits bananas Note", mode="bm25")]
+    m = manifest(root)
+    assert m["format"] == 3 and "bm25" not in m and len(m["segments"]) == 3
+    assert all(s["lexical"] == 1 and (root / s["dir"] / "lexical" / "meta.json").exists() for s in m["segments"])
+    built = counting_builds(monkeypatch)
+    migrated = make_bot()
+    assert [(h.chunk.id, round(h.score, 5)) for h in migrated.retrieve("Moon orbits bananas Note", mode="bm25")] \
+        == expected and len(expected) == 3
     assert built == []
 
 
@@ -182,7 +264,8 @@ def test_a_format_1_index_is_read_and_carried_on(make_bot, docs_dir, tmp_path):
     report = bot.ingest([docs_dir])
     assert len(report.unchanged) == 1 and len(report.added) == 1
     m = manifest(root)
-    assert m["format"] == 2 and m["segments"][0]["dir"] == "gen-000001"
+    assert m["format"] == 3 and m["segments"][0]["dir"] == "gen-000001"
+    assert all((root / s["dir"] / "lexical" / "meta.json").exists() for s in m["segments"])
     assert sorted(f.source.rsplit("/", 1)[-1] for f in make_bot().documents()) == ["fruit.txt", "space.md"]
 
 
