@@ -134,15 +134,18 @@ def listed_files(settings) -> list[IndexedFile]:
     """The documents an index holds, from its file entries alone (no vectors, no model)."""
     if not settings.qdrant_url and not local_folder(settings).exists():
         return []
-    client, where = connect(settings), describe(settings)
+    return indexed_files(_read_explained(connect(settings), settings)[1])
+
+
+def _read_explained(client, settings) -> tuple[dict | None, dict[str, dict]]:
+    """_read, with a server's error told in plain words."""
     try:
-        state, files = _read(client, collection_name(settings))
+        return _read(client, collection_name(settings))
     except Exception as e:
         from qdrant_client.http.exceptions import ApiException
         if isinstance(e, ApiException):
-            raise server_error(where, e) from None
+            raise server_error(describe(settings), e) from None
         raise
-    return indexed_files(files)
 
 
 def _read(client, name: str) -> tuple[dict | None, dict[str, dict]]:
@@ -202,15 +205,8 @@ class QdrantStore:
     # ---------- opening ----------
     @classmethod
     def open(cls, settings, embedder: str, dim: int) -> "QdrantStore":
-        client = connect(settings)
-        where = describe(settings)
-        try:
-            state, files = _read(client, collection_name(settings))
-        except Exception as e:
-            from qdrant_client.http.exceptions import ApiException
-            if isinstance(e, ApiException):
-                raise server_error(where, e) from None
-            raise
+        client, where = connect(settings), describe(settings)
+        state, files = _read_explained(client, settings)
         manifest = Manifest(embedder, dim, settings.chunk_tokens, settings.chunk_overlap)
         if state is not None:
             remedy = cls._remedy(settings)
