@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from dataclasses import dataclass
 import threading
 import time
@@ -400,7 +401,7 @@ def within_limits(question: str, history: History, limit: int) -> tuple[str, His
 def _asked_terms(terms: list[str], question: str) -> list[str]:
     """The terms the user wrote. A follow-up made standalone names what the conversation named, in
     its spelling ("Jamal Reid" for "he"), which the documents that answer may write otherwise."""
-    return [t for t in terms if t in question.lower()]
+    return [t for t in terms if re.search(rf"(?<!\w){re.escape(t)}(?!\w)", question, re.I)]
 
 
 def _in_turn(rankings: list[list[Hit]]) -> list[Hit]:
