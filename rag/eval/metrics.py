@@ -16,8 +16,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from ..chunking import all_sentences
-from ..text import STOPWORDS as SHARED_STOPWORDS, stem
 from ..citations import MARKER, markers_in
+from ..text import STOPWORDS as SHARED_STOPWORDS, stem
 
 # ---------- retrieval (document level, binary relevance) ----------
 
