@@ -93,7 +93,9 @@ class Bot:
         return template(self.settings.prompts_dir, "refusal")
 
     # ---------- documents ----------
-    def ingest(self, paths, progress: bool = False, warn=None) -> IngestReport:
+    def ingest(self, paths, progress=False, warn=None) -> IngestReport:
+        """Add, update and remove documents (rag.ingest). progress: True for a bar in the
+        terminal, or a callable told each FileProgress (reading, embedding, unchanged, failed)."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
         s = self.settings

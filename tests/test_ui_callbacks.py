@@ -488,11 +488,13 @@ def test_an_unexpected_failure_while_answering_is_an_error_block(chat, fake_gene
         raise ValueError("llama_decode returned -3")
         yield  # pragma: no cover
     monkeypatch.setattr(fake_generator, "stream", broken)
-    _, (messages, _, turns, _) = run_chat(chat, "What colour are apples?")
+    _, (messages, sources, turns, _) = run_chat(chat, "What colour are apples?")
     shown = messages[1]["content"]
     assert shown.startswith('<div class="rag-error rag-error-block" role="alert">')
     assert "Something went wrong while answering" in shown and "ValueError" not in shown
     assert ui.history_of(turns) == []
+    # the passages found stay in the panel, which no longer promises to mark them
+    assert "The answer was not completed." in sources and "when the answer is complete" not in sources
 
 
 @pytest.mark.parametrize("message, plain", [

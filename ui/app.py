@@ -330,10 +330,11 @@ def found_html(i: int, turn: dict, titles=None) -> str:
         return '<div class="rag-sources"><p class="rag-hint">Searching your documents…</p></div>'
     searched = (f'<p class="rag-hint">Searched for: “{html.escape(turn["query"])}”</p>'
                 if turn.get("query") and turn["query"].strip() != turn["question"].strip() else "")
+    later = ("The answer was not completed." if turn.get("shown")
+             else "Each is marked cited or not when the answer is complete.")
     return (f'<div class="rag-sources rag-found"><h3>Sources</h3><p class="rag-hint">Found '
             f'{len(passages)} passage{"" if len(passages) == 1 else "s"} in {turn["read_s"]:.1f} s. '
-            f'Each is marked cited or not when the answer is complete.</p>{searched}'
-            f'{plain_passages(i, passages, titles)}</div>')
+            f'{later}</p>{searched}{plain_passages(i, passages, titles)}</div>')
 
 
 def sources_html(turns: list[dict], titles=None) -> str:
