@@ -288,7 +288,7 @@ class Bot:
                           prompt_tokens=getattr(self.generator, "last_usage", (0, 0))[0])
         answer = self._finish(question, query, "".join(parts), passages, hits, timings, documents, compared)
         if self._second_look_wanted(answer, passages, turn.several_parts):
-            answer = self._second_look(answer, passages[0], hits, documents, asked, history, start)
+            answer = self._second_look(answer, passages[0], hits, documents, asked, history)
         done = time.perf_counter()
         answer = dataclasses.replace(answer, notices=turn.notices, timings=dataclasses.replace(
             answer.timings, check_s=done - written, total_s=done - start))
@@ -306,15 +306,14 @@ class Bot:
                 and verify.copies_example(answer.raw_text, example_answers(s.prompts_dir),
                                           "\n".join(h.chunk.text for h in passages), answer.query))
 
-    def _second_look(self, first: Answer, best: Hit, hits, documents, asked, history, start) -> Answer:
+    def _second_look(self, first: Answer, best: Hit, hits, documents, asked, history) -> Answer:
+        """The model asked again with the best passage alone; the first answer's refusal stands
+        when this one is refused too. (The caller adds the time it took to check_s.)"""
         s = self.settings
         messages = answer_messages(s.prompts_dir, asked, [best], history)
         raw = "".join(self.generator.stream(messages, s.max_tokens, s.temperature))
-        timings = dataclasses.replace(first.timings, total_s=time.perf_counter() - start)
-        answer = self._finish(first.question, first.query, raw, [best], hits, timings, documents, None)
-        if answer.refused:  # the first answer's refusal stands, with the time both took
-            return dataclasses.replace(first, timings=timings)
-        return dataclasses.replace(answer, second_look=True)
+        answer = self._finish(first.question, first.query, raw, [best], hits, first.timings, documents, None)
+        return first if answer.refused else dataclasses.replace(answer, second_look=True)
 
     def ask(self, question: str, history: History = (), k: int | None = None) -> Answer:
         answer = None
