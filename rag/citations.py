@@ -33,8 +33,24 @@ def clean_markers(text: str, n_passages: int) -> str:
     cleaned = MARKER.sub(fix, text)
     cleaned = re.sub(r"([.!?])((?:\s*\[\d+\])+)", r"\2\1", cleaned)  # "x. [1]" -> "x [1]."
     cleaned = RUN.sub(lambda m: " " + markers(markers_in(m.group())), cleaned)  # [2] [1][2] -> [1][2]
+    cleaned = _once_per_sentence(cleaned)
     # "x [1] ." -> "x [1]."; a dot that starts a word stays ("the .pdbrc file")
     return re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", cleaned).strip()
+
+
+def _once_per_sentence(text: str) -> str:
+    """A passage cited twice in one sentence is cited once, at its last place: one fact, one
+    marker ("Meta [1] plans $65bn [1]." -> "Meta plans $65bn [1]."). The sentence cites the same
+    passages as before."""
+    out, at = [], 0
+    for s, e in all_sentences(text):
+        runs = list(RUN.finditer(text, s, e))
+        last = {n: i for i, run in enumerate(runs) for n in markers_in(run.group())}
+        for i, run in enumerate(runs):
+            kept = [n for n in markers_in(run.group()) if last[n] == i]
+            out.append(text[at:run.start()] + (" " + markers(kept) if kept else ""))
+            at = run.end()
+    return "".join(out) + text[at:]
 
 
 def markers_in(text: str) -> list[int]:

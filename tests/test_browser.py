@@ -35,6 +35,7 @@ class QuotingGenerator:
     def __init__(self, delay: float = 0.03):
         self.delay = delay
         self.marks = "[1]"  # what it cites the sentence with
+        self.inner = ""  # a marker it also puts after the sentence's third word
         self.failure = None  # an exception to raise instead of answering
 
     def reply(self, messages) -> str:
@@ -43,7 +44,10 @@ class QuotingGenerator:
             return ""  # a side call, such as rewriting a follow-up question
         passage = prompt.split("[1] (", 1)[1].split("\n", 1)[1].strip()
         first = re.split(r"(?<=[.!?])\s", passage, maxsplit=1)[0]
-        return " ".join(first.split()[:40]).rstrip(".") + f" {self.marks}."
+        words = first.split()[:40]
+        if self.inner:
+            words.insert(3, self.inner)
+        return " ".join(words).rstrip(".") + f" {self.marks}."
 
     def stream(self, messages, max_tokens=384, temperature=0.0):
         if self.failure is not None:
@@ -237,6 +241,7 @@ def test_sources_are_shown_as_soon_as_the_search_ends(browser, quoting_bot, quot
 
 def test_a_passage_cited_twice_for_one_claim_shows_one_marker(browser, quoting_bot, quoting_url):
     quoting_bot.generator.marks = "[1] [1][1]"
+    quoting_bot.generator.inner = "[1]"  # and once mid-sentence
     try:
         page = open_chat(browser, quoting_url)
         ask(page, "What did Yann LeCun say about DeepSeek?")
@@ -244,7 +249,7 @@ def test_a_passage_cited_twice_for_one_claim_shows_one_marker(browser, quoting_b
         assert answer_text(page).endswith(" [1].") and answer_text(page).count("[1]") == 1
         assert page.locator(LAST_ANSWER).locator("a.rag-cite").count() == 1
     finally:
-        quoting_bot.generator.marks = "[1]"
+        quoting_bot.generator.marks, quoting_bot.generator.inner = "[1]", ""
     page.close()
 
 

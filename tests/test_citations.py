@@ -51,3 +51,8 @@ def test_rendered_checks_cite_each_passage_once_in_order():
     from rag.verify import SentenceCheck, render
     checks = [SentenceCheck("A is 3 times B (computed).", (2, 1, 2), True), SentenceCheck("C.", (1,), True)]
     assert render(checks) == "A is 3 times B (computed) [1][2]. C [1]."
+
+
+def test_a_passage_cited_twice_in_one_sentence_is_cited_once_at_its_last_place():
+    assert clean_markers("Meta [1] plans $65bn [1] in 2025 [2].", 3) == "Meta plans $65bn [1] in 2025 [2]."
+    assert clean_markers("A [1] and B [2], both [1]. C [1].", 3) == "A and B [2], both [1]. C [1]."
