@@ -216,9 +216,12 @@ class Bot:
         best = max((h.dense for h in hits if h.dense is not None), default=None)
         documents = {h.chunk.source: self.store.source_text(h.chunk.source) for h in hits}
         reason = ("no-passages" if not hits else "no-relevant-passages" if best is not None and best < s.min_score
-                  else "unknown-terms" if s.verify and _asked_terms(verify.unknown_terms(query, "\n".join(
-                      documents.values())), question)
                   else "")
+        if s.verify and not reason and (missing := self._missing(query, question, documents)):
+            rankings = self._with_passages_naming(missing, query, queries, rankings)
+            hits = _in_turn(rankings)
+            documents = {h.chunk.source: self.store.source_text(h.chunk.source) for h in hits}
+            reason = "unknown-terms" if self._missing(query, question, documents) else ""
         passages = hits
         if s.compact and not reason:
             # a side of a comparison ("Microsoft's capex in Q1") says nothing of the amount it wants;
@@ -232,6 +235,28 @@ class Bot:
                     compared=compared, several_parts=bool(compared or shared), hits=tuple(hits),
                     passages=tuple(passages), documents=documents, refusal_reason=reason, notices=notices,
                     start=start, read_s=time.perf_counter() - start)
+
+    def _missing(self, query: str, question: str, documents: dict) -> list[str]:
+        return _asked_terms(verify.unknown_terms(query, "\n".join(documents.values())), question)
+
+    def _with_passages_naming(self, terms: list[str], query: str, queries, rankings) -> list[list[Hit]]:
+        """The rankings, each followed by the passages closest to the query among those that name
+        an asked term the retrieved documents never mention. A question joining two documents
+        often retrieves only one of them; a term the index never holds stays missing."""
+        s = self.settings
+        rankings = [list(r) for r in rankings]
+        with self._lock:
+            store = self._current()
+            vector = self.embedder.embed_query(query).reshape(-1)
+            for term in terms:
+                naming = [i for i, _ in store.lexical(term, s.candidates) if term in store.chunks[i].text.lower()]
+                cosine = {i: float(store.vector(i) @ vector) for i in naming}
+                closest = sorted(naming, key=lambda i: -cosine[i])[:MISSING_PASSAGES]
+                extra = [Hit(chunk=store.chunks[i], score=cosine[i], rank=0, dense=cosine[i]) for i in closest]
+                asking = [n for n, q in enumerate(queries) if term in q.lower()] or [0]
+                for n in asking:
+                    rankings[n] += extra
+        return rankings
 
     def stream(self, question: str, history: History = (), k: int | None = None) -> Iterator[str | Answer]:
         """Yields the checked text in pieces as the model writes it, then the final Answer. The
@@ -384,6 +409,9 @@ class Turn:
     notices: tuple[str, ...]
     start: float
     read_s: float
+
+
+MISSING_PASSAGES = 2  # passages added for each asked term the retrieved documents never mention
 
 
 def within_limits(question: str, history: History, limit: int) -> tuple[str, History, tuple[str, ...]]:

@@ -83,3 +83,20 @@ def test_a_name_the_rewrite_brought_in_does_not_refuse_the_follow_up(make_bot, t
     # a name the user wrote that no document has still refuses before the model runs
     answer = bot.ask("Which hotel did Priya Okafor book in Bristol?")
     assert answer.refused and answer.refusal_reason == "unknown-terms"
+
+
+def test_a_name_the_search_missed_is_searched_for_when_the_index_holds_it(make_bot, tmp_path, fake_generator):
+    docs = tmp_path / "papers"
+    docs.mkdir()
+    (docs / "deconv.txt").write_text("Deconvolution can cause checkerboard artifacts. "
+                                     "The deconvolution paper was written by Odena, Dumoulin and Olah.\n")
+    (docs / "film.txt").write_text("FiLM layers apply an affine transformation per feature map. "
+                                   "Written by Dumoulin, Perez and Schucher.\n")
+    bot = make_bot(top_k=1, min_score=0.0, compact=False)
+    bot.ingest([docs])
+    question = "Which author of the Deconvolution paper also wrote FiLM?"
+    turn = bot.read(question)
+    assert [h.chunk.source.rsplit("/", 1)[-1] for h in turn.hits] == ["deconv.txt", "film.txt"]
+    assert turn.refusal_reason == ""
+    # a name no document holds still refuses before the model runs
+    assert bot.read("Which author of the Deconvolution paper also wrote ResNet?").refusal_reason == "unknown-terms"
