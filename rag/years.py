@@ -9,7 +9,7 @@ import re
 from .arithmetic import amounts, amounts_at
 from .chunking import sentences
 
-YEAR = re.compile(r"(?<![\w$€£.,])(?:19|20)\d\d(?![\w%])")  # "2025", "FY 2025"; not "$2025" or "2025%"
+YEAR = re.compile(r"(?<![\w$€£.,])(?:19|20)\d\d(?![\w%]|-\d\d-\d\d)")  # "2025", "FY 2025"; not "$2025", "2025%" or a date "2025-12-05"
 
 
 def years(text: str) -> set[str]:

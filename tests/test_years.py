@@ -47,3 +47,11 @@ def test_a_year_its_paragraph_gives_a_passage_may_be_written_in_the_sentence():
     cora = {1: "Cora raised $8 million from friends."}  # its paragraph names no year
     (c,) = verify.check("In 2024 Cora raised $8 million [1].", cora, documents=documents)
     assert not c.supported and c.missing == ("2024",)
+
+
+def test_a_date_stamp_is_when_a_message_was_written_not_the_year_its_amounts_are_for():
+    message = "[2025-12-05 16:00] Jamal: I've just come out of the pay review. From January you'll be on £55,000."
+    assert years.years("[2025-12-05 16:00] Jamal:") == set() and years.years("the 2025 review") == {"2025"}
+    (c,) = verify.check("£55,000 [1].", {1: message}, question="What will Nadia's salary be from January 2026?",
+                        documents={1: message})
+    assert c.supported
