@@ -319,7 +319,7 @@ def timing_html(answer) -> str:
     first = f" · first words {t.first_token_s:.1f} s" if t.first_token_s is not None else ""
     searched = (f'<p class="rag-hint">Searched for: “{html.escape(answer.query)}”</p>'
                 if answer.query and answer.query.strip() != answer.question.strip() else "")
-    return (f'{searched}<p class="rag-timing">Search {t.retrieve_s:.1f} s{first} · '
+    return (f'{searched}<p class="rag-timing">Search {t.read_s:.1f} s{first} · '
             f'whole answer {t.total_s:.1f} s</p>')
 
 
