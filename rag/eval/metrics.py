@@ -332,6 +332,12 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return float(np.percentile(values, q)) if values else None
 
 
+def reading_s(timings: dict) -> float:
+    """Seconds before generation (plan, retrieve, build the context) in a record's timings; a
+    record made before the stages were timed apart has them all in retrieve_s."""
+    return timings.get("plan_s", 0.0) + timings["retrieve_s"] + timings.get("context_s", 0.0)
+
+
 def tokens_per_second(tokens: Sequence[int], seconds: Sequence[float]) -> float | None:
     """Generation speed after the first token: all tokens over all generation time."""
     total = sum(seconds)
