@@ -291,7 +291,7 @@ def answer_sources(turn: int, answer, titles=None) -> str:
 
 def refusal_kind(answer) -> str:
     """Nothing relevant found, or passages found that did not verify an answer: not the same news."""
-    if answer.refusal_reason in ("no-passages", "no-relevant-passages", "unknown-terms"):
+    if answer.refusal_stage == "retrieve":
         return "Nothing in your documents is about this."
     return "Found related passages, but could not verify an answer from them."
 
