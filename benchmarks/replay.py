@@ -19,11 +19,11 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rag import arithmetic, verify  # noqa: E402
+from rag import arithmetic, stages, verify  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.eval.metrics import lenient_match  # noqa: E402
 from rag.pipeline import Bot  # noqa: E402
-from rag.types import Chunk, Hit, Timings  # noqa: E402
+from rag.types import Chunk, Hit  # noqa: E402
 
 SPAN = re.compile(r"^(?P<base>.*):(?P<start>\d+)-(?P<end>\d+)(?:@(?P<a>\d+)-(?P<b>\d+))?$")
 
@@ -57,12 +57,17 @@ def replay(bot: Bot, cases: list[dict]):
         if case.get("error") or not case["raw_text"].strip() or case.get("second_look"):
             yield case, verdict(case, case["answer"], case["refused"]), None
             continue
-        hits = [passage(bot.store, p) for p in case["passages"]]
-        documents = {h.chunk.source: bot.store.source_text(h.chunk.source) for h in hits}
-        compared = arithmetic.comparison(case["query"])
-        answer = bot._finish(case["question"], case["query"], case["raw_text"], hits, hits, Timings(),
-                             documents, compared)
+        answer = stages.check(saved_turn(bot, case), case["raw_text"], bot.settings)
         yield case, verdict(case, case["answer"], case["refused"]), answer
+
+
+def saved_turn(bot: Bot, case: dict) -> stages.Turn:
+    """The turn a report's case was answered from, as the check stage reads it: the passages the
+    model read (also taken as the hits), their documents, and the comparison its query asks."""
+    hits = tuple(passage(bot.store, p) for p in case["passages"])
+    return stages.Turn(question=case["question"], query=case["query"], compared=arithmetic.comparison(case["query"]),
+                       hits=hits, passages=hits,
+                       documents={h.chunk.source: bot.store.source_text(h.chunk.source) for h in hits})
 
 
 def main(argv=None) -> int:

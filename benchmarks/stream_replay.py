@@ -22,23 +22,20 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from replay import passage  # noqa: E402
-from rag import arithmetic  # noqa: E402
+from replay import saved_turn  # noqa: E402
+from rag import stages  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.pipeline import Bot  # noqa: E402
 from rag.streaming import CheckedText, Correction  # noqa: E402
-from rag.types import Timings  # noqa: E402
 
 
 def stream_one(bot: Bot, case: dict):
     """(final Answer, the pieces sent, the Correction or None, share of the draft read at the first piece)."""
-    hits = [passage(bot.store, p) for p in case["passages"]]
-    documents = {h.chunk.source: bot.store.source_text(h.chunk.source) for h in hits}
-    compared = arithmetic.comparison(case["query"])
+    turn = saved_turn(bot, case)
 
     def finish(raw):
-        return bot._finish(case["question"], case["query"], raw, hits, hits, Timings(), documents, compared)
-    checked = CheckedText(len(hits), finish, hold=bool(compared))
+        return stages.check(turn, raw, bot.settings)
+    checked = CheckedText(len(turn.passages), finish, hold=bool(turn.compared))
     words = re.findall(r"\S+\s*", case["raw_text"])
     sent, first = [], None
     for i, piece in enumerate(words, start=1):

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from .citations import MARKER
+from .text import number, scale_pattern
 
 _BE = r"(?:is|was|are|were|will be|would be)"
 _COMPARATIVE = r"(?:(?:as (?:much|large|big|high) as)|(?:(?:more|larger|bigger|greater|higher)(?: than)?))"
@@ -55,14 +56,10 @@ def comparison(question: str) -> Comparison | None:
     return None
 
 
-# the power of ten each scale word or suffix stands for ("USD20bn", "5 billion"); verify.py uses it too
-SCALE = {"thousand": 3, "k": 3, "million": 6, "m": 6, "mn": 6, "billion": 9, "bn": 9, "b": 9,
-         "trillion": 12, "tn": 12, "tr": 12}
-SCALE_PATTERN = "|".join(sorted(SCALE, key=len, reverse=True))
 # "$60-65 billion", "USD20bn", "5 billion", "1,200"; a range takes its lower end
 _AMOUNT = re.compile(r"(?<![\w.])(?:USD|EUR|GBP|US\$|\$|€|£)?\s?(\d[\d,]*(?:\.\d+)?)"
                      r"(?:\s?[-–]\s?\$?\d[\d,]*(?:\.\d+)?)?"
-                     rf"(?:\s?({SCALE_PATTERN})\b)?", re.I)
+                     rf"(?:\s?({scale_pattern()})\b)?", re.I)
 
 
 def amounts(text: str) -> list[tuple[float, str]]:
@@ -75,13 +72,13 @@ def amounts_at(text: str) -> list[tuple[float, str, int]]:
     """amounts(), each with where it starts in the text."""
     out = []
     for m in _AMOUNT.finditer(text):
-        digits, scale = m.group(1).replace(",", ""), (m.group(2) or "").lower()
+        value, power = number(m.group(1), m.group(2) or "")
         written = m.group().strip()
-        if not scale and written[:1] not in "$€£U" and re.fullmatch(r"(19|20)\d\d", digits):
+        if not power and written[:1] not in "$€£U" and re.fullmatch(r"(19|20)\d\d", m.group(1).replace(",", "")):
             continue  # a year
         if m.start() > 0 and text[m.start() - 1:m.start()] in "QH":
             continue
-        out.append((float(digits) * 10.0 ** SCALE.get(scale, 0), written, m.start() + m.group().index(written)))
+        out.append((float(value) * 10.0 ** power, written, m.start() + m.group().index(written)))
     return out
 
 

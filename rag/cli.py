@@ -128,7 +128,7 @@ def _print_notices(answer) -> None:
 def _timing_line(answer) -> str:
     t = answer.timings
     first = f"{t.first_token_s:.1f}s" if t.first_token_s is not None else "-"
-    return f"(retrieval {t.retrieve_s * 1000:.0f} ms, first token {first}, total {t.total_s:.1f}s)"
+    return f"(retrieval {t.read_s * 1000:.0f} ms, first token {first}, total {t.total_s:.1f}s)"
 
 
 def cmd_ingest(bot, args):

@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import re
-from dataclasses import dataclass
 import threading
 import time
 from pathlib import Path
 from typing import Iterator
 
-from . import (arithmetic, citations, context, conjunction, fakes, followup, fusion, injection, openai_generator,
-               verify, years, yesno)
+from . import fakes, fusion, openai_generator, stages
 from .config import Settings, load_settings
 from .errors import ConfigError
 from .embedder import CachedEmbedder, Embedder, load_embedder
 from .followup import History
 from .generator import Generator, load_generator
 from .ingest import IngestReport, apply, ingest
-from .prompts import answer_messages, example_answers, template
+from .stages import Turn
 from .store import WriteLock
 from .stores import IndexStore, listed_files, open_store
 from .streaming import CheckedText, Progress
-from .types import Answer, Hit, IndexedFile, SentenceCheck, Timings
+from .types import Answer, Hit, IndexedFile, Timings
 
 
 REWRITE_CTX = 2048  # the rewrite prompt holds the last three exchanges
@@ -90,7 +86,7 @@ class Bot:
 
     @property
     def refusal(self) -> str:
-        return template(self.settings.prompts_dir, "refusal")
+        return stages.refusal(self.settings)
 
     # ---------- documents ----------
     def ingest(self, paths, progress=False, warn=None) -> IngestReport:
@@ -175,88 +171,45 @@ class Bot:
     def rewrite(self, question: str, history: History) -> str:
         """A follow-up question made standalone with the chat history (one short model call);
         when the model's rewrite is not usable, the last exchange followed by the follow-up."""
-        return self._query(question, history)[0]
-
-    def _query(self, question: str, history: History) -> tuple[str, str | None]:
-        """The retrieval query, and the standalone question (None when there is none)."""
-        if not history or not self.settings.rewrite:
-            return question, None
-        if not followup.needs_context(question):
-            return question, question
-        standalone = self._standalone(question, history)
-        return standalone or followup.combined(question, history, self.refusal), standalone
+        return stages.follow_up(question, history, self.settings, self._standalone)[0]
 
     def _standalone(self, question: str, history: History) -> str | None:
-        lines = [f"User: {q}\nAssistant: {a}" for q, a in history[-followup.HISTORY_TURNS:]]
-        prompt = template(self.settings.prompts_dir, "rewrite").format(history="\n".join(lines), question=question)
-        out = "".join(self.rewriter.stream([{"role": "user", "content": prompt}], 64, 0.0))
-        out = out.strip().splitlines()[0].strip().strip('"') if out.strip() else ""
-        return out if followup.acceptable(out, question, history) else None
+        return stages.standalone(question, history, self.settings, self.rewriter)
 
     def read(self, question: str, history: History = (), k: int | None = None) -> Turn:
-        """The stages before generation: plan the question (follow-up rewrite, the parts of a
-        comparison or a "both" question), retrieve for each part, leave out instructions to the
-        assistant, decide whether anything relevant was found, and build the context."""
+        """The stages before generation (rag.stages): plan the question, retrieve for each of its
+        parts, build the context."""
         s = self.settings
         start = time.perf_counter()
-        question, history, notices = within_limits(question, history, s.max_question_chars)
-        query, standalone = self._query(question, history)
-        compared = arithmetic.comparison(query) if s.verify else None
-        # "A is how many times B?" and "named both as A and as B" retrieve for A and for B:
-        # one query may miss one
-        shared = None if compared else conjunction.parts(query)
-        queries = (compared.first, compared.second) if compared else shared or (query,)
-        rankings = [self.retrieve(q, k) for q in queries]
-        if s.verify:
-            rankings, cut = zip(*(injection.without_instructions(r) for r in rankings))
-            if sum(cut):
-                notices += (f"{sum(cut)} sentence(s) of your documents that give orders to an assistant "
-                            f"were left out of what the model read.",)
-        hits = _in_turn(rankings)
-        best = max((h.dense for h in hits if h.dense is not None), default=None)
-        documents = {h.chunk.source: self.store.source_text(h.chunk.source) for h in hits}
-        reason = ("no-passages" if not hits else "no-relevant-passages" if best is not None and best < s.min_score
-                  else "")
-        if s.verify and not reason and (missing := self._missing(query, question, documents)):
-            rankings = self._with_passages_naming(missing, query, queries, rankings)
-            hits = _in_turn(rankings)
-            documents = {h.chunk.source: self.store.source_text(h.chunk.source) for h in hits}
-            reason = "unknown-terms" if self._missing(query, question, documents) else ""
-        passages = hits
-        if s.compact and not reason:
-            # a side of a comparison ("Microsoft's capex in Q1") says nothing of the amount it wants;
-            # a "how much" question does, and a bonus there only brought in other amounts (SQuAD)
-            if self._sentences is None or self._sentences.inner is not self.embedder:
-                self._sentences = CachedEmbedder(self.embedder)
-            passages = _in_turn([context.select(q, self.embedder.embed_query(q), ranking, self._sentences,
-                                                s.context_tokens // len(queries), wants_amount=bool(compared))
-                                 for q, ranking in zip(queries, rankings)])
-        return Turn(question=question, history=tuple(history), query=query, standalone=standalone,
-                    compared=compared, several_parts=bool(compared or shared), hits=tuple(hits),
-                    passages=tuple(passages), documents=documents, refusal_reason=reason, notices=notices,
-                    start=start, read_s=time.perf_counter() - start)
+        turn = stages.plan(question, history, s, self._standalone)
+        planned = time.perf_counter()
+        turn = stages.retrieve(turn, s, search=lambda q: self.retrieve(q, k), naming=self._passages_naming,
+                               source_text=lambda source: self.store.source_text(source))
+        retrieved = time.perf_counter()
+        turn = stages.build_context(turn, s, self.embedder, self._sentence_vectors())
+        built = time.perf_counter()
+        return dataclasses.replace(turn, start=start, timings=Timings(
+            plan_s=planned - start, retrieve_s=retrieved - planned, context_s=built - retrieved))
 
-    def _missing(self, query: str, question: str, documents: dict) -> list[str]:
-        return _asked_terms(verify.unknown_terms(query, "\n".join(documents.values())), question)
+    def _sentence_vectors(self) -> CachedEmbedder:
+        """The compact context's cache of sentence vectors, for the current embedder."""
+        if self._sentences is None or self._sentences.inner is not self.embedder:
+            self._sentences = CachedEmbedder(self.embedder)
+        return self._sentences
 
-    def _with_passages_naming(self, terms: list[str], query: str, queries, rankings) -> list[list[Hit]]:
-        """The rankings, each followed by the passages closest to the query among those that name
-        an asked term the retrieved documents never mention. A question joining two documents
-        often retrieves only one of them; a term the index never holds stays missing."""
+    def _passages_naming(self, terms: list[str], query: str) -> list[list[Hit]]:
+        """For each term, the passages among the BM25 candidates that name it, closest to the query first."""
         s = self.settings
-        rankings = [list(r) for r in rankings]
+        out = []
         with self._lock:
             store = self._current()
             vector = self.embedder.embed_query(query).reshape(-1)
             for term in terms:
                 naming = [i for i, _ in store.lexical(term, s.candidates) if term in store.chunks[i].text.lower()]
                 cosine = {i: float(store.vector(i) @ vector) for i in naming}
-                closest = sorted(naming, key=lambda i: -cosine[i])[:MISSING_PASSAGES]
-                extra = [Hit(chunk=store.chunks[i], score=cosine[i], rank=0, dense=cosine[i]) for i in closest]
-                asking = [n for n, q in enumerate(queries) if term in q.lower()] or [0]
-                for n in asking:
-                    rankings[n] += extra
-        return rankings
+                out.append([Hit(chunk=store.chunks[i], score=cosine[i], rank=0, dense=cosine[i])
+                            for i in sorted(naming, key=lambda i: -cosine[i])])
+        return out
 
     def stream(self, question: str, history: History = (), k: int | None = None) -> Iterator[str | Answer]:
         """Yields the checked text in pieces as the model writes it, then the final Answer. The
@@ -275,70 +228,37 @@ class Bot:
         yield Progress("searching", 0.0)
         turn = self.read(question, history, k)
         yield turn
-        question, query, hits, passages, documents, compared = (turn.question, turn.query, list(turn.hits),
-                                                                list(turn.passages), turn.documents, turn.compared)
-        start = turn.start
         if turn.refusal_reason:
             yield self.refusal
-            yield Answer(question=question, text=self.refusal, passages=turn.hits, retrieved=turn.hits,
-                         refused=True, query=query, raw_text="", notices=turn.notices,
-                         refusal_reason=turn.refusal_reason,
-                         timings=Timings(retrieve_s=turn.read_s, first_token_s=None,
-                                         total_s=time.perf_counter() - start))
+            yield Answer(question=turn.question, text=self.refusal, passages=turn.hits, retrieved=turn.hits,
+                         refused=True, query=turn.query, raw_text="", notices=turn.notices,
+                         refusal_reason=turn.refusal_reason, refusal_stage="retrieve",
+                         timings=dataclasses.replace(turn.timings, total_s=time.perf_counter() - turn.start))
             return
-        yield Progress("reading", time.perf_counter() - begun, passages=len(passages))
-        # without a standalone question the model reads the conversation and the follow-up itself
-        in_chat = bool(turn.history) and turn.standalone is None
-        history = turn.history if in_chat else ()
-        asked = question if in_chat else query
-        if compared:  # the model gives the two amounts; _finish works out the comparison
-            asked = template(s.prompts_dir, "compare").format(first=compared.first, second=compared.second)
-        messages = answer_messages(s.prompts_dir, asked, passages, history)
-        parts, first = [], None
-        checked = CheckedText(len(passages), lambda raw: self._finish(question, query, raw, passages, hits,
-                                                                      Timings(), documents, compared),
-                              hold=bool(compared))
-        writing = time.perf_counter()
-        for piece in self.generator.stream(messages, s.max_tokens, s.temperature):
-            if first is None:
-                first = time.perf_counter()
-            parts.append(piece)
-            yield Progress("writing", time.perf_counter() - begun, words=len(parts))
+        yield Progress("reading", time.perf_counter() - begun, passages=len(turn.passages))
+        checked = CheckedText(len(turn.passages), lambda raw: stages.check(turn, raw, s), hold=bool(turn.compared))
+        words = 0
+        for piece in stages.generate(turn, s, self.generator):
+            if isinstance(piece, stages.Draft):
+                draft = piece
+                break
+            words += 1
+            yield Progress("writing", time.perf_counter() - begun, words=words)
             if text := checked.feed(piece):
                 yield text
         written = time.perf_counter()
         yield Progress("checking", written - begun)
-        timings = Timings(retrieve_s=turn.read_s, first_token_s=(first - start) if first else None,
-                          total_s=written - start, completion_tokens=len(parts), generate_s=written - writing,
-                          prompt_tokens=getattr(self.generator, "last_usage", (0, 0))[0])
-        answer = self._finish(question, query, "".join(parts), passages, hits, timings, documents, compared)
-        if self._second_look_wanted(answer, passages, turn.several_parts):
-            answer = self._second_look(answer, passages[0], hits, documents, asked, history)
+        answer = stages.check(turn, draft.text, s)
+        if stages.second_look_wanted(turn, answer, s):
+            answer = stages.second_look(turn, answer, s, self.generator)
         done = time.perf_counter()
-        answer = dataclasses.replace(answer, notices=turn.notices, timings=dataclasses.replace(
-            answer.timings, check_s=done - written, total_s=done - start))
+        answer = dataclasses.replace(answer, timings=dataclasses.replace(
+            turn.timings, generate_s=draft.generate_s, check_s=done - written, total_s=done - turn.start,
+            first_token_s=draft.first_token - turn.start if draft.first_token else None,
+            prompt_tokens=draft.prompt_tokens, completion_tokens=draft.completion_tokens))
         if rest := checked.end(answer.text):
             yield rest
         yield answer
-
-    def _second_look_wanted(self, answer: Answer, passages: list[Hit], several_parts) -> bool:
-        """Reading several passages, a small model sometimes copies the prompt's worked example;
-        when verification withheld such a draft, the model gets one more try on the best passage
-        alone. Not when the question needs a passage for each of its parts."""
-        s = self.settings
-        return (s.verify and s.second_look and answer.refused and bool(answer.raw_text.strip())
-                and len(passages) > 1 and not several_parts
-                and verify.copies_example(answer.raw_text, example_answers(s.prompts_dir),
-                                          "\n".join(h.chunk.text for h in passages), answer.query))
-
-    def _second_look(self, first: Answer, best: Hit, hits, documents, asked, history) -> Answer:
-        """The model asked again with the best passage alone; the first answer's refusal stands
-        when this one is refused too. (The caller adds the time it took to check_s.)"""
-        s = self.settings
-        messages = answer_messages(s.prompts_dir, asked, [best], history)
-        raw = "".join(self.generator.stream(messages, s.max_tokens, s.temperature))
-        answer = self._finish(first.question, first.query, raw, [best], hits, first.timings, documents, None)
-        return first if answer.refused else dataclasses.replace(answer, second_look=True)
 
     def ask(self, question: str, history: History = (), k: int | None = None) -> Answer:
         answer = None
@@ -346,120 +266,11 @@ class Bot:
             answer = part
         return answer
 
-    def _finish(self, question, query, raw, passages, hits, timings, documents, compared) -> Answer:
-        s = self.settings
-        common = dict(question=question, passages=tuple(passages), retrieved=tuple(hits), timings=timings,
-                      query=query, raw_text=raw)
-        if citations.is_refusal(raw, self.refusal) or not raw.strip():
-            return Answer(text=self.refusal, refused=True, refusal_reason="model-refused", **common)
-        text = citations.clean_markers(raw, len(passages))
-        if s.verify and verify.is_yes_no(query) and (said := yesno.draft_says(query, text)):
-            decision = yesno.decide(query, said, {h.rank: h.chunk.text for h in passages}, s.min_overlap)
-            if decision is None:
-                return Answer(text=self.refusal, refused=True, refusal_reason="yes-no-undecided", **common)
-            check = SentenceCheck(decision.text, (decision.passage,), True)
-            text = verify.render([check])
-            return Answer(text=text, citations=citations.extract(text, passages), refused=False,
-                          sentences=(check,), **common)
-        checks: list = []
-        supported: set[int] = set()
-        if s.verify:
-            # each side of a comparison may be of its own year: only a year both name is checked
-            asked = years.years(compared.first) & years.years(compared.second) if compared else None
-            checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap, query,
-                                  {h.rank: documents.get(h.chunk.source, "") for h in passages}, asked)
-            if compared:
-                checks = _with_comparison(checks, compared.kind)
-            supported = {n for c in checks if c.supported for n in c.cited}
-            cited_documents = "\n".join(documents.get(source, "") for source in
-                                        {h.chunk.source for h in passages if h.rank in supported})
-            cited_passages = "\n".join(h.chunk.text for h in passages if h.rank in supported)
-            reason = ("unsupported" if not supported
-                      else verify.failed_check(query, verify.render(checks), cited_documents, cited_passages)
-                      or ("incomplete-comparison" if compared and not any(c.computed for c in checks)
-                          else ""))  # one amount compares nothing
-            if reason:
-                return Answer(text=self.refusal, refused=True, sentences=tuple(checks), refusal_reason=reason,
-                              **common)
-            text = verify.render(checks, keep_unsupported=s.keep_unsupported)
-        cites = tuple(dataclasses.replace(c, supported=c.n in supported) if s.verify else c
-                      for c in citations.extract(text, passages))
-        return Answer(text=text, citations=cites, refused=False, sentences=tuple(checks), **common)
-
     def status(self) -> dict:
         files = self.documents()
         return {"documents": len(files), "chunks": sum(f.chunks for f in files),
                 "model": self.settings.model, "embedder": self.settings.embedder,
                 "index": str(self.settings.index_dir)}
-
-
-@dataclass(frozen=True)
-class Turn:
-    """A question as read before generation: what was searched, found and will be shown."""
-    question: str
-    history: tuple
-    query: str  # what was searched (a follow-up made standalone)
-    standalone: str | None  # the rewritten follow-up, None when the model reads the chat itself
-    compared: object  # arithmetic.Comparison of a "how many times / which is larger" question, or None
-    several_parts: bool  # a comparison or a "both A and B" question: a passage is needed for each part
-    hits: tuple[Hit, ...]  # the chunks retrieved, numbered
-    passages: tuple[Hit, ...]  # what the model reads (parts of the hits in the compact context)
-    documents: dict  # source -> the indexed text of each retrieved document
-    refusal_reason: str  # set when nothing relevant was found: no generation follows
-    notices: tuple[str, ...]
-    start: float
-    read_s: float
-
-
-MISSING_PASSAGES = 2  # passages added for each asked term the retrieved documents never mention
-
-
-def within_limits(question: str, history: History, limit: int) -> tuple[str, History, tuple[str, ...]]:
-    """The question and each turn of the history cut to `limit` characters, so that a prompt fits
-    the model's context; what was cut is said in a notice."""
-    notices = []
-    if len(question) > limit:
-        question = question[:limit].rstrip()
-        notices.append(f"The question was cut to its first {limit} characters.")
-    cut = [(q[:limit], a[:limit]) for q, a in history]
-    if any(len(q) > limit or len(a) > limit for q, a in history):
-        notices.append(f"Earlier messages were cut to {limit} characters each.")
-    return question, cut, tuple(notices)
-
-
-def _asked_terms(terms: list[str], question: str) -> list[str]:
-    """The terms the user wrote. A follow-up made standalone names what the conversation named, in
-    its spelling ("Jamal Reid" for "he"), which the documents that answer may write otherwise."""
-    return [t for t in terms if re.search(rf"(?<!\w){re.escape(t)}(?!\w)", question, re.I)]
-
-
-def _in_turn(rankings: list[list[Hit]]) -> list[Hit]:
-    """Hits from several rankings taken in turn (first of each, then second...), without
-    repeating a passage or one whose text an earlier passage holds, numbered again from 1."""
-    out: list[Hit] = []
-    for hit in itertools.chain.from_iterable(itertools.zip_longest(*rankings)):
-        if hit is not None and not any(_within(hit.chunk, h.chunk) for h in out):
-            out.append(hit)
-    return [dataclasses.replace(h, rank=n) for n, h in enumerate(out, start=1)]
-
-
-def _within(inner, outer) -> bool:
-    return inner.id == outer.id or (inner.source == outer.source and outer.start <= inner.start
-                                    and inner.end <= outer.end)
-
-
-def _with_comparison(checks: list, kind: str) -> list:
-    """The verified sentences, then the comparison (a ratio, or which is larger) of the amounts
-    the first two of them state."""
-    stating = [c for c in checks if c.supported and arithmetic.amounts(c.text)]
-    if len(stating) < 2:
-        return checks
-    first, second = stating[:2]
-    sentence = arithmetic.computed_sentence(kind, first.text, second.text)
-    if sentence is None:
-        return checks
-    cited = tuple(dict.fromkeys(first.cited + second.cited))
-    return [*checks, SentenceCheck(sentence, cited, True, computed=True)]
 
 
 def open(where: str | Path | Settings | None = None, **overrides) -> Bot:  # noqa: A001

@@ -93,7 +93,8 @@ def parse_messages(messages) -> tuple[str, list[tuple[str, str]]]:
     return _content(last).strip(), history[-HISTORY_TURNS:]
 
 
-RAG_FIELDS = ("citations", "passages", "refused", "refusal_reason", "timings", "notices")  # of Answer.to_dict()
+RAG_FIELDS = ("citations", "passages", "refused", "refusal_reason", "refusal_stage", "timings",
+              "notices")  # of Answer.to_dict()
 
 
 def rag_fields(answer) -> dict:

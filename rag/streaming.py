@@ -4,7 +4,7 @@ same verification as the final answer, in the words the final answer will have (
 or dropped, unsupported sentences cut). Events of a streamed answer (Bot.events):
 
     Progress   a stage begins (searching, reading, writing, checking), with the time so far
-    Turn       what was searched and found, before the model writes (rag.pipeline.Turn)
+    Turn       what was searched and found, before the model writes (rag.stages.Turn)
     str        checked text, to be appended to what came before
     Correction the whole text to show instead of what was sent: the final check withdrew or
                changed it (a later sentence made the answer fail an answer check, the model

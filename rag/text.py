@@ -1,9 +1,12 @@
 """The text basics that grounding, the browser chat and the eval share: one stop-word list, one
-stemmer and one way to take a text's content words. Sentences are split in rag/chunking.py, numbers and amounts read in rag/arithmetic.py."""
+stemmer, one way to take a text's content words, and one way to read a number with its scale.
+Sentences are split in rag/chunking.py; amounts (with currencies and ranges) are found in
+rag/arithmetic.py."""
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 STOPWORDS = frozenset("""a about above after again against all also am an and any are as at be because been
 before being below between both but by can could did do does doing down during each few for from further had
@@ -39,3 +42,19 @@ def words(text: str) -> list[str]:
 def content_words(text: str) -> set[str]:
     """The stems of a text's words that carry content: not stop words, three letters or more."""
     return {stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 2}
+
+
+# the power of ten each scale word or suffix stands for ("5 billion", "USD20bn", "$5m")
+SCALE = {"thousand": 3, "k": 3, "million": 6, "m": 6, "mn": 6, "billion": 9, "bn": 9, "b": 9,
+         "trillion": 12, "tn": 12, "tr": 12}
+
+
+def scale_pattern(words=tuple(SCALE)) -> str:
+    """A regex alternation of scale words, the longest first, so that "bn" is not read as "b"."""
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+def number(digits: str, scale: str = "") -> tuple[Decimal, int]:
+    """A number as written, and the power of ten of its scale word: ("1,200", "") gives
+    (1200, 0), ("65", "billion") gives (65, 9), ("2.5", "bn") gives (2.5, 9)."""
+    return Decimal(digits.replace(",", "")), SCALE[scale.lower()] if scale else 0

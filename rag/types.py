@@ -87,15 +87,22 @@ class SentenceCheck:
 
 @dataclass(frozen=True)
 class Timings:
-    """Seconds from the question's arrival: to the end of reading (plan, retrieve, build the
-    context), to the model's first token, and in all; and the time of each later stage."""
-    retrieve_s: float = 0.0
+    """Seconds each stage took (rag/stages.py), and from the question's arrival to the model's
+    first token and in all."""
+    plan_s: float = 0.0  # the question within limits, a follow-up rewritten, its parts
+    retrieve_s: float = 0.0  # the searches, instructions left out, the relevance decision
+    context_s: float = 0.0  # the compact context
+    generate_s: float = 0.0  # the model reading the prompt and writing
+    check_s: float = 0.0  # the final check of the answer, and a second look when there is one
     first_token_s: float | None = None
     total_s: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    generate_s: float = 0.0  # the model reading the prompt and writing
-    check_s: float = 0.0  # the final check of the answer, and a second look when there is one
+
+    @property
+    def read_s(self) -> float:
+        """The stages before generation: plan, retrieve, build the context."""
+        return self.plan_s + self.retrieve_s + self.context_s
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,9 @@ class Answer:
     # "yes-no-undecided" (no passage sentence decides a yes/no question), or the
     # name of the answer check that refused it (verify.ANSWER_CHECKS)
     refusal_reason: str = ""
+    # the stage that decided the refusal: "retrieve" (nothing relevant found, no generation),
+    # "generate" (the model wrote the refusal, or nothing) or "check" (verification withheld the draft)
+    refusal_stage: str = ""
 
     @property
     def cited_passages(self) -> tuple[Hit, ...]:

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import years
-from .arithmetic import SCALE, SCALE_PATTERN
 from .chunking import all_sentences
 from .citations import MARKER, markers, markers_in
-from .text import STOPWORDS, content_words, stem
+from .text import STOPWORDS, content_words, number, scale_pattern, stem
 from .types import SentenceCheck
 
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
-_QUANTITY = re.compile(rf"(\d[\d,]*(?:\.\d+)?)(?:\s*({SCALE_PATTERN})\b)?", re.I)
+_QUANTITY = re.compile(rf"(\d[\d,]*(?:\.\d+)?)(?:\s*({scale_pattern()})\b)?", re.I)
 
 
 def quantities(text: str) -> dict[str, str]:
@@ -30,8 +29,8 @@ def quantities(text: str) -> dict[str, str]:
     out = {}
     for m in _QUANTITY.finditer(text):
         digits = m.group(1).replace(",", "").rstrip(".").removesuffix(".0")
-        scale = SCALE.get((m.group(2) or "").lower())
-        out.setdefault(digits + (f"e{scale}" if scale else ""), m.group().strip())
+        _, power = number(m.group(1), m.group(2) or "")
+        out.setdefault(digits + (f"e{power}" if power else ""), m.group().strip())
     return out
 
 

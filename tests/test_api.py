@@ -103,6 +103,7 @@ def test_a_streamed_answer_withdrawn_at_the_end_says_it_was_replaced(client, fak
 def test_refusal_is_flagged(client):
     body = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "Who won in 1998?"}]}).json()
     assert body["refused"] is True and body["citations"] == []
+    assert body["refusal_stage"] in ("retrieve", "generate", "check") and body["refusal_reason"]
     assert body["choices"][0]["message"]["content"] == "I could not find the answer in your documents."
 
 

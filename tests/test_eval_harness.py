@@ -79,6 +79,21 @@ def test_evaluate_judges_every_case(bot, fake_generator):
     assert record["passages"] and record["timings"]["total_s"] > 0
 
 
+def test_the_report_gives_each_stages_time_and_the_stage_of_each_refusal(bot, fake_generator, tmp_path):
+    fake_generator.queue(*REPLIES)
+    report = rag.evaluate(bot, CASES + [{"id": "zorb", "question": "Who is Zorblax?", "answerable": False}])
+    assert [c["refusal_stage"] for c in report.cases] == ["", "check", "generate", "generate", "retrieve"]
+    for stage in ("plan_ms", "retrieve_ms", "context_ms", "generate_s", "check_ms"):
+        assert report.value(f"speed.{stage}_p50") > 0, stage
+    assert report.metrics["speed"]["generate_s_p50"]["n"] == 4  # not the question refused before generation
+    t = report.cases[0]["timings"]  # retrieve_s is the searches alone; retrieval_ms is all before generation
+    assert t["retrieve_s"] < t["plan_s"] + t["retrieve_s"] + t["context_s"]
+    md = (report.save(tmp_path / "r") / "report.md").read_text()
+    assert "| plan_ms_p50 |" in md and "| check_ms_p50 |" in md
+    assert "| first token s | plan / retrieve / context / generate / check s | question |" in md
+    assert "| unsupported | 1 | 0 | 1 | check |" in md and "| no-relevant-passages | 1 | 1 | 0 | retrieve |" in md
+
+
 def test_history_is_passed_to_the_bot(make_bot, docs_dir, fake_generator):
     bot = make_bot(rewrite=False)
     bot.ingest([docs_dir])

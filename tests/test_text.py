@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from rag import text
 
 
@@ -21,3 +23,19 @@ def test_grounding_the_chat_and_the_eval_share_one_list_and_one_stemmer():
     assert text.STOPWORDS <= metrics.STOPWORDS
     assert verify.content_words is text.content_words
     assert metrics.words("plans") == [text.stem("plans")]
+
+
+def test_a_number_is_read_with_the_power_of_ten_of_its_scale():
+    assert text.number("1,200") == (1200, 0)
+    assert text.number("65", "Billion") == (65, 9)
+    assert text.number("2.5", "bn") == (Decimal("2.5"), 9)
+    assert text.scale_pattern(("m", "mn", "million")) == "million|mn|m"  # "5 million" is not "5 m" + "illion"
+
+
+def test_grounding_and_the_eval_read_numbers_with_one_scale_table():
+    from rag import arithmetic, verify
+    from rag.eval import metrics
+    assert arithmetic.amounts("USD20bn and $5m") == [(20e9, "USD20bn"), (5e6, "$5m")]
+    assert verify.numbers("$65bn or 65 billion") == {"65e9"}
+    assert metrics.number_forms("$65 billion") == {"65", "65000000000"}
+    assert metrics.number_forms("5 m") == {"5"}  # grading reads no one-letter scale: "5 m" may be metres

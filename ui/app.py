@@ -291,7 +291,7 @@ def answer_sources(turn: int, answer, titles=None) -> str:
 
 def refusal_kind(answer) -> str:
     """Nothing relevant found, or passages found that did not verify an answer: not the same news."""
-    if answer.refusal_reason in ("no-passages", "no-relevant-passages", "unknown-terms"):
+    if answer.refusal_stage == "retrieve":
         return "Nothing in your documents is about this."
     return "Found related passages, but could not verify an answer from them."
 
@@ -319,7 +319,7 @@ def timing_html(answer) -> str:
     first = f" · first words {t.first_token_s:.1f} s" if t.first_token_s is not None else ""
     searched = (f'<p class="rag-hint">Searched for: “{html.escape(answer.query)}”</p>'
                 if answer.query and answer.query.strip() != answer.question.strip() else "")
-    return (f'{searched}<p class="rag-timing">Search {t.retrieve_s:.1f} s{first} · '
+    return (f'{searched}<p class="rag-timing">Search {t.read_s:.1f} s{first} · '
             f'whole answer {t.total_s:.1f} s</p>')
 
 

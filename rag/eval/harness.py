@@ -144,6 +144,7 @@ def answer_record(answer) -> dict:
         "answer": data["text"], "raw_text": data["raw_text"], "refused": data["refused"], "query": data["query"],
         "second_look": data["second_look"],
         "refusal_reason": getattr(answer, "refusal_reason", "") or "",  # on Answer once the pipeline sets it
+        "refusal_stage": data["refusal_stage"],
         "checks": list(getattr(answer, "checks", ()) or ()),
         "citations": [{k: c[k] for k in ("n", "chunk_id", "source", "page", "sentence")} for c in data["citations"]],
         "passages": [{k: p[k] for k in ("n", "chunk_id", "source", "score")} for p in data["passages"]],
@@ -253,7 +254,13 @@ def speed_metrics(records, seed=0) -> dict:
     timings = [r["timings"] for r in records if r.get("timings")]
     first = [t["first_token_s"] for t in timings if t.get("first_token_s") is not None]
     total = [t["total_s"] for t in timings]
-    retrieval_ms = [t["retrieve_s"] * 1000 for t in timings]
+    retrieval_ms = [m.reading_s(t) * 1000 for t in timings]  # before generation, as in earlier reports
+    # each stage's own time, in records that time the stages apart; generate and check where the model ran
+    staged = [t for t in timings if "plan_s" in t]
+    plan_ms, retrieve_ms, context_ms = ([t[key] * 1000 for t in staged]
+                                        for key in ("plan_s", "retrieve_s", "context_s"))
+    generate_s = [t["generate_s"] for t in timings if t.get("generate_s")]
+    check_ms = [t["check_s"] * 1000 for t in timings if t.get("check_s")]
     prompt_tokens = [t["prompt_tokens"] for t in timings if t.get("prompt_tokens")]
     generated = [(t["completion_tokens"], t["total_s"] - t["first_token_s"]) for t in timings
                  if t.get("first_token_s") is not None and t.get("completion_tokens")]
@@ -264,6 +271,9 @@ def speed_metrics(records, seed=0) -> dict:
         "first_token_s_p50": pct(first, 50), "first_token_s_p95": pct(first, 95),
         "total_s_p50": pct(total, 50), "total_s_p95": pct(total, 95),
         "retrieval_ms_p50": pct(retrieval_ms, 50), "retrieval_ms_p95": pct(retrieval_ms, 95),
+        "plan_ms_p50": pct(plan_ms, 50), "retrieve_ms_p50": pct(retrieve_ms, 50),
+        "context_ms_p50": pct(context_ms, 50), "generate_s_p50": pct(generate_s, 50),
+        "check_ms_p50": pct(check_ms, 50),
         "prompt_tokens_p50": pct(prompt_tokens, 50),
         "tokens_per_s": m.bootstrap_stat(generated, lambda g: m.tokens_per_second([n for n, _ in g], [s for _, s in g]),
                                          len(generated), seed, resamples=300),

@@ -10,14 +10,14 @@ import math
 import re
 import string
 from collections import Counter
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from ..chunking import all_sentences
 from ..citations import MARKER, markers_in
-from ..text import STOPWORDS as SHARED_STOPWORDS, stem
+from ..text import STOPWORDS as SHARED_STOPWORDS, number, scale_pattern, stem
 
 # ---------- retrieval (document level, binary relevance) ----------
 
@@ -157,10 +157,11 @@ def lenient_match(prediction: str, golds: Sequence[str]) -> float | None:
 
 # ---------- numbers ----------
 
-_NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s*(thousand|million|billion|trillion|bn|tn)\b)?",
-                     re.IGNORECASE)
+# the scale words grading reads: not the one-letter suffixes ("5 m" may be metres) nor "mn" and "tr"
+_GRADED_SCALES = ("thousand", "million", "billion", "trillion", "bn", "tn")
+_NUMBER = re.compile(rf"(?<![\w.,])(\d{{1,3}}(?:,\d{{3}})+|\d+)(\.\d+)?"
+                     rf"(?:\s*({scale_pattern(_GRADED_SCALES)})\b)?", re.IGNORECASE)
 _CURRENCY = re.compile(r"\b(USD|EUR|GBP|CHF|JPY|CNY|RMB|US\$)(?=\d)")
-_SCALE = {"thousand": 3, "million": 6, "billion": 9, "bn": 9, "trillion": 12, "tn": 12}
 
 
 def _plain(value: Decimal) -> str:
@@ -175,13 +176,10 @@ def number_mentions(text: str) -> list[tuple[str, set[str]]]:
     text = _CURRENCY.sub(r"\1 ", MARKER.sub(" ", text))
     out = []
     for m in _NUMBER.finditer(text):
-        try:
-            value = Decimal(m.group(1).replace(",", "") + (m.group(2) or ""))
-        except InvalidOperation:
-            continue
+        value, power = number(m.group(1) + (m.group(2) or ""), m.group(3) or "")
         forms = {_plain(value)}
-        if m.group(3):
-            forms.add(_plain(value.scaleb(_SCALE[m.group(3).lower()])))
+        if power:
+            forms.add(_plain(value.scaleb(power)))
         out.append((m.group(0), forms))
     return out
 
@@ -332,6 +330,12 @@ def refusal_scores(answerable: Sequence[bool], refused: Sequence[bool]) -> dict[
 def percentile(values: Sequence[float], q: float) -> float | None:
     values = [v for v in values if v is not None]
     return float(np.percentile(values, q)) if values else None
+
+
+def reading_s(timings: dict) -> float:
+    """Seconds before generation (plan, retrieve, build the context) in a record's timings; a
+    record made before the stages were timed apart has them all in retrieve_s."""
+    return timings.get("plan_s", 0.0) + timings["retrieve_s"] + timings.get("context_s", 0.0)
 
 
 def tokens_per_second(tokens: Sequence[int], seconds: Sequence[float]) -> float | None:

@@ -8,8 +8,9 @@ import math
 from pathlib import Path
 
 from ..errors import RagError
-from .metrics import percentile
+from .metrics import percentile, reading_s
 
+STAGES = ("plan", "retrieve", "context", "generate", "check")  # the timings' {stage}_s, in order
 GROUP_TITLES = {
     "retrieval": "Retrieval (document level)",
     "answer": "Answers (answerable questions)",
@@ -83,8 +84,9 @@ def _share(part: int, whole: int) -> str:
     return f"{part}/{whole} ({fmt(part / whole)})" if whole else "-"
 
 
-def breakdown_lines(breakdown: dict, metrics: dict) -> list[str]:
-    """Per question type (tag) and per refusal reason, in markdown."""
+def breakdown_lines(breakdown: dict, metrics: dict, stages: dict | None = None) -> list[str]:
+    """Per question type (tag) and per refusal reason (with the stage that gives it, when the
+    cases say), in markdown."""
     overall = breakdown.get("overall")
     if not overall or not overall["questions"]:
         return []
@@ -102,9 +104,10 @@ def breakdown_lines(breakdown: dict, metrics: dict) -> list[str]:
                 for tag, r in tags.items()]
     reasons = breakdown.get("refusal_reasons") or {}
     if reasons:
-        out += ["", "## Refusal reasons", "", "| reason | fired | right (unanswerable) | wrong (answerable) |",
-                "| --- | ---: | ---: | ---: |"]
-        out += [f"| {reason} | {r['fired']} | {r['right']} | {r['wrong']} |" for reason, r in reasons.items()]
+        out += ["", "## Refusal reasons", "", "| reason | fired | right (unanswerable) | wrong (answerable) | stage |",
+                "| --- | ---: | ---: | ---: | --- |"]
+        out += [f"| {reason} | {r['fired']} | {r['right']} | {r['wrong']} | {(stages or {}).get(reason, '-')} |"
+                for reason, r in reasons.items()]
     return out
 
 
@@ -157,20 +160,22 @@ def markdown(report: dict, cases: list[dict], plots: list[str]) -> str:
         out += ["", f"## {GROUP_TITLES.get(group, group)}", "", "| metric | value | 95% CI | n |",
                 "| --- | ---: | ---: | ---: |"]
         out += [f"| {name} | {fmt(s['value'])} | {fmt_ci(s)} | {s['n']} |" for name, s in rows]
-    out += breakdown_lines(report.get("breakdown") or {}, report["metrics"])
+    stages = {c.get("refusal_reason"): c["refusal_stage"] for c in cases if c.get("refusal_stage")}
+    out += breakdown_lines(report.get("breakdown") or {}, report["metrics"], stages)
     if plots:
         out += ["", "## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in plots]
     if cases and "verdict" in cases[0] and "outcome" in cases[0]["verdict"]:
-        out += ["", "## Per question", "", "| id | outcome | lenient | F1 | support | first token s | question |",
-                "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+        out += ["", "## Per question", "", "| id | outcome | lenient | F1 | support | first token s | "
+                f"{' / '.join(STAGES)} s | question |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
         for c in cases:
             v, t = c.get("verdict", {}), c.get("timings") or {}
             question = " ".join(c["question"].split()).replace("|", "/")
             kind = ": ".join(x for x in (v.get("refusal_kind"), c.get("refusal_reason")) if x)
             kind = f" ({kind})" if kind else ""
+            stages = " / ".join(fmt(t.get(f"{stage}_s"), 2) for stage in STAGES) if "plan_s" in t else "-"
             out.append(f"| {c['id']} | {v.get('outcome')}{kind} | {fmt(v.get('lenient'), 0)} | "
                        f"{fmt(v.get('f1'), 2)} | {fmt((v.get('citations') or {}).get('support'), 2)} | "
-                       f"{fmt(t.get('first_token_s'), 1)} | {question[:90]} |")
+                       f"{fmt(t.get('first_token_s'), 1)} | {stages} | {question[:90]} |")
     return "\n".join(out) + "\n"
 
 
@@ -188,7 +193,7 @@ def plot_latency(cases: list[dict], path: Path) -> Path | None:
     timings = [c["timings"] for c in cases if c.get("timings")]
     series = {"first token (s)": [t["first_token_s"] for t in timings if t.get("first_token_s") is not None],
               "full answer (s)": [t["total_s"] for t in timings if t.get("first_token_s") is not None],
-              "retrieval (ms)": [t["retrieve_s"] * 1000 for t in timings]}
+              "retrieval (ms)": [reading_s(t) * 1000 for t in timings]}
     series = {k: v for k, v in series.items() if v}
     if not series:
         return None

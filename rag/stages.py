@@ -1,0 +1,345 @@
+"""The stages of one answer. Each is a small function of the typed Turn; Bot (rag/pipeline.py)
+wires them together and owns the models, the store and the lock.
+
+    question, history
+      │ plan            within limits, follow-up made standalone, the parts to search
+      ▼
+    Turn(query, standalone, compared, parts)
+      │ retrieve        a ranking per part, instructions left out, the relevance decision
+      ▼
+    Turn(+ rankings, hits, documents, refusal_reason)  ── refusal_reason ──▶ the refusal
+      │ build_context   the compact context: the sentences that matter, within a budget
+      ▼
+    Turn(+ passages)
+      │ generate        the model streams its draft
+      ▼
+    str pieces, then Draft(text, first token, tokens)
+      │ check           citations verified, answer checks, a comparison worked out
+      ▼
+    Answer  ── withheld, copies the worked example ──▶ second_look ──▶ Answer
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from . import arithmetic, citations, conjunction, followup, injection, verify, years, yesno
+from . import context as compact
+from .arithmetic import Comparison
+from .config import Settings
+from .followup import History
+from .prompts import answer_messages, example_answers, template
+from .types import Answer, Hit, SentenceCheck, Timings
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question as it flows through the stages. plan sets the question, query and parts;
+    retrieve the rankings, hits, documents and refusal_reason; build_context the passages."""
+    question: str
+    history: tuple = ()
+    query: str = ""  # what is searched (a follow-up made standalone)
+    standalone: str | None = None  # the rewritten follow-up, None when the model reads the chat itself
+    compared: Comparison | None = None  # of a "how many times / which is larger" question
+    parts: tuple[str, ...] = ()  # the queries searched: the query, or one per side or part
+    rankings: tuple[tuple[Hit, ...], ...] = ()  # one per part, instructions to the assistant left out
+    hits: tuple[Hit, ...] = ()  # the chunks retrieved, taken in turn from the rankings, numbered
+    passages: tuple[Hit, ...] = ()  # what the model reads (parts of the hits in the compact context)
+    documents: dict = field(default_factory=dict)  # source -> the indexed text of each retrieved document
+    refusal_reason: str = ""  # set by retrieve when nothing relevant was found: no generation follows
+    notices: tuple[str, ...] = ()
+    start: float = 0.0  # time.perf_counter() at the question's arrival
+    timings: Timings = field(default_factory=Timings)  # plan_s, retrieve_s, context_s
+
+    @property
+    def several_parts(self) -> bool:
+        """A comparison or a "both A and B" question: a passage is needed for each part."""
+        return len(self.parts) > 1
+
+    @property
+    def read_s(self) -> float:
+        return self.timings.read_s
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the model wrote, and how long it took."""
+    text: str
+    first_token: float | None  # time.perf_counter() of the first piece, None when there was none
+    generate_s: float
+    prompt_tokens: int
+    completion_tokens: int
+
+
+def refusal(settings: Settings) -> str:
+    """The one fixed refusal sentence."""
+    return template(settings.prompts_dir, "refusal")
+
+
+# ---------- plan ----------
+
+def plan(question: str, history: History, settings: Settings,
+         rewrite: Callable[[str, History], str | None]) -> Turn:
+    """The question and history within limits, the retrieval query (a follow-up made standalone
+    by `rewrite`, which is called only when one leans on the conversation) and the parts to
+    search: the two sides of a comparison, the two halves of a "both A and B" question, or the
+    query alone."""
+    question, history, notices = within_limits(question, history, settings.max_question_chars)
+    query, standalone = follow_up(question, history, settings, rewrite)
+    compared = arithmetic.comparison(query) if settings.verify else None
+    # "A is how many times B?" and "named both as A and as B" retrieve for A and for B: one query may miss one
+    parts = (compared.first, compared.second) if compared else conjunction.parts(query) or (query,)
+    return Turn(question=question, history=tuple(history), query=query, standalone=standalone,
+                compared=compared, parts=parts, notices=notices)
+
+
+def within_limits(question: str, history: History, limit: int) -> tuple[str, History, tuple[str, ...]]:
+    """The question and each turn of the history cut to `limit` characters, so that a prompt fits
+    the model's context; what was cut is said in a notice."""
+    notices = []
+    if len(question) > limit:
+        question = question[:limit].rstrip()
+        notices.append(f"The question was cut to its first {limit} characters.")
+    cut = [(q[:limit], a[:limit]) for q, a in history]
+    if any(len(q) > limit or len(a) > limit for q, a in history):
+        notices.append(f"Earlier messages were cut to {limit} characters each.")
+    return question, cut, tuple(notices)
+
+
+def follow_up(question: str, history: History, settings: Settings,
+              rewrite: Callable[[str, History], str | None]) -> tuple[str, str | None]:
+    """The retrieval query, and the standalone question (None when there is none): a follow-up
+    that leans on the conversation is rewritten; when the rewrite is not usable, the query is the
+    last exchange followed by the follow-up."""
+    if not history or not settings.rewrite:
+        return question, None
+    if not followup.needs_context(question):
+        return question, question
+    standalone = rewrite(question, history)
+    return standalone or followup.combined(question, history, refusal(settings)), standalone
+
+
+def standalone(question: str, history: History, settings: Settings, rewriter) -> str | None:
+    """The model's standalone rewrite of a follow-up (one short call), None when not acceptable."""
+    lines = [f"User: {q}\nAssistant: {a}" for q, a in history[-followup.HISTORY_TURNS:]]
+    prompt = template(settings.prompts_dir, "rewrite").format(history="\n".join(lines), question=question)
+    out = "".join(rewriter.stream([{"role": "user", "content": prompt}], 64, 0.0))
+    out = out.strip().splitlines()[0].strip().strip('"') if out.strip() else ""
+    return out if followup.acceptable(out, question, history) else None
+
+
+# ---------- retrieve ----------
+
+MISSING_PASSAGES = 2  # passages added for each asked term the retrieved documents never mention
+
+
+def retrieve(turn: Turn, settings: Settings, *, search: Callable[[str], list[Hit]],
+             source_text: Callable[[str], str], naming: Callable[[list[str], str], list[list[Hit]]]) -> Turn:
+    """A ranking for each part (`search`), with the sentences that give orders to an assistant
+    left out (and a notice of how many), the hits taken in turn from the rankings, their
+    documents (`source_text`), and whether anything relevant was found. A name or number the
+    user wrote that the retrieved documents never mention is searched for (`naming`: the
+    passages that name each term, closest first) before it refuses."""
+    rankings = [search(q) for q in turn.parts]
+    notices = turn.notices
+    if settings.verify:
+        rankings, cut = zip(*(injection.without_instructions(r) for r in rankings))
+        if sum(cut):
+            notices += (f"{sum(cut)} sentence(s) of your documents that give orders to an assistant "
+                        f"were left out of what the model read.",)
+    found = _found(dataclasses.replace(turn, notices=notices), rankings, source_text)
+    reason = relevance(found, settings)
+    if settings.verify and not reason and (missing := missing_terms(found)):
+        found = _found(found, with_passages_naming(found, missing, naming), source_text)
+        reason = "unknown-terms" if missing_terms(found) else ""
+    return dataclasses.replace(found, refusal_reason=reason)
+
+
+def _found(turn: Turn, rankings, source_text: Callable[[str], str]) -> Turn:
+    hits = in_turn(rankings)
+    return dataclasses.replace(turn, rankings=tuple(map(tuple, rankings)), hits=tuple(hits),
+                               documents={h.chunk.source: source_text(h.chunk.source) for h in hits})
+
+
+def relevance(turn: Turn, settings: Settings) -> str:
+    """Why nothing relevant was found, or "": no passages, or none with a cosine of min_score."""
+    best = max((h.dense for h in turn.hits if h.dense is not None), default=None)
+    if not turn.hits:
+        return "no-passages"
+    if best is not None and best < settings.min_score:
+        return "no-relevant-passages"
+    return ""
+
+
+def missing_terms(turn: Turn) -> list[str]:
+    """The names and numbers the user wrote that no retrieved document mentions."""
+    return asked_terms(verify.unknown_terms(turn.query, "\n".join(turn.documents.values())), turn.question)
+
+
+def with_passages_naming(turn: Turn, terms: list[str], naming) -> list[list[Hit]]:
+    """The rankings, each followed by the passages closest to the query among those that name
+    an asked term the retrieved documents never mention (the rankings of the parts that name it,
+    or the first). A question joining two documents often retrieves only one of them; a term the
+    index never holds stays missing."""
+    rankings = [list(r) for r in turn.rankings]
+    for term, named in zip(terms, naming(terms, turn.query)):
+        for n in [n for n, q in enumerate(turn.parts) if term in q.lower()] or [0]:
+            rankings[n] += named[:MISSING_PASSAGES]
+    return rankings
+
+
+def asked_terms(terms: list[str], question: str) -> list[str]:
+    """The terms the user wrote. A follow-up made standalone names what the conversation named, in
+    its spelling ("Jamal Reid" for "he"), which the documents that answer may write otherwise."""
+    return [t for t in terms if re.search(rf"(?<!\w){re.escape(t)}(?!\w)", question, re.I)]
+
+
+def in_turn(rankings) -> list[Hit]:
+    """Hits from several rankings taken in turn (first of each, then second...), without
+    repeating a passage or one whose text an earlier passage holds, numbered again from 1."""
+    out: list[Hit] = []
+    for hit in itertools.chain.from_iterable(itertools.zip_longest(*rankings)):
+        if hit is not None and not any(_within(hit.chunk, h.chunk) for h in out):
+            out.append(hit)
+    return [dataclasses.replace(h, rank=n) for n, h in enumerate(out, start=1)]
+
+
+def _within(inner, outer) -> bool:
+    return inner.id == outer.id or (inner.source == outer.source and outer.start <= inner.start
+                                    and inner.end <= outer.end)
+
+
+# ---------- build the context ----------
+
+def build_context(turn: Turn, settings: Settings, embedder, sentences) -> Turn:
+    """The passages the model reads: with `compact`, the sentences of each part's ranking that
+    matter for that part, within an equal share of context_tokens (`sentences` embeds them,
+    a CachedEmbedder); otherwise the hits. Nothing is built for a turn already refused."""
+    if not settings.compact or turn.refusal_reason:
+        return dataclasses.replace(turn, passages=turn.hits)
+    # a side of a comparison ("Microsoft's capex in Q1") says nothing of the amount it wants;
+    # a "how much" question does, and a bonus there only brought in other amounts (SQuAD)
+    budget = settings.context_tokens // len(turn.parts)
+    passages = in_turn([compact.select(q, embedder.embed_query(q), list(ranking), sentences, budget,
+                                       wants_amount=bool(turn.compared))
+                        for q, ranking in zip(turn.parts, turn.rankings)])
+    return dataclasses.replace(turn, passages=tuple(passages))
+
+
+# ---------- generate ----------
+
+def asked(turn: Turn, settings: Settings) -> tuple[str, tuple]:
+    """What the model is asked, and the conversation it reads: without a standalone question the
+    model reads the conversation and the follow-up itself; for a comparison it is asked for the
+    two amounts (check works out the comparison)."""
+    in_chat = bool(turn.history) and turn.standalone is None
+    if turn.compared:
+        question = template(settings.prompts_dir, "compare").format(first=turn.compared.first,
+                                                                    second=turn.compared.second)
+    else:
+        question = turn.question if in_chat else turn.query
+    return question, turn.history if in_chat else ()
+
+
+def generate(turn: Turn, settings: Settings, generator) -> Iterator[str | Draft]:
+    """The model's pieces as it writes them, over the turn's passages, then the whole Draft."""
+    question, history = asked(turn, settings)
+    messages = answer_messages(settings.prompts_dir, question, list(turn.passages), history)
+    parts, first = [], None
+    start = time.perf_counter()
+    for piece in generator.stream(messages, settings.max_tokens, settings.temperature):
+        if first is None:
+            first = time.perf_counter()
+        parts.append(piece)
+        yield piece
+    yield Draft(text="".join(parts), first_token=first, generate_s=time.perf_counter() - start,
+                prompt_tokens=getattr(generator, "last_usage", (0, 0))[0], completion_tokens=len(parts))
+
+
+# ---------- check ----------
+
+def check(turn: Turn, raw: str, settings: Settings) -> Answer:
+    """A draft made the Answer, or the refusal: markers cleaned, a yes/no question decided on a
+    passage sentence, each sentence verified against the passages it cites, a comparison worked
+    out, and the answer checks (verify.failed_check). The refusal says why (refusal_reason) and
+    whether the model ("generate") or the check ("check") decided it."""
+    s, passages = settings, list(turn.passages)
+    common = dict(question=turn.question, passages=turn.passages, retrieved=turn.hits, query=turn.query,
+                  raw_text=raw, notices=turn.notices)
+    refused = dict(text=refusal(s), refused=True, refusal_stage="check")
+    if citations.is_refusal(raw, refusal(s)) or not raw.strip():
+        return Answer(**(refused | {"refusal_stage": "generate"}), refusal_reason="model-refused", **common)
+    text = citations.clean_markers(raw, len(passages))
+    query = turn.query
+    if s.verify and verify.is_yes_no(query) and (said := yesno.draft_says(query, text)):
+        decision = yesno.decide(query, said, {h.rank: h.chunk.text for h in passages}, s.min_overlap)
+        if decision is None:
+            return Answer(**refused, refusal_reason="yes-no-undecided", **common)
+        sentence = SentenceCheck(decision.text, (decision.passage,), True)
+        text = verify.render([sentence])
+        return Answer(text=text, citations=citations.extract(text, passages), sentences=(sentence,), **common)
+    checks: list = []
+    supported: set[int] = set()
+    if s.verify:
+        compared = turn.compared
+        # each side of a comparison may be of its own year: only a year both name is checked
+        both_years = years.years(compared.first) & years.years(compared.second) if compared else None
+        checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap, query,
+                              {h.rank: turn.documents.get(h.chunk.source, "") for h in passages}, both_years)
+        if compared:
+            checks = with_comparison(checks, compared.kind)
+        supported = {n for c in checks if c.supported for n in c.cited}
+        cited_documents = "\n".join(turn.documents.get(source, "") for source in
+                                    {h.chunk.source for h in passages if h.rank in supported})
+        cited_passages = "\n".join(h.chunk.text for h in passages if h.rank in supported)
+        reason = ("unsupported" if not supported
+                  else verify.failed_check(query, verify.render(checks), cited_documents, cited_passages)
+                  or ("incomplete-comparison" if compared and not any(c.computed for c in checks)
+                      else ""))  # one amount compares nothing
+        if reason:
+            return Answer(**refused, sentences=tuple(checks), refusal_reason=reason, **common)
+        text = verify.render(checks, keep_unsupported=s.keep_unsupported)
+    cites = tuple(dataclasses.replace(c, supported=c.n in supported) if s.verify else c
+                  for c in citations.extract(text, passages))
+    return Answer(text=text, citations=cites, sentences=tuple(checks), **common)
+
+
+def with_comparison(checks: list, kind: str) -> list:
+    """The verified sentences, then the comparison (a ratio, or which is larger) of the amounts
+    the first two of them state."""
+    stating = [c for c in checks if c.supported and arithmetic.amounts(c.text)]
+    if len(stating) < 2:
+        return checks
+    first, second = stating[:2]
+    sentence = arithmetic.computed_sentence(kind, first.text, second.text)
+    if sentence is None:
+        return checks
+    cited = tuple(dict.fromkeys(first.cited + second.cited))
+    return [*checks, SentenceCheck(sentence, cited, True, computed=True)]
+
+
+# ---------- second look ----------
+
+def second_look_wanted(turn: Turn, answer: Answer, settings: Settings) -> bool:
+    """Reading several passages, a small model sometimes copies the prompt's worked example;
+    when verification withheld such a draft, the model gets one more try on the best passage
+    alone. Not when the question needs a passage for each of its parts."""
+    s, passages = settings, turn.passages
+    return (s.verify and s.second_look and answer.refused and bool(answer.raw_text.strip())
+            and len(passages) > 1 and not turn.several_parts
+            and verify.copies_example(answer.raw_text, example_answers(s.prompts_dir),
+                                      "\n".join(h.chunk.text for h in passages), answer.query))
+
+
+def second_look(turn: Turn, first: Answer, settings: Settings, generator) -> Answer:
+    """The model asked again with the best passage alone (the first of the context), and that
+    draft checked; the first answer's refusal stands when this one is refused too."""
+    best = dataclasses.replace(turn, passages=turn.passages[:1], compared=None)
+    *_, draft = generate(best, settings, generator)
+    answer = check(best, draft.text, settings)
+    return first if answer.refused else dataclasses.replace(answer, second_look=True)
