@@ -31,6 +31,27 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
+def token_counter(embedder: Embedder):
+    """count_tokens for a thread other than the one embedding (the ingest's reader): the
+    embedder's own token_counter() if it has one (a tokenizer of its own, so that counting does
+    not wait for the embedding's lock), else its count_tokens."""
+    own = getattr(embedder, "token_counter", None)
+    return own() if own is not None else embedder.count_tokens
+
+
+class _OwnCounter:
+    """count_tokens on a copy of a tokenizer, behind a lock of its own (Rust tokenizers fail when
+    two threads use one at once): the same counts as the original's."""
+
+    def __init__(self, tokenizer):
+        import copy
+        self.tokenizer, self.lock = copy.deepcopy(tokenizer), threading.Lock()
+
+    def __call__(self, text: str) -> int:
+        with self.lock:
+            return len(self.tokenizer.tokenize(text))
+
+
 def _resolve(name: str) -> str:
     packaged = PACKAGED.get(name.lower())
     if packaged is None:
@@ -69,12 +90,20 @@ class SentenceTransformerEmbedder:
                        else self.model.get_sentence_embedding_dimension())
         self.tokenizer = self.model.tokenizer
         self.lock = threading.Lock()
+        self._counter: _OwnCounter | None = None
 
     # the tokenizer (Rust) fails when two threads use it at once ("Unable to create tensor",
     # "Already borrowed"): every call takes the lock; on a few cores nothing is lost by it
     def count_tokens(self, text: str) -> int:
         with self.lock:
             return len(self.tokenizer.tokenize(text))
+
+    def token_counter(self) -> _OwnCounter:
+        """count_tokens on a tokenizer of its own: files are chunked while others are embedded."""
+        with self.lock:
+            if self._counter is None:
+                self._counter = _OwnCounter(self.tokenizer)
+            return self._counter
 
     def embed_documents(self, texts, progress=False) -> np.ndarray:
         with self.lock:
@@ -183,10 +212,18 @@ class OnnxEmbedder:
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.id = f"{name}+onnx-int8"
         self.lock = threading.Lock()
+        self._counter: _OwnCounter | None = None
 
     def count_tokens(self, text: str) -> int:
         with self.lock:
             return len(self.tokenizer.tokenize(text))
+
+    def token_counter(self) -> _OwnCounter:
+        """count_tokens on a tokenizer of its own: files are chunked while others are embedded."""
+        with self.lock:
+            if self._counter is None:
+                self._counter = _OwnCounter(self.tokenizer)
+            return self._counter
 
     def _run(self, texts: list[str]) -> np.ndarray:
         enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
@@ -234,6 +271,9 @@ class CachedEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
+
+    def token_counter(self):
+        return token_counter(self.inner)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.inner.embed_query(text)
