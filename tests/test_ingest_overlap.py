@@ -227,9 +227,10 @@ def test_ctrl_c_does_not_wait_for_a_file_that_never_finishes_reading(tmp_path):
     docs = notes(tmp_path / "docs", 3)
     index = tmp_path / "index"
     script = textwrap.dedent(f"""
-        import sys, threading
+        import faulthandler, signal, sys, threading
         from pathlib import Path
         import rag, rag.ingest
+        faulthandler.register(signal.SIGUSR1)  # the test asks for every thread's stack if it hangs
         real = rag.ingest.load_file
         def load(path):
             if path.name == "note-001.txt":
@@ -250,7 +251,13 @@ def test_ctrl_c_does_not_wait_for_a_file_that_never_finishes_reading(tmp_path):
         while not files_on_disk(index) and time.monotonic() < deadline:
             time.sleep(0.05)  # until note-000's batch is committed; then the calling thread waits for note-001
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=20)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)
+            time.sleep(1)
+            proc.kill()
+            pytest.fail("the ingest did not end on SIGINT; its threads:\n" + proc.communicate()[1])
     finally:
         proc.kill()
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
