@@ -45,7 +45,7 @@ from rag.server import build_app  # noqa: E402
 TEAMS = ["red", "blue", "green", "gold"]
 MAX_CLIENTS, MAX_QUESTIONS = 32, 10
 HEADER = ("| generator | total s | first token s (median) | answer s (median) | answer s (p95) | complete and own "
-          "| load average (1 min) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| tokens in / out (mean) | load average (1 min) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 
 
 def question(client: int, turn: int) -> str:
@@ -78,7 +78,9 @@ def ask(url: str, client: int, turns: int, deadline: float) -> list[dict]:
                         "complete": events[-1:] == ["[DONE]"] and final.get("choices", [{}])[0].get("finish_reason")
                         == "stop" and not any("error" in e for e in events if isinstance(e, dict)),
                         "own": bool(final.get("passages")) and final["passages"][0]["name"] == f"locker-{client}.txt",
-                        "raw": final.get("text", "")})
+                        "raw": final.get("text", ""),
+                        "prompt_tokens": (final.get("timings") or {}).get("prompt_tokens"),
+                        "completion_tokens": (final.get("timings") or {}).get("completion_tokens")})
     return out
 
 
@@ -126,13 +128,21 @@ def summary(name: str, figures: dict) -> dict:
             "answer_p95_s": round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 1),
             "complete_and_own": sum(r["complete"] and r["own"] for r in figures["answers"]),
             "answers": len(figures["answers"]), "skipped": len(figures["answers"]) - len(done),
-            "load_average_min": round(min(load), 1), "load_average_max": round(max(load), 1)} | \
+            "load_average_min": round(min(load), 1), "load_average_max": round(max(load), 1),
+            "prompt_tokens_mean": mean([r.get("prompt_tokens") for r in done]),
+            "completion_tokens_mean": mean([r.get("completion_tokens") for r in done])} | \
         {k: v for k, v in figures.items() if k == "slots_busy_at_once_max"}
+
+
+def mean(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(statistics.mean(values), 1) if values else None
 
 
 def row(s: dict) -> str:
     return (f"| {s['generator']} | {s['total_s']:.1f} | {s['first_token_p50_s']:.1f} | {s['answer_p50_s']:.1f} | "
             f"{s['answer_p95_s']:.1f} | {s['complete_and_own']}/{s['answers']} | "
+            f"{s['prompt_tokens_mean'] or 0:.0f} / {s['completion_tokens_mean'] or 0:.0f} | "
             f"{s['load_average_min']:.1f}–{s['load_average_max']:.1f} |")
 
 
@@ -157,10 +167,13 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="local,served,slots", help="which generators, of local,served,slots")
     parser.add_argument("--time-limit", type=float, default=2400.0,
                         help="seconds for the whole run; then no new question starts, and 300 s later it stops")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the generators this many times, in reverse order every other time")
     parser.add_argument("--out", default="reports/load", help="folder for load.json and load.md")
     args = parser.parse_args(argv)
-    if not (1 <= args.clients <= MAX_CLIENTS and 1 <= args.questions <= MAX_QUESTIONS and 1 <= args.parallel <= 16):
-        parser.error(f"at most {MAX_CLIENTS} clients, {MAX_QUESTIONS} questions each and 16 slots")
+    if not (1 <= args.clients <= MAX_CLIENTS and 1 <= args.questions <= MAX_QUESTIONS and 1 <= args.parallel <= 16
+            and 1 <= args.rounds <= 4):
+        parser.error(f"at most {MAX_CLIENTS} clients, {MAX_QUESTIONS} questions each, 16 slots and 4 rounds")
     wanted = set(args.only.split(","))
     binary = find_binary(args.llama_server)
     if "slots" in wanted and binary is None:
@@ -193,6 +206,7 @@ def main(argv=None) -> int:
     print(title + "\n\n" + HEADER, flush=True)
 
     def record(key: str, name: str, figures: dict):
+        name += f", round {key.partition('#')[2]}" if "#" in key else ""
         report["generators"].append(summary(name, figures) | {"key": key})
         report["answers"][key] = figures["answers"]
         print(row(report["generators"][-1]), flush=True)
@@ -210,26 +224,33 @@ def main(argv=None) -> int:
         local.ingest([docs])
         # a queued request may wait long for its first byte: the per-piece timeout must not end it
         remote = settings.replace(openai_timeout=900.0)
-        if "local" in wanted:
-            record("local", "in process (one lock)", run(local, args.clients, args.questions, deadline))
-        if "served" in wanted:
+
+        def in_process(key):
+            record(key, "in process (one lock)", run(local, args.clients, args.questions, deadline))
+
+        def served(key):
             server = ModelServer(resolve_model(args.model), Path(tmp) / "server.log", alias=args.model,
                                  n_threads=args.threads, n_ctx=args.ctx_per_slot)
             servers.append(server)
             with server as url:
                 bot = rag.Bot(remote.replace(model=f"openai:{url}"), embedder=local.embedder)
-                record("served", "llama-cpp-python server (1 at a time)",
-                       run(bot, args.clients, args.questions, deadline))
-        if "slots" in wanted:
+                record(key, "llama-cpp-python server (1 at a time)", run(bot, args.clients, args.questions, deadline))
+
+        def slots(key):
             server = LlamaServer(binary, resolve_model(args.model), Path(tmp) / "llama-server.log", alias=args.model,
                                  parallel=args.parallel, ctx_per_slot=args.ctx_per_slot, n_threads=args.threads)
             servers.append(server)
             with server as url:
                 bot = rag.Bot(remote.replace(model=f"openai:{url}"), embedder=local.embedder)
-                record("slots", f"llama-server, {args.parallel} slots (continuous batching)",
+                record(key, f"llama-server, {args.parallel} slots (continuous batching)",
                        run(bot, args.clients, args.questions, deadline, slots=server))
-                print(f"(llama-server slots seen busy at once: at most "
-                      f"{report['generators'][-1]['slots_busy_at_once_max']})", flush=True)
+            print(f"(llama-server slots seen busy at once: at most "
+                  f"{report['generators'][-1]['slots_busy_at_once_max']})", flush=True)
+        order = [(key, go) for key, go in [("local", in_process), ("served", served), ("slots", slots)]
+                 if key in wanted]
+        for round_ in range(args.rounds):  # the order reversed every other round: a load that changes shows
+            for key, go in order if round_ % 2 == 0 else order[::-1]:
+                go(key if round_ == 0 else f"{key}#{round_ + 1}")
     watchdog.cancel()
     answers = report["answers"]
     if "local" in answers:
@@ -246,11 +267,11 @@ def main(argv=None) -> int:
 
 def write(out: Path, title: str, report: dict) -> None:
     (out / "load.json").write_text(json.dumps(report, indent=1))
-    lines = [title, "", HEADER] + [row(s) for s in report["generators"]]
-    lines += [f"\n{s['generator']}: at most {s['slots_busy_at_once_max']} slots seen busy at once"
-              for s in report["generators"] if "slots_busy_at_once_max" in s]
-    for key, n in report.get("same_answers_as_in_process", {}).items():
-        lines.append(f"\nanswers word for word the same as in process, {key}: {n}/{len(report['answers'][key])}")
+    notes = [f"- {s['generator']}: at most {s['slots_busy_at_once_max']} slots seen busy at once"
+             for s in report["generators"] if "slots_busy_at_once_max" in s]
+    notes += [f"- answers word for word the same as in process, {key}: {n}/{len(report['answers'][key])}"
+              for key, n in report.get("same_answers_as_in_process", {}).items()]
+    lines = [title, "", HEADER] + [row(s) for s in report["generators"]] + ([""] + notes if notes else [])
     (out / "load.md").write_text("\n".join(lines) + "\n")
 
 
