@@ -231,6 +231,8 @@ def test_ctrl_c_does_not_wait_for_a_file_that_never_finishes_reading(tmp_path):
         from pathlib import Path
         import rag, rag.ingest
         faulthandler.register(signal.SIGUSR1)  # the test asks for every thread's stack if it hangs
+        # Ctrl-C as in a terminal, even when this test runs where SIGINT is ignored (a background job)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         real = rag.ingest.load_file
         def load(path):
             if path.name == "note-001.txt":
