@@ -189,7 +189,7 @@ def with_passages_naming(turn: Turn, terms: list[str], naming) -> list[list[Hit]
     rankings = [list(r) for r in turn.rankings]
     for term, named in zip(terms, naming(terms, turn.query)):
         for n in [n for n, q in enumerate(turn.parts) if term in q.lower()] or [0]:
-            rankings[n] += named[:MISSING_PASSAGES]
+            rankings[n] += injection.without_instructions(named[:MISSING_PASSAGES])[0]
     return rankings
 
 
