@@ -4,10 +4,14 @@ questions at once through `rag serve`'s HTTP API on 127.0.0.1, first with the mo
 server (model setting openai:URL; no lock in the app, but that server runs one request at a time),
 then behind llama.cpp's own llama-server with --parallel N slots (continuous batching), if its
 binary is found (--llama-server, else $RAG_LLAMA_SERVER; build it with
-benchmarks/build_llama_server.sh). Prints and writes (JSON and a markdown table) total time,
-latencies, and whether every answer was complete and about its own client's document.
+benchmarks/build_llama_server.sh); --rounds 2 runs them all again in reverse order. Prints and
+writes (--out: JSON, a markdown table, the servers' logs) total time, CPU time (of the app and of
+the model server: the work done, whatever share of the CPU other jobs left), latencies, and
+whether every answer was complete and about its own client's document.
 
     python benchmarks/load.py --clients 8 --questions 3 --model smollm2-135m
+    RAG_LLAMA_SERVER=~/.cache/rag/llama-server/bin/llama-server \
+        python benchmarks/load.py --clients 8 --questions 3 --model qwen2.5-coder-1.5b --rounds 2
 
 Each client has its own document ("Locker 3 belongs to the blue team and holds crate 1003.")
 and asks about it, so an answer that read another client's passages shows. Traffic stays on
