@@ -4,10 +4,14 @@ questions at once through `rag serve`'s HTTP API on 127.0.0.1, first with the mo
 server (model setting openai:URL; no lock in the app, but that server runs one request at a time),
 then behind llama.cpp's own llama-server with --parallel N slots (continuous batching), if its
 binary is found (--llama-server, else $RAG_LLAMA_SERVER; build it with
-benchmarks/build_llama_server.sh). Prints and writes (JSON and a markdown table) total time,
-latencies, and whether every answer was complete and about its own client's document.
+benchmarks/build_llama_server.sh); --rounds 2 runs them all again in reverse order. Prints and
+writes (--out: JSON, a markdown table, the servers' logs) total time, CPU time (of the app and of
+the model server: the work done, whatever share of the CPU other jobs left), latencies, and
+whether every answer was complete and about its own client's document.
 
     python benchmarks/load.py --clients 8 --questions 3 --model smollm2-135m
+    RAG_LLAMA_SERVER=~/.cache/rag/llama-server/bin/llama-server \
+        python benchmarks/load.py --clients 8 --questions 3 --model qwen2.5-coder-1.5b --rounds 2
 
 Each client has its own document ("Locker 3 belongs to the blue team and holds crate 1003.")
 and asks about it, so an answer that read another client's passages shows. Traffic stays on
@@ -44,8 +48,9 @@ from rag.server import build_app  # noqa: E402
 
 TEAMS = ["red", "blue", "green", "gold"]
 MAX_CLIENTS, MAX_QUESTIONS = 32, 10
-HEADER = ("| generator | total s | first token s (median) | answer s (median) | answer s (p95) | complete and own "
-          "| tokens in / out (mean) | load average (1 min) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+HEADER = ("| generator | total s | CPU s | first token s (median) | answer s (median) | answer s (p95) "
+          "| complete and own | tokens in / out (mean) | load average (1 min) |\n"
+          "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 
 
 def question(client: int, turn: int) -> str:
@@ -106,14 +111,24 @@ class LoadSampler:
         self.thread.join(timeout=self.every + 1)
 
 
-def run(bot: rag.Bot, clients: int, turns: int, deadline: float, slots: LlamaServer | None = None) -> dict:
+def cpu_seconds(server=None) -> float:
+    """CPU time used so far by this process (the app, and the model when in process) and by the
+    model server's process: the work done, whatever share of the CPU others left us."""
+    used = time.process_time()
+    if server is not None and server.process is not None:
+        fields = Path(f"/proc/{server.process.pid}/stat").read_text().rpartition(")")[2].split()
+        used += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return used
+
+
+def run(bot: rag.Bot, clients: int, turns: int, deadline: float, server=None, watch_slots: bool = False) -> dict:
     bot.ask(question(0, 0))  # the model loaded and warm before the clock starts
     with LiveServer(build_app(bot)) as url, ThreadPoolExecutor(clients) as pool, LoadSampler() as load, \
-            (SlotWatcher(slots) if slots else nullcontext()) as watcher:
-        start = time.perf_counter()
+            (SlotWatcher(server) if watch_slots else nullcontext()) as watcher:
+        start, cpu = time.perf_counter(), cpu_seconds(server)
         results = [r for f in [pool.submit(ask, url, i, turns, deadline) for i in range(clients)] for r in f.result()]
-        total = time.perf_counter() - start
-    return {"total_s": total, "answers": results, "load_average": load.samples} | \
+        total, cpu = time.perf_counter() - start, cpu_seconds(server) - cpu
+    return {"total_s": total, "cpu_s": cpu, "answers": results, "load_average": load.samples} | \
         ({"slots_busy_at_once_max": watcher.most} if watcher else {})
 
 
@@ -122,7 +137,7 @@ def summary(name: str, figures: dict) -> dict:
     latencies = sorted(r["latency"] for r in done) or [float("nan")]
     firsts = sorted(r["first"] for r in done) or [float("nan")]
     load = figures["load_average"] or [float("nan")]
-    return {"generator": name, "total_s": round(figures["total_s"], 1),
+    return {"generator": name, "total_s": round(figures["total_s"], 1), "cpu_s": round(figures["cpu_s"], 1),
             "first_token_p50_s": round(statistics.median(firsts), 1),
             "answer_p50_s": round(statistics.median(latencies), 1),
             "answer_p95_s": round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 1),
@@ -140,8 +155,8 @@ def mean(values: list) -> float | None:
 
 
 def row(s: dict) -> str:
-    return (f"| {s['generator']} | {s['total_s']:.1f} | {s['first_token_p50_s']:.1f} | {s['answer_p50_s']:.1f} | "
-            f"{s['answer_p95_s']:.1f} | {s['complete_and_own']}/{s['answers']} | "
+    return (f"| {s['generator']} | {s['total_s']:.1f} | {s['cpu_s']:.0f} | {s['first_token_p50_s']:.1f} | "
+            f"{s['answer_p50_s']:.1f} | {s['answer_p95_s']:.1f} | {s['complete_and_own']}/{s['answers']} | "
             f"{s['prompt_tokens_mean'] or 0:.0f} / {s['completion_tokens_mean'] or 0:.0f} | "
             f"{s['load_average_min']:.1f}–{s['load_average_max']:.1f} |")
 
@@ -169,7 +184,7 @@ def main(argv=None) -> int:
                         help="seconds for the whole run; then no new question starts, and 300 s later it stops")
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the generators this many times, in reverse order every other time")
-    parser.add_argument("--out", default="reports/load", help="folder for load.json and load.md")
+    parser.add_argument("--out", default="reports/load", help="folder for load.json, load.md and the servers' logs")
     args = parser.parse_args(argv)
     if not (1 <= args.clients <= MAX_CLIENTS and 1 <= args.questions <= MAX_QUESTIONS and 1 <= args.parallel <= 16
             and 1 <= args.rounds <= 4):
@@ -229,21 +244,24 @@ def main(argv=None) -> int:
             record(key, "in process (one lock)", run(local, args.clients, args.questions, deadline))
 
         def served(key):
-            server = ModelServer(resolve_model(args.model), Path(tmp) / "server.log", alias=args.model,
-                                 n_threads=args.threads, n_ctx=args.ctx_per_slot)
+            log = out / f"{key.replace('#', '-')}.log"
+            server = ModelServer(resolve_model(args.model), log, alias=args.model, n_threads=args.threads,
+                                 n_ctx=args.ctx_per_slot)
             servers.append(server)
             with server as url:
                 bot = rag.Bot(remote.replace(model=f"openai:{url}"), embedder=local.embedder)
-                record(key, "llama-cpp-python server (1 at a time)", run(bot, args.clients, args.questions, deadline))
+                record(key, "llama-cpp-python server (1 at a time)",
+                       run(bot, args.clients, args.questions, deadline, server=server))
 
         def slots(key):
-            server = LlamaServer(binary, resolve_model(args.model), Path(tmp) / "llama-server.log", alias=args.model,
-                                 parallel=args.parallel, ctx_per_slot=args.ctx_per_slot, n_threads=args.threads)
+            log = out / f"{key.replace('#', '-')}.log"
+            server = LlamaServer(binary, resolve_model(args.model), log, alias=args.model, parallel=args.parallel,
+                                 ctx_per_slot=args.ctx_per_slot, n_threads=args.threads)
             servers.append(server)
             with server as url:
                 bot = rag.Bot(remote.replace(model=f"openai:{url}"), embedder=local.embedder)
                 record(key, f"llama-server, {args.parallel} slots (continuous batching)",
-                       run(bot, args.clients, args.questions, deadline, slots=server))
+                       run(bot, args.clients, args.questions, deadline, server=server, watch_slots=True))
             print(f"(llama-server slots seen busy at once: at most "
                   f"{report['generators'][-1]['slots_busy_at_once_max']})", flush=True)
         order = [(key, go) for key, go in [("local", in_process), ("served", served), ("slots", slots)]
