@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 
@@ -11,6 +12,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def terminate(process) -> None:
+    """Stop a server process started by a test: SIGTERM, then SIGKILL after 10 s."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 class LiveServer:
@@ -49,7 +61,6 @@ class ServeProcess:
         self.log = None
 
     def __enter__(self) -> str:
-        import subprocess
         import tempfile
         import urllib.request
         self.log = tempfile.TemporaryFile(mode="w+")
@@ -73,7 +84,6 @@ class ServeProcess:
 
     def __exit__(self, *exc):
         import signal
-        import subprocess
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:

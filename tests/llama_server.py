@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from live_server import free_port
+from live_server import free_port, terminate
 
 ENV = "RAG_LLAMA_SERVER"
 
@@ -68,13 +68,7 @@ class LlamaServer:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        terminate(self.process)
 
     def __exit__(self, *exc):
         self.stop()

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from live_server import free_port
+from live_server import free_port, terminate
 
 
 class ModelServer:
@@ -48,10 +48,4 @@ class ModelServer:
             time.sleep(0.2)
 
     def __exit__(self, *exc):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        terminate(self.process)
