@@ -64,7 +64,7 @@ class Settings:
     openai_model: str = ""  # with openai:URL, the served model's name (empty: the server's first model)
     openai_timeout: float = 120.0  # with openai:URL, seconds to wait for the server (each streamed piece)
     n_ctx: int = 4096
-    n_threads: int = 0  # 0 = all cores
+    n_threads: int = 0  # 0 = all the cores this process may use, for reading the prompt and writing
     temperature: float = 0.0
     max_tokens: int = 384
     seed: int = 0

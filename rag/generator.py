@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 from functools import lru_cache
 from typing import Iterator, Protocol
@@ -27,7 +28,10 @@ class LlamaGenerator:
         except ImportError:
             raise MissingDependency("llama-cpp-python", "llama-cpp-python") from None
         path = resolve_model(model)
-        kwargs = dict(n_ctx=n_ctx, n_threads=n_threads or None, seed=seed, verbose=False)
+        # llama.cpp's own default writes with half the cores (it assumes two threads per core):
+        # on 2 cores, writing with both is about 1.5 times as fast (docs/benchmarks.md)
+        threads = n_threads or available_cores()
+        kwargs = dict(n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, seed=seed, verbose=False)
         try:
             if path.startswith("hf:"):
                 repo, _, filename = path[3:].rpartition("/")
@@ -72,6 +76,14 @@ class LlamaGenerator:
             # the context now holds the whole prompt (its cached prefix included) and the answer,
             # less the last token when generation stopped on it: the prompt is within a token
             self.last_usage = (max(self.llm.n_tokens - completion, 0), completion)
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 _loading = threading.Lock()

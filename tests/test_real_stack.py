@@ -9,6 +9,7 @@ import pytest
 
 import rag
 from rag.errors import IndexMismatchError
+from rag.generator import LlamaGenerator, available_cores
 
 from helpers import CORPUS
 
@@ -58,6 +59,13 @@ def test_real_model_ask_and_stream(request, bot):
     cold = real_bot.ask("How much did Meta plan to spend on capex in 2025?")
     real_bot.generator.reset()
     assert real_bot.ask("How much did Meta plan to spend on capex in 2025?").raw_text == cold.raw_text
+
+
+def test_real_model_reads_and_writes_with_every_core():
+    """n_threads = 0: all the cores this process may use, for writing too (llama.cpp's own
+    default writes with half of them)."""
+    gen = LlamaGenerator("smollm2-135m", n_ctx=512)
+    assert gen.llm.context_params.n_threads == gen.llm.context_params.n_threads_batch == available_cores()
 
 
 def test_real_follow_up_is_rewritten_in_its_own_context(real_bot):
