@@ -246,10 +246,15 @@ def asked(turn: Turn, settings: Settings) -> tuple[str, tuple]:
     return question, turn.history if in_chat else ()
 
 
+def prompt(turn: Turn, settings: Settings) -> list[dict]:
+    """The messages the model reads for the turn: its passages, and what it is asked."""
+    question, history = asked(turn, settings)
+    return answer_messages(settings.prompts_dir, question, list(turn.passages), history)
+
+
 def generate(turn: Turn, settings: Settings, generator) -> Iterator[str | Draft]:
     """The model's pieces as it writes them, over the turn's passages, then the whole Draft."""
-    question, history = asked(turn, settings)
-    messages = answer_messages(settings.prompts_dir, question, list(turn.passages), history)
+    messages = prompt(turn, settings)
     parts, first = [], None
     start = time.perf_counter()
     for piece in generator.stream(messages, settings.max_tokens, settings.temperature):
