@@ -16,11 +16,11 @@ from typing import Callable
 from . import years
 from .chunking import all_sentences
 from .citations import MARKER, markers, markers_in
-from .text import STOPWORDS, content_words, number, scale_pattern, stem
+from .text import COUNT_WORDS, DIGITS, STOPWORDS, content_words, letters, number, scale_pattern, stem
 from .types import SentenceCheck
 
-_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
-_QUANTITY = re.compile(rf"(\d[\d,]*(?:\.\d+)?)(?:\s*({scale_pattern()})\b)?", re.I)
+_NUMBER = re.compile(DIGITS)
+_QUANTITY = re.compile(rf"({DIGITS})(?:\s*({scale_pattern()})\b)?", re.I)
 
 
 def quantities(text: str) -> dict[str, str]:
@@ -163,9 +163,8 @@ def denies(question: str, sentence: str) -> bool:
     of a for loop?"), or the opposite of one of its words ("hard" for "easy") without the word itself."""
     if _NEGATION.search(question):
         return False
-    said = {stem(w) for w in re.findall(r"[a-z]+", sentence.lower())}
-    contrary = any(w not in said and _CONTRARY.get(w, set()) & said
-                   for w in (stem(w) for w in re.findall(r"[a-z]+", question.lower())))
+    said = {stem(w) for w in letters(sentence)}
+    contrary = any(w not in said and _CONTRARY.get(w, set()) & said for w in map(stem, letters(question)))
     # "None" written with a capital is a value ("False", "None" and zero are false), not a denial
     negated = any(m.group() != "None" for m in _NEGATION.finditer(sentence))
     return contrary or (negated and not _EITHER_WAY.search(sentence))
@@ -201,9 +200,8 @@ def _owned_amounts(sentence: str) -> list[tuple[re.Match | None, str]]:
 
 
 _ASKS_QUANTITY = re.compile(r"\bhow (?:much|many)\b", re.I)
-_QUANTITY_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-                            r"forty|fifty|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|"
-                            r"twice|double|triple)\b", re.I)
+# a count written as a word, and the words that state a quantity of their own ("one", "half", "twice")
+_QUANTITY_WORD = re.compile(rf"\b(?:{'|'.join(COUNT_WORDS + ('one', 'half', 'twice', 'double', 'triple'))})\b", re.I)
 
 
 def gives_quantity(question: str, answer: str) -> bool:
@@ -328,7 +326,7 @@ def opposite(question: str, passages: str) -> bool:
     if any(rx.search(question) and not rx.search(passages) for rx in (_NEGATION, _LEAST)):
         return True
     lowered = passages.lower()
-    asked, said = set(re.findall(r"[a-z]+", question.lower())), set(re.findall(r"[a-z]+", lowered))
+    asked, said = set(letters(question)), set(letters(lowered))
     if any(w not in said and (_OPPOSITE[w] & said) - asked for w in asked & _OPPOSITE.keys()):
         return True
     return not _NEGATION.search(passages) and any(

@@ -259,6 +259,9 @@ def test_gives_quantity():
     assert verify.gives_quantity("How much will Meta invest?", "Hundreds of billions of dollars.")
     assert not verify.gives_quantity("How much did it cost?", "It used less powerful hardware [2].")
     assert verify.gives_quantity("Who is the CEO?", "Jane Doe.")
+    # the counts written as words are the ones the compact context looks for (rag.text.COUNT_WORDS)
+    assert verify.gives_quantity("How many delegates came?", "Sixty delegates came [1].")
+    assert verify.gives_quantity("How many delegates came?", "Twice as many as last year [1].")
 
 
 def test_a_rewrite_must_keep_most_of_the_follow_ups_words(make_bot, docs_dir, fake_generator):
