@@ -45,15 +45,19 @@ def _found_numbers(text: str) -> set[str]:
     return keys | {k.split("e")[0] for k in keys}
 
 
-def names(sentence: str) -> set[str]:
+_NAME_WORD = re.compile(r"[A-Za-z][\w'’&.-]*")  # a word that may be a name: "Microsoft's", "AT&T", "U.S."
+
+
+def names(sentence: str) -> list[str]:
     """Capitalised words (the first word too, unless a stopword) and acronyms, lower-cased,
-    without a possessive 's, so that "Microsoft's" matches "Microsoft"."""
-    out = set()
-    for w in re.findall(r"[A-Za-z][\w'’&.-]*", sentence):
+    without a possessive 's, so that "Microsoft's" matches "Microsoft"; each once, in the order
+    the sentence names them."""
+    out = {}
+    for w in _NAME_WORD.findall(sentence):
         w = w.strip(".'’-")
         if w[:1].isupper() and w.lower() not in STOPWORDS:
-            out.add(re.sub(r"['’]s$", "", w.lower()))
-    return out
+            out.setdefault(re.sub(r"['’]s$", "", w.lower()))
+    return list(out)
 
 
 # code and literal terms: `anything`, "one-token", an option (-O, --help), a dotted or called name
@@ -341,8 +345,8 @@ def names_only_the_kind(question: str, answer: str) -> bool:
     kind = _TYPE_PHRASE.match(question)
     if not kind or re.search(r"\bor\b", kind.group(2), re.I):
         return False
-    said = names(MARKER.sub("", answer))
-    return bool(said) and said <= names(kind.group(2))
+    said = set(names(MARKER.sub("", answer)))
+    return bool(said) and said <= set(names(kind.group(2)))
 
 
 _AUXILIARY = r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)"
@@ -352,7 +356,7 @@ _TYPE_PHRASE = re.compile(rf"^(\W*(?:which|what)\s+)(?!{_AUXILIARY}\b)((?:[\w'�
 def unknown_terms(question: str, documents: str) -> list[str]:
     """Names (after the first word) and numbers of a question that the documents never mention:
     a question about "Amazon" over documents without it cannot be answered from them."""
-    words = re.findall(r"[A-Za-z][\w'’&.-]*", question)
+    words = _NAME_WORD.findall(question)
     lowered = documents.lower()
     asked = names(" ".join(["x"] + words[1:]))
     return [n for n in sorted(asked) if n not in lowered] + \
