@@ -110,9 +110,6 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
     restates the question (no content word, term or number beyond it; "MSFT" for Microsoft is no
     new word) supports nothing."""
     joined = " ".join(passages)
-    said, rest = polarity(sentence) if is_yes_no(question) else ("", sentence)
-    if said:
-        return _yes_no_support(said, rest, question, joined, min_overlap)
     found = _found_numbers(joined) | years_in
     missing = [written for key, written in quantities(sentence).items() if key not in found]
     lowered = (joined + " " + names_in).lower()
@@ -132,33 +129,6 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
     # word ("Meta would not spend money on deepfakes") is not supported by the restated part
     added_overlap = len(added & there) / len(added) if added else 1.0
     return (not missing and min(overlap, added_overlap) >= min_overlap), tuple(missing)
-
-
-def _yes_no_support(said: str, rest: str, question: str, passages: str, min_overlap: float):
-    """A Yes or No to a yes/no question. What follows the Yes or No, if it adds to the question,
-    is checked like any sentence; a bare or restating answer is checked on the question's claim:
-    for "Yes" the passages must hold at least `min_overlap` of the question's content words (they
-    state it), for "No" half of them (they are about it, and say otherwise)."""
-    if said == "yes" and (_denies(question, passages) or _denies(question, rest)):
-        return False, ()
-    claim = rest if content_words(rest) - content_words(question) - META or numbers(rest) - numbers(question) \
-        else question
-    if claim is rest:
-        return support(rest, [passages], min_overlap, "", question)
-    words = claim_words(question)
-    missing = [n for n in names(" ".join(["x"] + question.split()[1:])) if n not in passages.lower()]
-    there = content_words(passages)
-    overlap = len(words & there) / len(words) if words else 0.0
-    return (not missing and overlap >= (min_overlap if said == "yes" else min_overlap / 2)), tuple(missing)
-
-
-def _denies(question: str, passages: str) -> bool:
-    """Does the passage sentence closest to a yes/no question deny it (`denies`)?"""
-    words = content_words(question)
-    spans = all_sentences(passages)
-    if not spans or not words:
-        return False
-    return denies(question, max((passages[s:e] for s, e in spans), key=lambda t: len(words & content_words(t))))
 
 
 def denies(question: str, sentence: str) -> bool:
@@ -254,7 +224,6 @@ def failed_check(question: str, answer: str, cited_documents: str, cited_passage
 
 _YES_NO_QUESTION = re.compile(r"^\W*(?:is|are|was|were|am|do|does|did|has|have|had|can|could|will|would|should|"
                               r"shall|may|might|must|isn['’]t|aren['’]t|wasn['’]t|doesn['’]t|didn['’]t)\b", re.I)
-_POLARITY = re.compile(r"^\W*(yes|no)\b[\s,.;:!-]*", re.I)
 
 
 def is_yes_no(question: str) -> bool:
@@ -267,12 +236,6 @@ def claim_words(question: str) -> set[str]:
     """The content words of what a yes/no question asks to confirm ("Did Tom paint his kitchen
     navy?" -> tom, paint, kitchen, navy)."""
     return content_words(_YES_NO_QUESTION.sub("", question)) - META
-
-
-def polarity(sentence: str) -> tuple[str, str]:
-    """("yes" or "no", the rest of the sentence) for a sentence that opens with Yes or No, else ("", sentence)."""
-    m = _POLARITY.match(sentence)
-    return (m.group(1).lower(), sentence[m.end():]) if m else ("", sentence)
 
 
 def copies_example(draft: str, examples: tuple[str, ...], passages: str, question: str) -> bool:
