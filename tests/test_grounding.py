@@ -360,6 +360,14 @@ def test_which_follow_ups_lean_on_the_conversation():
     assert not followup.needs_context("How many moons does Mars have?")
 
 
+def test_a_follow_up_not_rewritten_is_searched_with_the_last_exchange_without_its_markers():
+    history = [("How much will Meta spend?", "Over $60 billion [1][2], more than in 2024 [1, 3].")]
+    assert followup.combined("And Microsoft?", history) == \
+        "How much will Meta spend? Over $60 billion, more than in 2024. And Microsoft?"
+    refused = [("Who won?", "I could not find the answer in your documents.")]
+    assert followup.combined("And then?", refused, "I could not find the answer") == "Who won? And then?"
+
+
 def test_a_follow_up_that_stands_alone_is_asked_as_it_is(make_bot, docs_dir, fake_generator):
     bot = _bot(make_bot, docs_dir)
     fake_generator.queue("Mars has two moons [1].")
