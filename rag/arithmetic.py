@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from .citations import MARKER
-from .text import number, scale_pattern
+from .text import COUNT_WORDS, DIGITS, number, scale_pattern
 
 _BE = r"(?:is|was|are|were|will be|would be)"
 _COMPARATIVE = r"(?:(?:as (?:much|large|big|high) as)|(?:(?:more|larger|bigger|greater|higher)(?: than)?))"
@@ -57,8 +57,7 @@ def comparison(question: str) -> Comparison | None:
 
 
 # "$60-65 billion", "USD20bn", "5 billion", "1,200"; a range takes its lower end
-_AMOUNT = re.compile(r"(?<![\w.])(?:USD|EUR|GBP|US\$|\$|€|£)?\s?(\d[\d,]*(?:\.\d+)?)"
-                     r"(?:\s?[-–]\s?\$?\d[\d,]*(?:\.\d+)?)?"
+_AMOUNT = re.compile(rf"(?<![\w.])(?:USD|EUR|GBP|US\$|\$|€|£)?\s?({DIGITS})(?:\s?[-–]\s?\$?{DIGITS})?"
                      rf"(?:\s?({scale_pattern()})\b)?", re.I)
 
 
@@ -82,10 +81,7 @@ def amounts_at(text: str) -> list[tuple[float, str, int]]:
     return out
 
 
-# counts written as words ("ten million", "four events", "hundreds of billions"); not "one"
-_NUMBER_WORD = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-                          r"fifty|sixty|seventy|eighty|ninety|dozens?|hundreds?|thousands?|millions?|billions?|"
-                          r"trillions?)\b", re.I)
+_NUMBER_WORD = re.compile(rf"\b(?:{'|'.join(COUNT_WORDS)})\b", re.I)
 
 
 def states_quantity(text: str) -> bool:

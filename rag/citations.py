@@ -31,7 +31,7 @@ def clean_markers(text: str, n_passages: int) -> str:
         numbers = [n for n in map(int, re.split(r"[,;]", m.group(1))) if 1 <= n <= n_passages]
         return " " + markers(numbers) if numbers else ""
     cleaned = MARKER.sub(fix, text)
-    cleaned = re.sub(r"([.!?])((?:\s*\[\d+\])+)", r"\2\1", cleaned)  # "x. [1]" -> "x [1]."
+    cleaned = re.sub(rf"([.!?])({RUN.pattern})", r"\2\1", cleaned)  # "x. [1]" -> "x [1]."
     cleaned = RUN.sub(lambda m: " " + markers(markers_in(m.group())), cleaned)  # [2] [1][2] -> [1][2]
     cleaned = _once_per_sentence(cleaned)
     # "x [1] ." -> "x [1]."; a dot that starts a word stays ("the .pdbrc file")

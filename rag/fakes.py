@@ -11,9 +11,12 @@ import re
 
 import numpy as np
 
+from .chunking import all_sentences
+
 NAME = "fake"  # the preset name, for the embedder and for the model
 REFUSAL = "I could not find the answer in your documents."
 FIRST_PASSAGE = re.compile(r"^\[1\] \([^\n]*\)\n(.+?)(?:\n\n|\Z)", re.M | re.S)
+WORD = re.compile(r"\w+")
 
 
 class FakeEmbedder:
@@ -28,7 +31,7 @@ class FakeEmbedder:
 
     def _vec(self, text: str) -> np.ndarray:
         v = np.zeros(self.dim, dtype="float32")
-        for w in re.findall(r"\w+", text.lower()):
+        for w in WORD.findall(text.lower()):
             v[int(hashlib.md5(w.encode()).hexdigest(), 16) % self.dim] += 1.0
         n = np.linalg.norm(v)
         return v / n if n else v
@@ -64,9 +67,10 @@ class FakeGenerator:
         found = list(FIRST_PASSAGE.finditer(content)) if self.extractive else []
         if not found:
             return REFUSAL
-        asked = set(re.findall(r"\w+", content[found[-1].end():].lower()))
-        sentences = re.split(r"(?<=[.!?])\s+", " ".join(found[-1].group(1).split()))
-        best = max(sentences, key=lambda t: len(asked & set(re.findall(r"\w+", t.lower()))))
+        asked = set(WORD.findall(content[found[-1].end():].lower()))
+        passage = " ".join(found[-1].group(1).split())
+        sentences = [passage[s:e] for s, e in all_sentences(passage)] or [passage]
+        best = max(sentences, key=lambda t: len(asked & set(WORD.findall(t.lower()))))
         return f"{best.rstrip('.!?')} [1]."
 
     def stream(self, messages, max_tokens=384, temperature=0.0):

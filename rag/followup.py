@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from .citations import MARKER
 from .text import content_words
 
 History = Sequence[tuple[str, str]]  # (question, answer text) pairs, oldest first
@@ -43,7 +44,7 @@ def combined(question: str, history: History, refusal: str = "") -> str:
     answer (what "he" or "that" most often points at) unless it was the refusal, then the
     follow-up."""
     last_question, last_answer = history[-1]
-    last_answer = re.sub(r"\s*\[\d+\]", "", last_answer).strip()
+    last_answer = MARKER.sub("", last_answer).strip()
     if refusal and last_answer.startswith(refusal.strip()):
         last_answer = ""
     return " ".join(part for part in (last_question.strip(), last_answer, question.strip()) if part)

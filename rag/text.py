@@ -1,6 +1,7 @@
 """The text basics that grounding, the browser chat and the eval share: one stop-word list, one
-stemmer, one way to take a text's content words, and one way to read a number with its scale.
-Sentences are split in rag/chunking.py; amounts (with currencies and ranges) are found in
+stemmer, one way to take a text's words and content words, and one way to read a number (digits
+with their scale, or a count written as a word). Sentences are split in rag/chunking.py, [n]
+markers are read in rag/citations.py, amounts (with currencies and ranges) are found in
 rag/arithmetic.py."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ under until up very was we were what when where which while who whom why will wi
 yourself yourselves said says say according like well much many one it's that's there's""".split())
 
 _WORD = re.compile(r"[a-z][a-z'’-]*")
+_LETTERS = re.compile(r"[a-z]+")
 
 
 def stem(word: str) -> str:
@@ -39,9 +41,24 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def letters(text: str) -> list[str]:
+    """The runs of letters of a lower-cased text, in order: "isn't high-level" gives isn, t, high,
+    level (what the opposite and denial checks compare word by word)."""
+    return _LETTERS.findall(text.lower())
+
+
 def content_words(text: str) -> set[str]:
     """The stems of a text's words that carry content: not stop words, three letters or more."""
     return {stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 2}
+
+
+# a number written with digits: "1,200", "2.5", "65"
+DIGITS = r"\d[\d,]*(?:\.\d+)?"
+
+# counts written as words ("ten million", "four events", "hundreds of billions"); not "one"
+COUNT_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+               "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+               "dozens?", "hundreds?", "thousands?", "millions?", "billions?", "trillions?")
 
 
 # the power of ten each scale word or suffix stands for ("5 billion", "USD20bn", "$5m")

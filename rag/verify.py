@@ -16,11 +16,11 @@ from typing import Callable
 from . import years
 from .chunking import all_sentences
 from .citations import MARKER, markers, markers_in
-from .text import STOPWORDS, content_words, number, scale_pattern, stem
+from .text import COUNT_WORDS, DIGITS, STOPWORDS, content_words, letters, number, scale_pattern, stem
 from .types import SentenceCheck
 
-_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
-_QUANTITY = re.compile(rf"(\d[\d,]*(?:\.\d+)?)(?:\s*({scale_pattern()})\b)?", re.I)
+_NUMBER = re.compile(DIGITS)
+_QUANTITY = re.compile(rf"({DIGITS})(?:\s*({scale_pattern()})\b)?", re.I)
 
 
 def quantities(text: str) -> dict[str, str]:
@@ -45,15 +45,19 @@ def _found_numbers(text: str) -> set[str]:
     return keys | {k.split("e")[0] for k in keys}
 
 
-def names(sentence: str) -> set[str]:
+_NAME_WORD = re.compile(r"[A-Za-z][\w'’&.-]*")  # a word that may be a name: "Microsoft's", "AT&T", "U.S."
+
+
+def names(sentence: str) -> list[str]:
     """Capitalised words (the first word too, unless a stopword) and acronyms, lower-cased,
-    without a possessive 's, so that "Microsoft's" matches "Microsoft"."""
-    out = set()
-    for w in re.findall(r"[A-Za-z][\w'’&.-]*", sentence):
+    without a possessive 's, so that "Microsoft's" matches "Microsoft"; each once, in the order
+    the sentence names them."""
+    out = {}
+    for w in _NAME_WORD.findall(sentence):
         w = w.strip(".'’-")
         if w[:1].isupper() and w.lower() not in STOPWORDS:
-            out.add(re.sub(r"['’]s$", "", w.lower()))
-    return out
+            out.setdefault(re.sub(r"['’]s$", "", w.lower()))
+    return list(out)
 
 
 # code and literal terms: `anything`, "one-token", an option (-O, --help), a dotted or called name
@@ -106,9 +110,6 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
     restates the question (no content word, term or number beyond it; "MSFT" for Microsoft is no
     new word) supports nothing."""
     joined = " ".join(passages)
-    said, rest = polarity(sentence) if is_yes_no(question) else ("", sentence)
-    if said:
-        return _yes_no_support(said, rest, question, joined, min_overlap)
     found = _found_numbers(joined) | years_in
     missing = [written for key, written in quantities(sentence).items() if key not in found]
     lowered = (joined + " " + names_in).lower()
@@ -130,42 +131,14 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
     return (not missing and min(overlap, added_overlap) >= min_overlap), tuple(missing)
 
 
-def _yes_no_support(said: str, rest: str, question: str, passages: str, min_overlap: float):
-    """A Yes or No to a yes/no question. What follows the Yes or No, if it adds to the question,
-    is checked like any sentence; a bare or restating answer is checked on the question's claim:
-    for "Yes" the passages must hold at least `min_overlap` of the question's content words (they
-    state it), for "No" half of them (they are about it, and say otherwise)."""
-    if said == "yes" and (_denies(question, passages) or _denies(question, rest)):
-        return False, ()
-    claim = rest if content_words(rest) - content_words(question) - META or numbers(rest) - numbers(question) \
-        else question
-    if claim is rest:
-        return support(rest, [passages], min_overlap, "", question)
-    words = claim_words(question)
-    missing = [n for n in names(" ".join(["x"] + question.split()[1:])) if n not in passages.lower()]
-    there = content_words(passages)
-    overlap = len(words & there) / len(words) if words else 0.0
-    return (not missing and overlap >= (min_overlap if said == "yes" else min_overlap / 2)), tuple(missing)
-
-
-def _denies(question: str, passages: str) -> bool:
-    """Does the passage sentence closest to a yes/no question deny it (`denies`)?"""
-    words = content_words(question)
-    spans = all_sentences(passages)
-    if not spans or not words:
-        return False
-    return denies(question, max((passages[s:e] for s, e in spans), key=lambda t: len(words & content_words(t))))
-
-
 def denies(question: str, sentence: str) -> bool:
     """Does a sentence deny a yes/no question's claim: it has a negation the question lacks ("it is
     not possible to jump into the middle of a for loop" for "Does jump let you jump into the middle
     of a for loop?"), or the opposite of one of its words ("hard" for "easy") without the word itself."""
     if _NEGATION.search(question):
         return False
-    said = {stem(w) for w in re.findall(r"[a-z]+", sentence.lower())}
-    contrary = any(w not in said and _CONTRARY.get(w, set()) & said
-                   for w in (stem(w) for w in re.findall(r"[a-z]+", question.lower())))
+    said = {stem(w) for w in letters(sentence)}
+    contrary = any(w not in said and _CONTRARY.get(w, set()) & said for w in map(stem, letters(question)))
     # "None" written with a capital is a value ("False", "None" and zero are false), not a denial
     negated = any(m.group() != "None" for m in _NEGATION.finditer(sentence))
     return contrary or (negated and not _EITHER_WAY.search(sentence))
@@ -201,9 +174,8 @@ def _owned_amounts(sentence: str) -> list[tuple[re.Match | None, str]]:
 
 
 _ASKS_QUANTITY = re.compile(r"\bhow (?:much|many)\b", re.I)
-_QUANTITY_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-                            r"forty|fifty|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|"
-                            r"twice|double|triple)\b", re.I)
+# a count written as a word, and the words that state a quantity of their own ("one", "half", "twice")
+_QUANTITY_WORD = re.compile(rf"\b(?:{'|'.join(COUNT_WORDS + ('one', 'half', 'twice', 'double', 'triple'))})\b", re.I)
 
 
 def gives_quantity(question: str, answer: str) -> bool:
@@ -252,7 +224,6 @@ def failed_check(question: str, answer: str, cited_documents: str, cited_passage
 
 _YES_NO_QUESTION = re.compile(r"^\W*(?:is|are|was|were|am|do|does|did|has|have|had|can|could|will|would|should|"
                               r"shall|may|might|must|isn['’]t|aren['’]t|wasn['’]t|doesn['’]t|didn['’]t)\b", re.I)
-_POLARITY = re.compile(r"^\W*(yes|no)\b[\s,.;:!-]*", re.I)
 
 
 def is_yes_no(question: str) -> bool:
@@ -265,12 +236,6 @@ def claim_words(question: str) -> set[str]:
     """The content words of what a yes/no question asks to confirm ("Did Tom paint his kitchen
     navy?" -> tom, paint, kitchen, navy)."""
     return content_words(_YES_NO_QUESTION.sub("", question)) - META
-
-
-def polarity(sentence: str) -> tuple[str, str]:
-    """("yes" or "no", the rest of the sentence) for a sentence that opens with Yes or No, else ("", sentence)."""
-    m = _POLARITY.match(sentence)
-    return (m.group(1).lower(), sentence[m.end():]) if m else ("", sentence)
 
 
 def copies_example(draft: str, examples: tuple[str, ...], passages: str, question: str) -> bool:
@@ -328,7 +293,7 @@ def opposite(question: str, passages: str) -> bool:
     if any(rx.search(question) and not rx.search(passages) for rx in (_NEGATION, _LEAST)):
         return True
     lowered = passages.lower()
-    asked, said = set(re.findall(r"[a-z]+", question.lower())), set(re.findall(r"[a-z]+", lowered))
+    asked, said = set(letters(question)), set(letters(lowered))
     if any(w not in said and (_OPPOSITE[w] & said) - asked for w in asked & _OPPOSITE.keys()):
         return True
     return not _NEGATION.search(passages) and any(
@@ -343,8 +308,8 @@ def names_only_the_kind(question: str, answer: str) -> bool:
     kind = _TYPE_PHRASE.match(question)
     if not kind or re.search(r"\bor\b", kind.group(2), re.I):
         return False
-    said = names(MARKER.sub("", answer))
-    return bool(said) and said <= names(kind.group(2))
+    said = set(names(MARKER.sub("", answer)))
+    return bool(said) and said <= set(names(kind.group(2)))
 
 
 _AUXILIARY = r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)"
@@ -354,7 +319,7 @@ _TYPE_PHRASE = re.compile(rf"^(\W*(?:which|what)\s+)(?!{_AUXILIARY}\b)((?:[\w'�
 def unknown_terms(question: str, documents: str) -> list[str]:
     """Names (after the first word) and numbers of a question that the documents never mention:
     a question about "Amazon" over documents without it cannot be answered from them."""
-    words = re.findall(r"[A-Za-z][\w'’&.-]*", question)
+    words = _NAME_WORD.findall(question)
     lowered = documents.lower()
     asked = names(" ".join(["x"] + words[1:]))
     return [n for n in sorted(asked) if n not in lowered] + \

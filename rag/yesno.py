@@ -15,12 +15,13 @@ A sentence that is itself a question decides nothing."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .chunking import all_sentences
 from .citations import MARKER
 from .text import content_words
-from .verify import META, claim_words, denies, names, polarity
+from .verify import META, claim_words, denies, names
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,28 @@ class Decision:
         return f"{self.said}: \u201c{self.sentence}\u201d"
 
 
+_POLARITY = re.compile(r"^\W*(yes|no)\b", re.I)
+
+
+def polarity(sentence: str) -> str:
+    """"yes" or "no" for a sentence that opens with Yes or No, else ""."""
+    m = _POLARITY.match(sentence)
+    return m.group(1).lower() if m else ""
+
+
 def draft_says(question: str, draft: str) -> str:
     """"yes" or "no" as the model's draft opens, "yes" for a draft that only restates the question
-    ("Tom painted his kitchen navy."), else ""."""
-    said, rest = polarity(draft.strip())
+    ("Tom painted his kitchen navy."), else the Yes or No a later sentence opens with ("It was
+    tested on Monday. No, it failed."), else "" (the draft is checked sentence by sentence)."""
+    said = polarity(draft.strip())
     if said:
         return said
-    first = next((draft[s:e] for s, e in all_sentences(draft)), "")
+    spans = all_sentences(draft)
+    first = next((draft[s:e] for s, e in spans), "")
     restated = content_words(MARKER.sub("", first))
-    return "yes" if restated and restated <= claim_words(question) | META else ""
+    if restated and restated <= claim_words(question) | META:
+        return "yes"
+    return next((said for s, e in spans[1:] if (said := polarity(draft[s:e]))), "")
 
 
 def asks(sentence: str) -> bool:

@@ -61,6 +61,10 @@ def test_rag_docs_loads_no_model(tmp_path, docs_dir):
     loaded, output = loaded_after("from rag.cli import main\nassert main(['docs']) == 0", tmp_path)
     assert loaded == [] and "fruit.txt" in output and "space.md" in output
     assert f"index {tmp_path / 'index'}:" in output  # the default index is ./index
+    # nor does the library: rag.open names the models and loads them on first use only
+    loaded, output = loaded_after("import rag\nbot = rag.open('index')\nprint([f.name for f in bot.documents()], "
+                                  "bot.status()['chunks'])", tmp_path)
+    assert loaded == [] and output == "['fruit.txt', 'space.md'] 2"
 
 
 def test_rag_ask_json_is_the_answers_to_dict(tmp_path, docs_dir):

@@ -1,5 +1,7 @@
 """Grading the way people judge (the lenient verdict), the per-type and per-refusal-reason
-breakdowns, and refusal reasons recorded from the Answer when it has them."""
+breakdowns, and the refusal reasons and stages recorded from the Answer."""
+
+import dataclasses
 
 import pytest
 
@@ -133,26 +135,27 @@ def test_summary_lines_give_lenient_and_the_overall_line():
 
 # ---------- refusal reasons from the Answer ----------
 
-class AnswerWithReasons:
-    """An Answer with refusal_reason and checks, whether or not rag.types.Answer has them yet."""
-
-    def __init__(self, answer, refusal_reason="", checks=()):
-        self.answer, self.refusal_reason, self.checks = answer, refusal_reason, checks
-
-    def __getattr__(self, name):
-        return getattr(self.answer, name)
-
-
-def test_answer_record_takes_refusal_reason_and_checks_when_the_answer_has_them():
+def test_answer_record_is_cut_from_to_dict():
     hit = Hit(chunk=Chunk(id="f:0-5", source="/d/f.txt", text="Apples are red.", start=0, end=5), score=0.5,
               rank=1, dense=0.5)
-    answer = AnswerWithReasons(Answer(question="q", text="I could not find it.", refused=True, passages=(hit,)),
-                               refusal_reason="unverified", checks=("numbers", "answers_question"))
+    answer = Answer(question="q", text="I could not find it.", refused=True, passages=(hit,),
+                    refusal_reason="unsupported", refusal_stage="check")
     record = answer_record(answer)
-    assert record["refusal_reason"] == "unverified" and record["checks"] == ["numbers", "answers_question"]
+    assert record["refusal_reason"] == "unsupported" and record["refusal_stage"] == "check"
+    assert {k: record[k] for k in ("answer", "raw_text", "refused", "query", "second_look")} == {
+        "answer": "I could not find it.", "raw_text": "", "refused": True, "query": "", "second_look": False}
     plain = answer_record(Answer(question="q", text="Apples are red [1].", passages=(hit,)))
-    assert plain["refusal_reason"] == "" and plain["checks"] == []  # an answer without them, or not refused
+    assert plain["refusal_reason"] == "" and plain["refusal_stage"] == ""
 
+
+def test_who_refused_is_the_stage_that_decided_it():
+    from rag.eval.harness import refusal_kind
+    refused = Answer(question="q", text="I could not find it.", refused=True)
+    assert [refusal_kind(dataclasses.replace(refused, refusal_stage=stage)) for stage in ("retrieve", "generate", "check")] \
+        == ["retrieval", "model", "verification"]
+    # a model that wrote nothing refused in the generate stage, whether or not it gave a first token
+    assert refusal_kind(dataclasses.replace(refused, refusal_stage="generate", raw_text="")) == "model"
+    assert refusal_kind(Answer(question="q", text="Apples are red.")) is None
 
 
 REASON_CASES = [
@@ -170,12 +173,11 @@ def test_evaluate_tables_the_refusal_reasons(make_bot, docs_dir, fake_generator,
 
     def ask(question, history=(), k=None):
         answer = real_ask(question, history, k)
-        return AnswerWithReasons(answer, "unverified" if answer.refused else "", ("numbers",))
+        return dataclasses.replace(answer, refusal_reason="unverified" if answer.refused else "")
     monkeypatch.setattr(bot, "ask", ask)
     fake_generator.queue("Bananas are yellow [1].")  # then the fake model refuses
     report = evaluate(bot, REASON_CASES)
     assert [c["refusal_reason"] for c in report.cases] == ["", "unverified", "unverified"]
-    assert report.cases[0]["checks"] == ["numbers"]
     assert report.to_dict()["breakdown"]["refusal_reasons"] == {"unverified": {"fired": 2, "right": 1, "wrong": 1}}
     md = (report.save(tmp_path / "r") / "report.md").read_text()
     assert "## Refusal reasons" in md and "| unverified | 2 | 1 | 1 |" in md

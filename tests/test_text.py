@@ -13,6 +13,7 @@ def test_stems_match_the_forms_an_answer_and_a_passage_use():
 def test_content_words_leave_out_stop_words_and_short_words():
     assert text.content_words("What did Tom paint in the kitchen of his flat?") == {"tom", "paint", "kitchen", "flat"}
     assert text.words("Nadia's new-build flat") == ["nadia's", "new-build", "flat"]
+    assert text.letters("Isn't it high-level?") == ["isn", "t", "it", "high", "level"]
 
 
 def test_grounding_the_chat_and_the_eval_share_one_list_and_one_stemmer():
@@ -39,3 +40,10 @@ def test_grounding_and_the_eval_read_numbers_with_one_scale_table():
     assert verify.numbers("$65bn or 65 billion") == {"65e9"}
     assert metrics.number_forms("$65 billion") == {"65", "65000000000"}
     assert metrics.number_forms("5 m") == {"5"}  # grading reads no one-letter scale: "5 m" may be metres
+
+
+def test_grounding_and_the_compact_context_read_counts_written_as_words_alike():
+    from rag import arithmetic, verify
+    for word in ("sixty", "hundreds", "twelve"):
+        assert arithmetic.states_quantity(f"{word} of them") and verify.gives_quantity("How many?", f"{word} of them")
+    assert verify.gives_quantity("How many?", "one of them") and not arithmetic.states_quantity("one of them")

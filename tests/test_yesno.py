@@ -10,6 +10,13 @@ def test_the_draft_says_yes_no_or_restates():
     assert yesno.draft_says(Q, "No [2].") == "no"
     assert yesno.draft_says(Q, "The pump passed its pressure test [1].") == "yes"  # a restatement affirms
     assert yesno.draft_says(Q, "It failed at 40 bar on Monday [1].") == ""  # something else: checked as usual
+    assert yesno.polarity("No, it failed at 40 bar [1].") == "no" and yesno.polarity("Nothing failed.") == ""
+
+
+def test_a_yes_or_no_after_the_first_sentence_is_the_drafts_reading():
+    # every Yes or No to a yes/no question is decided on a passage sentence, wherever the draft says it
+    assert yesno.draft_says(Q, "It was tested on Monday [1]. No, it failed at 40 bar [1].") == "no"
+    assert yesno.draft_says(Q, "The pump passed its pressure test [1]. No doubt about it.") == "yes"  # restated first
 
 
 def test_a_yes_is_the_closest_sentence_that_states_the_claim():

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..citations import clean_markers, is_refusal, markers_in
+from ..citations import clean_markers, markers_in
 from . import metrics as m
 from .cases import Case, as_cases, matches, select_split
 
@@ -83,13 +83,13 @@ def outcome(case: Case, refused: bool, correct: bool | None) -> str:
     return "correct" if correct else "wrong"
 
 
-def refusal_kind(answer, refusal: str) -> str | None:
+# who refused, by the stage that decided it (Answer.refusal_stage), in the words of the reports
+REFUSED_BY = {"retrieve": "retrieval", "generate": "model", "check": "verification"}
+
+
+def refusal_kind(answer) -> str | None:
     """Who refused: the retrieval step (no generation), the model, or citation verification."""
-    if not answer.refused:
-        return None
-    if not answer.raw_text.strip():
-        return "retrieval" if answer.timings.first_token_s is None else "model"
-    return "model" if is_refusal(answer.raw_text, refusal) else "verification"
+    return REFUSED_BY.get(answer.refusal_stage) if answer.refused else None
 
 
 def citation_verdict(text: str, raw_text: str, passages: dict[int, str]) -> dict:
@@ -106,9 +106,9 @@ def judge(case: Case, answer, hits, refusal: str, ks=RETRIEVAL_KS) -> dict:
     ranked = m.first_ranks(doc_key(h.chunk, case.sources) for h in hits)
     shown = list(answer.passages)
     passages = {h.rank: h.chunk.text for h in shown}
-    context = [h.chunk.text for h in shown] + [h.chunk.text for h in getattr(answer, "retrieved", ())]
+    context = [h.chunk.text for h in shown] + [h.chunk.text for h in answer.retrieved]
     golds = case.answers if case.answerable else ()
-    kind = refusal_kind(answer, refusal)
+    kind = refusal_kind(answer)
     prediction = "" if answer.refused else m.strip_answer(answer.text, refusal)
     model_text = "" if kind in ("retrieval", "model") else clean_markers(answer.raw_text or answer.text, len(shown))
     model_prediction = m.strip_answer(model_text, refusal)
@@ -143,9 +143,7 @@ def answer_record(answer) -> dict:
     return {
         "answer": data["text"], "raw_text": data["raw_text"], "refused": data["refused"], "query": data["query"],
         "second_look": data["second_look"],
-        "refusal_reason": getattr(answer, "refusal_reason", "") or "",  # on Answer once the pipeline sets it
-        "refusal_stage": data["refusal_stage"],
-        "checks": list(getattr(answer, "checks", ()) or ()),
+        "refusal_reason": data["refusal_reason"], "refusal_stage": data["refusal_stage"],
         "citations": [{k: c[k] for k in ("n", "chunk_id", "source", "page", "sentence")} for c in data["citations"]],
         "passages": [{k: p[k] for k in ("n", "chunk_id", "source", "score")} for p in data["passages"]],
         "markers": markers_in(answer.raw_text or ""),
