@@ -7,7 +7,10 @@ passages the model read that is closest to the question's claim, and:
 - when the passages hold `min_overlap` of the claim's content words (they are about it), the
   answer is "No" if that sentence denies the claim (a negation the question lacks, or the
   contrary of one of its words: "hard" for "easy", "after" for "before"), whatever the model
-  said, and the model's "Yes" when the sentence with its neighbours holds `min_overlap` of them;
+  said, and the model's "Yes" when the sentence with its neighbours holds `min_overlap` of them
+  and at least one of those that are not the question's names (what the claim says of them:
+  a passage that names William III and Louis XIV in one sentence does not say that one
+  supported the other);
 - the model's "No" stands when the passages hold half of the claim's words (they are about it
   and say otherwise);
 - otherwise, or when a name of the question is in none of the passages, there is no answer.
@@ -89,7 +92,9 @@ def decide(question: str, said: str, passages: dict[int, str], min_overlap: floa
     stated = len(words & content_words(around)) / len(words)
     if denies(question, sentence):
         return Decision("No", n, sentence) if there >= min_overlap else None
-    if said == "yes" and stated >= min_overlap:
+    # the names are there (checked above): a Yes needs the claim's other words, what it says of them
+    relation = words - content_words(" ".join(asked_names))
+    if said == "yes" and stated >= min_overlap and (not relation or relation & content_words(around)):
         return Decision("Yes", n, sentence)
     if said == "no" and there >= min_overlap / 2:
         return Decision("No", n, sentence)

@@ -26,6 +26,14 @@ def test_a_yes_is_the_closest_sentence_that_states_the_claim():
     assert d.text == "Yes: \u201cThe pump passed its pressure test on Monday.\u201d"
 
 
+def test_a_yes_needs_what_the_claim_says_of_its_names_not_the_names_alone():
+    q = "Did William of Orange support Louis?"
+    names_only = {1: "William of Orange emerged as the strongest opponent of Louis."}
+    assert yesno.decide(q, "yes", names_only, 0.6) is None
+    stated = {1: "William of Orange supported Louis in the war."}
+    assert yesno.decide(q, "yes", stated, 0.6).said == "Yes"
+
+
 def test_a_sentence_that_denies_the_claim_makes_the_answer_no_whatever_the_model_said():
     passages = {1: "The pump did not pass its pressure test."}
     assert yesno.decide(Q, "yes", passages, 0.6).said == "No"

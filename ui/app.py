@@ -18,6 +18,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
+from rag import citations  # noqa: E402
 from rag.chunking import all_sentences  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.followup import HISTORY_TURNS  # noqa: E402
@@ -35,7 +36,7 @@ STAGES = {"searching": "Searching your documents", "reading": "Reading {passages
 NO_SOURCES = ('<div class="rag-sources"><p class="rag-hint">The passages an answer is drawn from appear '
               'here as soon as the search ends.</p></div>')
 CHAT_HEIGHT = "calc(100dvh - 290px)"
-MARKER = re.compile(r"\[(\d+)\]")
+MARKER = re.compile(r"\[(\d+)\]")  # one [n], made a link (citations.MARKER also reads [1, 3])
 
 # (on a phone the documents table shows the title, the file and the remove mark, not the passage count and
 # date; no comments inside CSS: Gradio scopes each selector to the app and a comment breaks that)
@@ -172,7 +173,7 @@ def _mark_words(text: str, wanted: set[str]) -> str:
 def citing_sentences(text: str, n: int) -> list[str]:
     """The sentences of an answer that carry the marker [n], without their markers."""
     found = [text[s:e] for s, e in all_sentences(text) if f"[{n}]" in text[s:e]]
-    return [MARKER.sub("", f).replace(" .", ".").strip() for f in found]
+    return [citations.MARKER.sub("", f).strip() for f in found]
 
 
 def weak_citations(answer) -> set[int]:
