@@ -196,11 +196,11 @@ class Ours:
         self.bot = None
 
     def load(self) -> dict:
-        from rag.embedder import load_embedder
+        from rag.embedder import backend_for, load_embedder
         from rag.generator import load_generator
         s = self.rag.load_settings(index_dir=str(self.index), model=self.model)
         t0 = time.perf_counter()
-        load_embedder(s.embedder, s.embedder_backend).embed_documents(["warm up"])
+        load_embedder(s.embedder, backend_for(s.embedder_backend, None)).embed_documents(["warm up"])
         t1 = time.perf_counter()
         generator = load_generator(s.model, s.n_ctx, s.n_threads, s.seed)
         t2 = time.perf_counter()

@@ -436,7 +436,8 @@ def main(argv=None) -> int:
         print(scifact_subset(Path(args.scifact_subset[0]), Path(args.scifact_subset[1]), args.docs))
         return 0
     from .config import load_settings
-    backend = args.backend or getattr(load_settings(), "embedder_backend", "torch")
+    from .embedder import backend_for
+    backend = backend_for(args.backend or getattr(load_settings(), "embedder_backend", "torch"), None)
     out = Path(args.out or Path("reports") / f"bench-{datetime.now():%Y%m%d-%H%M}")
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
     synthetic = [int(x) for x in args.synthetic.split(",") if x.strip()]

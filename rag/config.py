@@ -32,7 +32,8 @@ class Settings:
     bench_data: str = "../shared/bench-data"  # the public benchmarks' folders, for rag eval --bench
     # embedding
     embedder: str = "all-MiniLM-L6-v2"  # or any sentence-transformers name or path
-    embedder_backend: str = "torch"  # torch, or onnx-int8 (exported here from the same weights)
+    embedder_backend: str = "auto"  # torch, onnx-int8 (exported here from the same weights, int8: about
+    # twice as fast), or auto: onnx-int8 for a new index, and an existing index's own backend
     chunk_tokens: int = 160  # chunk size in embedder tokens
     chunk_overlap: int = 32  # overlap in embedder tokens (whole sentences)
     ingest_batch: int = 256  # chunks embedded and committed together: an interrupted ingest loses one batch
@@ -126,7 +127,7 @@ RANGES = {
     "port": (1, 65535), "max_upload_mb": (1, 100_000), "max_question_chars": (1, 1_000_000),
 }
 CHOICES = {"retriever": ("dense", "bm25", "hybrid"), "fusion": ("weighted", "rrf"),
-           "embedder_backend": ("torch", "onnx-int8"), "vector_store": ("faiss", "qdrant")}
+           "embedder_backend": ("auto", "torch", "onnx-int8"), "vector_store": ("faiss", "qdrant")}
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 

@@ -13,7 +13,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from .errors import MissingDependency, ModelError
+from .errors import ConfigError, MissingDependency, ModelError
 
 # Names that resolve to a model shipped inside a PyPI package (works offline).
 PACKAGED = {
@@ -118,6 +118,18 @@ class SentenceTransformerEmbedder:
 
 
 BACKENDS = ("torch", "onnx-int8")
+NEW_INDEX_BACKEND = "onnx-int8"  # what embedder_backend = "auto" uses for an index not built yet
+
+
+def backend_for(setting: str, indexed: str | None) -> str:
+    """The backend to embed with: the setting, or for "auto" the one the index was built with
+    (its embedder id says: "+onnx-int8" or nothing for torch), and NEW_INDEX_BACKEND for a new
+    index. So an index keeps its vectors' backend, and a new one gets the faster one."""
+    if setting != "auto":
+        return setting
+    if indexed is None:
+        return NEW_INDEX_BACKEND
+    return indexed.partition("+")[2] or "torch"
 ONNX_BATCH = 32
 
 
@@ -306,6 +318,9 @@ def load_embedder(name: str, backend: str = "torch") -> Embedder:
 
 @lru_cache(maxsize=4)
 def _load_embedder(name: str, backend: str) -> Embedder:
+    if backend not in BACKENDS:
+        raise ConfigError(f"Unknown embedder backend '{backend}': use {' or '.join(BACKENDS)} "
+                          f"(\"auto\" is resolved by rag.embedder.backend_for)")
     if backend == "onnx-int8":
         return OnnxEmbedder(name)
     return SentenceTransformerEmbedder(name)

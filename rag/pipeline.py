@@ -11,13 +11,13 @@ from typing import Iterator
 from . import fakes, fusion, openai_generator, stages
 from .config import Settings, load_settings
 from .errors import ConfigError
-from .embedder import CachedEmbedder, Embedder, load_embedder
+from .embedder import CachedEmbedder, Embedder, backend_for, load_embedder
 from .followup import History
 from .generator import Generator, load_generator
 from .ingest import IngestReport, apply, ingest
 from .stages import Turn
 from .store import WriteLock
-from .stores import IndexStore, listed_files, open_store
+from .stores import IndexStore, indexed_embedder, listed_files, open_store
 from .streaming import CheckedText, Progress
 from .types import Answer, Hit, IndexedFile, Timings
 
@@ -60,8 +60,14 @@ class Bot:
         if self._embedder is None:
             s = self.settings
             self._embedder = (fakes.embedder() if s.embedder == fakes.NAME
-                              else load_embedder(s.embedder, s.embedder_backend))
+                              else load_embedder(s.embedder, self.embedder_backend))
         return self._embedder
+
+    @property
+    def embedder_backend(self) -> str:
+        """torch or onnx-int8: the setting, or with "auto" the index's own (rag.embedder.backend_for)."""
+        s = self.settings
+        return backend_for(s.embedder_backend, indexed_embedder(s) if s.embedder_backend == "auto" else None)
 
     @property
     def generator(self) -> Generator:

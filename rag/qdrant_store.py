@@ -137,6 +137,14 @@ def listed_files(settings) -> list[IndexedFile]:
     return indexed_files(_read_explained(connect(settings), settings)[1])
 
 
+def indexed_embedder(settings) -> str | None:
+    """The embedder id an index was built with, from its committed state; None for no index."""
+    if not settings.qdrant_url and not local_folder(settings).exists():
+        return None
+    state = _read_explained(connect(settings), settings)[0]
+    return state["embedder"] if state else None
+
+
 def _read_explained(client, settings) -> tuple[dict | None, dict[str, dict]]:
     """_read, with a server's error told in plain words."""
     try:

@@ -538,6 +538,18 @@ def files_on_disk(root) -> list[IndexedFile]:
     return indexed_files(files)
 
 
+def embedder_on_disk(root) -> str | None:
+    """The embedder id an index was built with, from its manifest alone; None for no index."""
+    root = Path(root)
+    generation = current_generation(root) if root.is_dir() else None
+    if generation is None:
+        return None
+    try:
+        return json.loads((root / generation / "manifest.json").read_text(encoding="utf-8"))["embedder"]
+    except (OSError, ValueError, KeyError) as e:
+        raise RagError(f"The index at {root} is damaged ({e.__class__.__name__}). Delete {root} and ingest again.") from None
+
+
 def indexed_files(files: dict[str, dict]) -> list[IndexedFile]:
     return [IndexedFile(source=s, sha256=f["sha256"], chunks=f["chunks"], added=f["added"], title=f.get("title", ""))
             for s, f in sorted(files.items())]

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .store import Manifest, Store, files_on_disk
+from .store import Manifest, Store, embedder_on_disk, files_on_disk
 from .types import Chunk, IndexedFile
 
 
@@ -46,3 +46,12 @@ def listed_files(settings) -> list[IndexedFile]:
         from .qdrant_store import listed_files as qdrant_files
         return qdrant_files(settings)
     return files_on_disk(settings.index_dir)
+
+
+def indexed_embedder(settings) -> str | None:
+    """The embedder id the index was built with ("all-MiniLM-L6-v2", "all-MiniLM-L6-v2+onnx-int8"),
+    without loading it; None when there is no index yet."""
+    if settings.vector_store == "qdrant":
+        from .qdrant_store import indexed_embedder as qdrant_embedder
+        return qdrant_embedder(settings)
+    return embedder_on_disk(settings.index_dir)

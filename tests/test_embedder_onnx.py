@@ -42,3 +42,13 @@ def test_an_index_of_one_backend_is_refused_by_the_other(tmp_path):
     assert any("$60 billion" in h.chunk.text for h in hits)
     with pytest.raises(IndexMismatchError, match='embedder_backend = "onnx-int8" to keep using it'):
         rag.Bot(settings.replace(embedder_backend="torch")).retrieve("capex")
+
+
+def test_auto_gives_a_new_index_onnx_and_keeps_an_old_index_on_its_own_backend(tmp_path):
+    torch_built = rag.Settings(index_dir=str(tmp_path / "old"), embedder_backend="torch")
+    rag.Bot(torch_built).ingest([CORPUS])
+    old = rag.Bot(torch_built.replace(embedder_backend="auto"))
+    hits = old.retrieve("How much will Meta spend on capital expenditures in 2025?", k=4, mode="dense")
+    assert old.embedder.id == "all-MiniLM-L6-v2" and any("$60 billion" in h.chunk.text for h in hits)
+    new = rag.Bot(rag.Settings(index_dir=str(tmp_path / "new")))
+    assert new.settings.embedder_backend == "auto" and new.embedder.id == "all-MiniLM-L6-v2+onnx-int8"

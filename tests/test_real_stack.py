@@ -19,7 +19,8 @@ pytestmark = pytest.mark.slow
 def test_corpus_is_indexed_with_real_embedder(real_bot):
     docs = real_bot.documents()
     assert len(docs) == 5 and all(d.chunks > 0 for d in docs)
-    assert real_bot.store.manifest.embedder == "all-MiniLM-L6-v2" and real_bot.store.manifest.dim == 384
+    # a new index gets the ONNX int8 backend (embedder_backend = "auto")
+    assert real_bot.store.manifest.embedder == "all-MiniLM-L6-v2+onnx-int8" and real_bot.store.manifest.dim == 384
     # the repeated paragraphs of the comment thread are indexed once
     texts = [c.text for c in real_bot.store.chunks.values()]
     assert len(texts) == len(set(texts))
@@ -122,12 +123,14 @@ def test_cli_chat_streams_and_keeps_turns(real_settings, real_bot):
 
 
 def test_real_context_keeps_the_amount_and_verification_reads_its_year(real_bot):
-    from rag import context, verify
-    side = "Microsoft's capex in fiscal Q1 2025"  # one side of a comparison: half the context
-    hits = real_bot.retrieve(side)
-    shown = context.select(side, real_bot.embedder.embed_query(side), hits, real_bot.embedder,
-                           real_bot.settings.context_tokens // 2, wants_amount=True)
-    assert any("USD20bn" in h.chunk.text for h in shown)  # the sentence stating the amount
+    from rag import verify
+    # a comparison: each side searched and given half the context, which keeps the sentences
+    # that state the two amounts
+    turn = real_bot.read("Microsoft's capex in fiscal Q1 2025 was how many times Tesla's accumulated "
+                         "AI-related capex so far?")
+    assert len(turn.parts) == 2 and turn.compared
+    shown = " ".join(h.chunk.text for h in turn.passages)
+    assert "USD20bn" in shown and "$5 billion" in shown
     question = "How many dollars will Tesla spend on capex in 2025?"
     hits = [h for h in real_bot.retrieve(question) if "$5 billion" in h.chunk.text]
     assert hits

@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..embedder import backend_for
 from ..errors import RagError
 from . import metrics as m
 from .cases import Case
@@ -52,7 +53,8 @@ def bench_bot(bot_factory, folder: Path, **settings):
     changing any builds another index instead of failing on the old one."""
     probe = bot_factory(index_dir=str(folder / "probe-never-written"), **settings)
     s = probe.settings
-    backend = "" if getattr(s, "embedder_backend", "torch") == "torch" else f"+{s.embedder_backend}"
+    chosen = backend_for(getattr(s, "embedder_backend", "torch"), None)  # "auto": what a new index gets
+    backend = "" if chosen == "torch" else f"+{chosen}"
     store = "" if getattr(s, "vector_store", "faiss") == "faiss" else f"-{s.vector_store}"
     index = folder / f"index-{slug(s.embedder + backend)}-{s.chunk_tokens}-{s.chunk_overlap}{store}"
     return bot_factory(index_dir=str(index), data_dir=str(folder / "uploads"), **settings)
