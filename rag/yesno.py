@@ -9,8 +9,7 @@ passages the model read that is closest to the question's claim, and:
   contrary of one of its words: "hard" for "easy", "after" for "before"), whatever the model
   said, and the model's "Yes" when the sentence with its neighbours holds `min_overlap` of them
   and at least one of those that are not the question's names (what the claim says of them:
-  a passage that names William III and Louis XIV in one sentence does not say that one
-  supported the other);
+  a sentence that names Acme and Bolt as rivals does not say that Acme acquired Bolt);
 - the model's "No" stands when the passages hold half of the claim's words (they are about it
   and say otherwise);
 - otherwise, or when a name of the question is in none of the passages, there is no answer.

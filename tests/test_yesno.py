@@ -27,10 +27,10 @@ def test_a_yes_is_the_closest_sentence_that_states_the_claim():
 
 
 def test_a_yes_needs_what_the_claim_says_of_its_names_not_the_names_alone():
-    q = "Did William of Orange support Louis?"
-    names_only = {1: "William of Orange emerged as the strongest opponent of Louis."}
+    q = "Did Acme Corp acquire Bolt Inc?"
+    names_only = {1: "Acme Corp emerged as the strongest rival of Bolt Inc."}
     assert yesno.decide(q, "yes", names_only, 0.6) is None
-    stated = {1: "William of Orange supported Louis in the war."}
+    stated = {1: "Acme Corp acquired Bolt Inc in 2019."}
     assert yesno.decide(q, "yes", stated, 0.6).said == "Yes"
 
 
