@@ -20,6 +20,8 @@ from rag.store import Store, current_generation
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 
+NEW_INDEX_EMBEDDER = "all-MiniLM-L6-v2+onnx-int8"  # what a new index is built with (embedder_backend = "auto")
+
 
 def rag_cmd(*args) -> list[str]:
     return [sys.executable, "-m", "rag.cli", *args]
@@ -78,7 +80,7 @@ def test_an_ingest_killed_at_any_point_keeps_finished_batches_and_the_rerun_equa
     subprocess.run(rag_cmd("--index", str(tmp_path / "clean"), "ingest", str(first), str(more)), env=batched,
                    check=True, capture_output=True, timeout=300)
     whole = time.monotonic() - started
-    clean = Store.open(tmp_path / "clean", "all-MiniLM-L6-v2", 384, 160, 32)
+    clean = Store.open(tmp_path / "clean", NEW_INDEX_EMBEDDER, 384, 160, 32)
     everything = sorted(before + [f"more-{i:02d}.txt" for i in range(60)])
     kept = before
     for fraction in (0.3, 0.6, 0.85, 0.95, 0.99):
@@ -90,7 +92,7 @@ def test_an_ingest_killed_at_any_point_keeps_finished_batches_and_the_rerun_equa
         after = indexed(index)
         # what an earlier run committed stays; what is listed is whole
         assert set(kept) <= set(after) <= set(everything), fraction
-        store = Store.open(index, "all-MiniLM-L6-v2", 384, 160, 32)  # opens, vectors and chunks agree
+        store = Store.open(index, NEW_INDEX_EMBEDDER, 384, 160, 32)  # opens, vectors and chunks agree
         assert len(store.vectors) == len(store.chunks) == sum(f.chunks for f in store.files())
         kept = after
         if after == everything:
@@ -98,7 +100,7 @@ def test_an_ingest_killed_at_any_point_keeps_finished_batches_and_the_rerun_equa
     done = subprocess.run(rag_cmd("--index", str(index), "ingest", str(first), str(more)), env=batched,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    store = Store.open(index, "all-MiniLM-L6-v2", 384, 160, 32)
+    store = Store.open(index, NEW_INDEX_EMBEDDER, 384, 160, 32)
     assert sorted(c.text for c in store.chunks.values()) == sorted(c.text for c in clean.chunks.values())
     assert [p.name for p in index.iterdir() if p.name.startswith(("gen-", ".new-"))] == [store.generation]
     listed = {s["dir"] for s in json.loads((index / store.generation / "manifest.json").read_text())["segments"]}
@@ -112,7 +114,7 @@ def test_concurrent_first_questions_load_each_model_once_and_logging_survives(tm
         import rag
         from rag import embedder, generator
         loads = []
-        for cls in (generator.LlamaGenerator, embedder.SentenceTransformerEmbedder):
+        for cls in (generator.LlamaGenerator, embedder.OnnxEmbedder):
             def counted(self, *a, __init=cls.__init__, __name=cls.__name__, **k):
                 loads.append(__name)
                 __init(self, *a, **k)
@@ -136,7 +138,7 @@ def test_concurrent_first_questions_load_each_model_once_and_logging_survives(tm
         """)
     run = subprocess.run([sys.executable, "-c", script], env=env(), capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "loads ['LlamaGenerator', 'SentenceTransformerEmbedder'] answers 3 errors []" in run.stdout
+    assert "loads ['LlamaGenerator', 'OnnxEmbedder'] answers 3 errors []" in run.stdout  # a new index: onnx
     assert "stdout still works" in run.stdout and "stderr still works" in run.stderr
 
 
