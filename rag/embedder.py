@@ -130,6 +130,8 @@ def backend_for(setting: str, indexed: str | None) -> str:
     if indexed is None:
         return NEW_INDEX_BACKEND
     return indexed.partition("+")[2] or "torch"
+
+
 ONNX_BATCH = 32
 
 

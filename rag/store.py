@@ -526,26 +526,24 @@ def check_folder(root: Path) -> None:
 
 def files_on_disk(root) -> list[IndexedFile]:
     """The documents an index holds, from its manifest alone (no vectors, no model)."""
-    root = Path(root)
-    check_folder(root)
-    generation = current_generation(root)
-    if generation is None:
-        return []
-    try:
-        files = json.loads((root / generation / "manifest.json").read_text(encoding="utf-8"))["files"]
-    except (OSError, ValueError, KeyError) as e:
-        raise RagError(f"The index at {root} is damaged ({e.__class__.__name__}). Delete {root} and ingest again.") from None
-    return indexed_files(files)
+    check_folder(Path(root))
+    files = _from_manifest(root, "files")
+    return indexed_files(files) if files is not None else []
 
 
 def embedder_on_disk(root) -> str | None:
     """The embedder id an index was built with, from its manifest alone; None for no index."""
+    return _from_manifest(root, "embedder") if Path(root).is_dir() else None
+
+
+def _from_manifest(root, key: str):
+    """One field of the live generation's manifest; None for an index not written yet."""
     root = Path(root)
-    generation = current_generation(root) if root.is_dir() else None
+    generation = current_generation(root)
     if generation is None:
         return None
     try:
-        return json.loads((root / generation / "manifest.json").read_text(encoding="utf-8"))["embedder"]
+        return json.loads((root / generation / "manifest.json").read_text(encoding="utf-8"))[key]
     except (OSError, ValueError, KeyError) as e:
         raise RagError(f"The index at {root} is damaged ({e.__class__.__name__}). Delete {root} and ingest again.") from None
 
