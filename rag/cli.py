@@ -19,7 +19,7 @@ SETTING_FLAGS = {
                          "a .gguf path, or hf:REPO/FILE"),
     "--embedder": ("embedder", "sentence-transformers model name or path (default all-MiniLM-L6-v2; "
                                "fake for tests)"),
-    "--embedder-backend": ("embedder_backend", "auto (default: onnx-int8 for a new index, else the one the "
+    "--embedder-backend": ("embedder_backend", "auto (default: torch for a new index, else the one the "
                                                "index was built with), torch, or onnx-int8: the same model "
                                                "exported here to ONNX with int8 weights (about twice as fast)"),
     "--vector-store": ("vector_store", "faiss (default: files in the index folder) or qdrant"),

@@ -118,13 +118,16 @@ class SentenceTransformerEmbedder:
 
 
 BACKENDS = ("torch", "onnx-int8")
-NEW_INDEX_BACKEND = "onnx-int8"  # what embedder_backend = "auto" uses for an index not built yet
+# what embedder_backend = "auto" uses for an index not built yet: torch, because the int8 model
+# quantizes its activations per batch, so that a text's vector depends on the texts embedded
+# with it (cosine 0.994 alone against in a batch; docs/benchmarks.md)
+NEW_INDEX_BACKEND = "torch"
 
 
 def backend_for(setting: str, indexed: str | None) -> str:
     """The backend to embed with: the setting, or for "auto" the one the index was built with
     (its embedder id says: "+onnx-int8" or nothing for torch), and NEW_INDEX_BACKEND for a new
-    index. So an index keeps its vectors' backend, and a new one gets the faster one."""
+    index. So an index keeps its vectors' backend: one built with onnx-int8 opens without a setting."""
     if setting != "auto":
         return setting
     if indexed is None:

@@ -44,11 +44,20 @@ def test_an_index_of_one_backend_is_refused_by_the_other(tmp_path):
         rag.Bot(settings.replace(embedder_backend="torch")).retrieve("capex")
 
 
-def test_auto_gives_a_new_index_onnx_and_keeps_an_old_index_on_its_own_backend(tmp_path):
-    torch_built = rag.Settings(index_dir=str(tmp_path / "old"), embedder_backend="torch")
-    rag.Bot(torch_built).ingest([CORPUS])
-    old = rag.Bot(torch_built.replace(embedder_backend="auto"))
-    hits = old.retrieve("How much will Meta spend on capital expenditures in 2025?", k=4, mode="dense")
-    assert old.embedder.id == "all-MiniLM-L6-v2" and any("$60 billion" in h.chunk.text for h in hits)
+def test_an_index_built_with_onnx_keeps_it_under_the_default_setting(tmp_path):
+    built = rag.Settings(index_dir=str(tmp_path / "onnx"), embedder_backend="onnx-int8")
+    rag.Bot(built).ingest([CORPUS])
+    reopened = rag.Bot(built.replace(embedder_backend="auto"))  # the default: no mismatch to fix by hand
+    hits = reopened.retrieve("How much will Meta spend on capital expenditures in 2025?", k=4, mode="dense")
+    assert reopened.embedder.id == "all-MiniLM-L6-v2+onnx-int8" and any("$60 billion" in h.chunk.text for h in hits)
     new = rag.Bot(rag.Settings(index_dir=str(tmp_path / "new")))
-    assert new.settings.embedder_backend == "auto" and new.embedder.id == "all-MiniLM-L6-v2+onnx-int8"
+    assert new.settings.embedder_backend == "auto" and new.embedder.id == "all-MiniLM-L6-v2"
+
+
+def test_onnx_int8_vectors_depend_on_the_batch_torch_vectors_do_not():
+    """Why a new index is not built with onnx-int8: its activations are quantized per batch."""
+    text = "Locker 0 belongs to the red team and holds crate number 1000."
+    others = [text, "The annex opens at nine and closes at five. " * 20, "x"]
+    onnx, torch = load_embedder("all-MiniLM-L6-v2", "onnx-int8"), load_embedder("all-MiniLM-L6-v2")
+    assert float(onnx.embed_documents([text])[0] @ onnx.embed_documents(others)[0]) < 0.999
+    assert float(torch.embed_documents([text])[0] @ torch.embed_documents(others)[0]) > 0.9999
