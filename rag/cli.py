@@ -19,9 +19,9 @@ SETTING_FLAGS = {
                          "a .gguf path, or hf:REPO/FILE"),
     "--embedder": ("embedder", "sentence-transformers model name or path (default all-MiniLM-L6-v2; "
                                "fake for tests)"),
-    "--embedder-backend": ("embedder_backend", "auto (default: torch for a new index, else the one the "
+    "--embedder-backend": ("embedder_backend", "auto (default: onnx-int8 for a new index, else the one the "
                                                "index was built with), torch, or onnx-int8: the same model "
-                                               "exported here to ONNX with int8 weights (about twice as fast)"),
+                                               "exported here to ONNX with int8 weights (about three times as fast)"),
     "--vector-store": ("vector_store", "faiss (default: files in the index folder) or qdrant"),
     "--qdrant-url": ("qdrant_url", "with --vector-store qdrant: the server's URL (default: embedded in the "
                                    "index folder)"),

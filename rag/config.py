@@ -33,7 +33,7 @@ class Settings:
     # embedding
     embedder: str = "all-MiniLM-L6-v2"  # or any sentence-transformers name or path
     embedder_backend: str = "auto"  # torch, onnx-int8 (exported here from the same weights, int8: about
-    # twice as fast), or auto: torch for a new index, and an existing index's own backend
+    # three times as fast), or auto: onnx-int8 for a new index, and an existing index's own backend
     chunk_tokens: int = 160  # chunk size in embedder tokens
     chunk_overlap: int = 32  # overlap in embedder tokens (whole sentences)
     ingest_batch: int = 256  # chunks embedded and committed together: an interrupted ingest loses one batch

@@ -44,20 +44,43 @@ def test_an_index_of_one_backend_is_refused_by_the_other(tmp_path):
         rag.Bot(settings.replace(embedder_backend="torch")).retrieve("capex")
 
 
-def test_an_index_built_with_onnx_keeps_it_under_the_default_setting(tmp_path):
-    built = rag.Settings(index_dir=str(tmp_path / "onnx"), embedder_backend="onnx-int8")
-    rag.Bot(built).ingest([CORPUS])
-    reopened = rag.Bot(built.replace(embedder_backend="auto"))  # the default: no mismatch to fix by hand
-    hits = reopened.retrieve("How much will Meta spend on capital expenditures in 2025?", k=4, mode="dense")
-    assert reopened.embedder.id == "all-MiniLM-L6-v2+onnx-int8" and any("$60 billion" in h.chunk.text for h in hits)
+def test_auto_gives_a_new_index_onnx_and_keeps_an_old_index_on_its_own_backend(tmp_path):
+    torch_built = rag.Settings(index_dir=str(tmp_path / "old"), embedder_backend="torch")
+    rag.Bot(torch_built).ingest([CORPUS])
+    old = rag.Bot(torch_built.replace(embedder_backend="auto"))
+    hits = old.retrieve("How much will Meta spend on capital expenditures in 2025?", k=4, mode="dense")
+    assert old.embedder.id == "all-MiniLM-L6-v2" and any("$60 billion" in h.chunk.text for h in hits)
     new = rag.Bot(rag.Settings(index_dir=str(tmp_path / "new")))
-    assert new.settings.embedder_backend == "auto" and new.embedder.id == "all-MiniLM-L6-v2"
+    assert new.settings.embedder_backend == "auto" and new.embedder.id == "all-MiniLM-L6-v2+onnx-int8"
 
 
-def test_onnx_int8_vectors_depend_on_the_batch_torch_vectors_do_not():
-    """Why a new index is not built with onnx-int8: its activations are quantized per batch."""
+def test_a_text_gets_the_same_vector_whatever_is_embedded_with_it():
+    """int8 activations are quantized per input: batched with others, a text's vector would depend
+    on them (cosine 0.994). Each text is run alone, so ingest, a re-ingest and a query agree."""
     text = "Locker 0 belongs to the red team and holds crate number 1000."
-    others = [text, "The annex opens at nine and closes at five. " * 20, "x"]
-    onnx, torch = load_embedder("all-MiniLM-L6-v2", "onnx-int8"), load_embedder("all-MiniLM-L6-v2")
-    assert float(onnx.embed_documents([text])[0] @ onnx.embed_documents(others)[0]) < 0.999
-    assert float(torch.embed_documents([text])[0] @ torch.embed_documents(others)[0]) > 0.9999
+    others = ["The annex opens at nine and closes at five. " * 20, text, "x"]
+    for backend, same in (("onnx-int8", np.array_equal), ("torch", lambda a, b: float(a @ b) > 0.9999)):
+        embedder = load_embedder("all-MiniLM-L6-v2", backend)
+        alone = embedder.embed_documents([text])[0]
+        assert same(alone, embedder.embed_documents(others)[1]), backend
+        assert same(alone, embedder.embed_documents(others[::-1] * 3)[1]), backend
+        assert same(alone, embedder.embed_query(text)[0]), backend
+
+
+def test_a_query_does_not_wait_for_a_batch_another_thread_is_embedding():
+    """Serving while ingesting: a query takes the next free session, after one text, not after
+    the whole batch."""
+    import threading
+    import time
+    onnx = load_embedder("all-MiniLM-L6-v2", "onnx-int8")
+    texts = [f"Paragraph {i} of the manual explains how the annex is heated in winter. " * 8 for i in range(300)]
+    done = []
+    ingest = threading.Thread(target=lambda: done.append(onnx.embed_documents(texts)))
+    ingest.start()
+    while onnx._free.qsize() == len(onnx.sessions):  # until the batch is being embedded
+        time.sleep(0.001)
+    query = onnx.embed_query("How is the annex heated?")
+    answered_while_embedding = not done
+    ingest.join()
+    assert answered_while_embedding and query.shape == (1, 384) and done[0].shape == (300, 384)
+    assert np.array_equal(query, onnx.embed_query("How is the annex heated?"))

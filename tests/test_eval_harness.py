@@ -325,7 +325,7 @@ def test_end_to_end_on_the_corpus_with_the_real_stack(real_bot, tmp_path):
     assert CORPUS.exists()
     report = evaluate(real_bot, REAL_CASES, name="corpus-smoke")
     assert report.info["done"] == 4 and report.info["model"]["id"] == "smollm2-135m"
-    assert report.info["model"]["sha256"] and report.info["embedder"] == "all-MiniLM-L6-v2"
+    assert report.info["model"]["sha256"] and report.info["embedder"] == "all-MiniLM-L6-v2+onnx-int8"
     assert report.metrics["counts"]["errors"]["value"] == 0
     assert report.value("retrieval.recall@10") >= 2 / 3  # the Meta, LeCun and Tesla passages are findable
     assert report.value("speed.first_token_s_p50") > 0 and report.value("speed.tokens_per_s") > 0

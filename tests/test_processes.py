@@ -20,7 +20,7 @@ from rag.store import Store, current_generation
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 
-NEW_INDEX_EMBEDDER = "all-MiniLM-L6-v2"  # what a new index is built with (embedder_backend = "auto")
+NEW_INDEX_EMBEDDER = "all-MiniLM-L6-v2+onnx-int8"  # what a new index is built with (embedder_backend = "auto")
 
 
 def rag_cmd(*args) -> list[str]:
@@ -114,7 +114,7 @@ def test_concurrent_first_questions_load_each_model_once_and_logging_survives(tm
         import rag
         from rag import embedder, generator
         loads = []
-        for cls in (generator.LlamaGenerator, embedder.SentenceTransformerEmbedder):
+        for cls in (generator.LlamaGenerator, embedder.OnnxEmbedder):
             def counted(self, *a, __init=cls.__init__, __name=cls.__name__, **k):
                 loads.append(__name)
                 __init(self, *a, **k)
@@ -138,7 +138,7 @@ def test_concurrent_first_questions_load_each_model_once_and_logging_survives(tm
         """)
     run = subprocess.run([sys.executable, "-c", script], env=env(), capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "loads ['LlamaGenerator', 'SentenceTransformerEmbedder'] answers 3 errors []" in run.stdout
+    assert "loads ['LlamaGenerator', 'OnnxEmbedder'] answers 3 errors []" in run.stdout  # a new index: onnx
     assert "stdout still works" in run.stdout and "stderr still works" in run.stderr
 
 

@@ -208,7 +208,7 @@ def test_real_retrieval_in_qdrant_finds_the_meta_capex_passage(qdrant_settings):
     for mode in ("dense", "bm25", "hybrid"):
         hits = bot.retrieve("How much will Meta spend on capital expenditures in 2025?", k=4, mode=mode)
         assert any("$60 billion" in h.chunk.text for h in hits), mode
-    assert bot.store.manifest.embedder == "all-MiniLM-L6-v2" and bot.store.manifest.dim == 384
+    assert bot.store.manifest.embedder == "all-MiniLM-L6-v2+onnx-int8" and bot.store.manifest.dim == 384  # new: onnx
 
 
 @pytest.mark.slow

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.slow
 def test_corpus_is_indexed_with_real_embedder(real_bot):
     docs = real_bot.documents()
     assert len(docs) == 5 and all(d.chunks > 0 for d in docs)
-    assert real_bot.store.manifest.embedder == "all-MiniLM-L6-v2" and real_bot.store.manifest.dim == 384
+    # a new index gets the ONNX int8 backend (embedder_backend = "auto")
+    assert real_bot.store.manifest.embedder == "all-MiniLM-L6-v2+onnx-int8" and real_bot.store.manifest.dim == 384
     # the repeated paragraphs of the comment thread are indexed once
     texts = [c.text for c in real_bot.store.chunks.values()]
     assert len(texts) == len(set(texts))
