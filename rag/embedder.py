@@ -210,7 +210,7 @@ class OnnxEmbedder:
     depends on them. Alone, a text always gets the same vector, at ingest and as a query. Speed
     comes from one single-threaded session per core, each taking the next text."""
 
-    def __init__(self, name: str, workers: int | None = None):
+    def __init__(self, name: str):
         try:
             import onnxruntime as ort
             from transformers import AutoTokenizer
@@ -236,7 +236,7 @@ class OnnxEmbedder:
             options.log_severity_level = 3
             options.intra_op_num_threads = options.inter_op_num_threads = 1
             self.sessions = [ort.InferenceSession(onnx_file, options, providers=["CPUExecutionProvider"])
-                             for _ in range(workers or available_cores())]
+                             for _ in range(available_cores())]
             self.tokenizer = AutoTokenizer.from_pretrained(str(path))
         except Exception as e:
             raise ModelError(f"Cannot load embedding model '{name}' with onnxruntime: {e}") from None
