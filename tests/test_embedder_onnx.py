@@ -77,7 +77,7 @@ def test_a_query_does_not_wait_for_a_batch_another_thread_is_embedding():
     done = []
     ingest = threading.Thread(target=lambda: done.append(onnx.embed_documents(texts)))
     ingest.start()
-    while onnx._free.qsize() == len(onnx.sessions):  # until the batch is being embedded
+    while onnx._free.qsize() == len(onnx.sessions) and ingest.is_alive():  # until the batch is being embedded
         time.sleep(0.001)
     query = onnx.embed_query("How is the annex heated?")
     answered_while_embedding = not done
