@@ -50,6 +50,7 @@ class Settings:
     rrf_k: int = 60
     candidates: int = 50  # passages each retriever proposes before fusion
     mmr_lambda: float = 1.0  # 1 = no diversity re-ranking; lower trades relevance for diversity
+    duplicate_cosine: float = 0.97  # a passage this close to a better one is a copy and left out; 1 keeps all
     min_score: float = 0.25  # refuse without generating when the best passage's cosine is below this
     # (calibrated on the dev set: answerable questions score 0.31 and up, off-topic ones about 0.1)
     # grounding
@@ -120,7 +121,7 @@ SECRETS = ("password", "api_key", "qdrant_api_key")  # never written into a repo
 # the bounds of numeric settings: a value outside is an error, not a silent surprise
 RANGES = {
     "chunk_tokens": (8, 1_000_000), "ingest_batch": (1, 1_000_000), "ann_threshold": (1, 10**9), "chunk_overlap": (0, 999_999), "top_k": (1, 50), "dense_weight": (0.0, 1.0),
-    "rrf_k": (1, 10_000), "candidates": (1, 1000), "mmr_lambda": (0.0, 1.0), "min_score": (-1.0, 1.0),
+    "rrf_k": (1, 10_000), "candidates": (1, 1000), "mmr_lambda": (0.0, 1.0), "duplicate_cosine": (0.0, 1.0), "min_score": (-1.0, 1.0),
     "context_tokens": (16, 100_000), "min_overlap": (0.0, 1.0), "n_ctx": (256, 1_048_576),
     "n_threads": (0, 1024), "temperature": (0.0, 5.0), "max_tokens": (1, 100_000), "seed": (0, 2**31 - 1),
     "openai_timeout": (1.0, 3600.0),

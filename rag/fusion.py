@@ -31,6 +31,25 @@ def weighted(rankings: list[list[tuple[int, float]]], weights: list[float]):
     return sorted(fused.items(), key=lambda x: -x[1])
 
 
+def distinct(candidates: list[tuple[int, float]], vector, k: int, threshold: float):
+    """The first k candidates, in order, leaving out each that is a copy of one kept before it:
+    cosine at least `threshold` (the same passage in two files, a section that is also a page of
+    its own, a re-saved copy). vector(item) -> unit vector; threshold 1 or more keeps all."""
+    if threshold >= 1.0:
+        return candidates[:k]
+    kept: list[tuple[int, float]] = []
+    seen = []
+    for item, score in candidates:
+        v = vector(item)
+        if any(float(v @ u) >= threshold for u in seen):
+            continue
+        kept.append((item, score))
+        seen.append(v)
+        if len(kept) == k:
+            break
+    return kept
+
+
 def mmr(candidates: list[tuple[int, float]], vectors: dict, k: int, lam: float = 0.7):
     """Maximal marginal relevance over fused candidates: relevance (rescaled to [0, 1]) against
     cosine similarity to the passages already chosen. vectors: item -> unit vector."""

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rag.fusion import mmr, rrf, weighted
+from rag.fusion import distinct, mmr, rrf, weighted
 
 
 def test_rrf_by_hand():
@@ -31,3 +31,12 @@ def test_mmr_skips_near_duplicates():
     candidates = [(1, 1.0), (2, 0.95), (3, 0.6)]
     assert [i for i, _ in mmr(candidates, vectors, k=2, lam=0.5)] == [1, 3]
     assert [i for i, _ in mmr(candidates, vectors, k=2, lam=1.0)] == [1, 2]
+
+
+def test_distinct_leaves_out_copies_and_keeps_the_order():
+    a = np.array([1.0, 0.0]); copy = np.array([0.999, 0.0447]); c = np.array([0.6, 0.8]); d = np.array([0.0, 1.0])
+    vectors = {1: a, 2: copy / np.linalg.norm(copy), 3: c, 4: d}
+    candidates = [(1, 0.9), (2, 0.8), (3, 0.7), (4, 0.6)]
+    assert distinct(candidates, vectors.get, k=2, threshold=0.97) == [(1, 0.9), (3, 0.7)]
+    assert distinct(candidates, vectors.get, k=3, threshold=0.97) == [(1, 0.9), (3, 0.7), (4, 0.6)]
+    assert distinct(candidates, vectors.get, k=2, threshold=1.0) == [(1, 0.9), (2, 0.8)]

@@ -69,6 +69,16 @@ def test_retrieval_modes(make_bot, docs_dir):
         bot.retrieve("x", mode="magic")
 
 
+def test_a_copy_of_a_better_passage_is_left_out_of_the_hits(make_bot, docs_dir):
+    (docs_dir / "fruit-copy.txt").write_text((docs_dir / "fruit.txt").read_text())
+    bot = make_bot()
+    bot.ingest([docs_dir])
+    names = [h.chunk.name for h in bot.retrieve("yellow bananas", k=2)]
+    assert names[1] == "space.md" and names[0] in ("fruit.txt", "fruit-copy.txt")
+    kept_all = make_bot(duplicate_cosine=1.0).retrieve("yellow bananas", k=2)
+    assert sorted(h.chunk.name for h in kept_all) == ["fruit-copy.txt", "fruit.txt"]
+
+
 def test_a_name_the_rewrite_brought_in_does_not_refuse_the_follow_up(make_bot, tmp_path, fake_generator):
     docs = tmp_path / "chats"
     docs.mkdir()

@@ -32,6 +32,24 @@ def test_real_retrieval_finds_the_meta_capex_passage(real_bot):
         assert any("$60 billion" in h.chunk.text for h in hits), mode
 
 
+def test_real_retrieval_leaves_out_a_copied_file(real_bot, real_settings, tmp_path):
+    import shutil
+    from pathlib import Path
+    docs = tmp_path / "docs"
+    shutil.copytree(CORPUS, docs)
+    meta = next(p for p in sorted(Path(CORPUS).iterdir()) if "$60 billion" in p.read_text())
+    shutil.copy(meta, docs / f"copy-of-{meta.name}")
+    settings = real_settings.replace(index_dir=str(tmp_path / "index"))
+    bot = rag.Bot(settings, embedder=real_bot.embedder)
+    bot.ingest([docs])
+    question = "How much will Meta spend on capital expenditures in 2025?"
+    texts = [h.chunk.text for h in bot.retrieve(question, k=4)]
+    assert len(texts) == 4 and len(set(texts)) == 4 and any("$60 billion" in t for t in texts)
+    copies = [h.chunk.text for h in rag.Bot(settings.replace(duplicate_cosine=1.0),
+                                            embedder=real_bot.embedder).retrieve(question, k=4)]
+    assert len(set(copies)) < len(copies)
+
+
 def test_reingest_unchanged_corpus_embeds_nothing(real_bot):
     report = real_bot.ingest([CORPUS])
     assert len(report.unchanged) == 5 and report.chunks == 0
