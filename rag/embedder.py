@@ -201,6 +201,28 @@ def export_int8(model_path: str) -> Path:
     return target
 
 
+class Wordpieces:
+    """A model's tokenizer.json read by the tokenizers library (what transformers' fast tokenizer
+    runs, without importing transformers and torch: about 2.7 s sooner to load). encode() gives
+    each text's word pieces with the special tokens, cut at max_length and never padded, as
+    the model reads them; tokenize() all of a text's word pieces, without special tokens."""
+
+    def __init__(self, path: Path, max_length: int):
+        from tokenizers import Tokenizer
+        self.reading = Tokenizer.from_file(str(path))
+        self.reading.no_padding()
+        self.reading.enable_truncation(max_length)
+        self.counting = Tokenizer.from_file(str(path))
+        self.counting.no_padding()
+        self.counting.no_truncation()
+
+    def encode(self, texts: list[str]):
+        return self.reading.encode_batch(texts)
+
+    def tokenize(self, text: str) -> list[str]:
+        return self.counting.encode(text, add_special_tokens=False).tokens
+
+
 class OnnxEmbedder:
     """A sentence-transformers model with mean pooling and normalisation (MiniLM), run by
     onnxruntime on int8 weights exported locally (about three times as fast as torch).
@@ -213,7 +235,6 @@ class OnnxEmbedder:
     def __init__(self, name: str):
         try:
             import onnxruntime as ort
-            from transformers import AutoTokenizer
         except ImportError:
             raise MissingDependency("onnxruntime", "onnxruntime") from None
         from .generator import available_cores
@@ -230,6 +251,9 @@ class OnnxEmbedder:
                              f"use embedder_backend = \"torch\" for it")
         self.max_length = int(config.get("max_seq_length", 256))
         self.dim = int(pooling["word_embedding_dimension"])
+        if not (path / "tokenizer.json").exists():
+            raise ModelError(f"Embedding model '{name}' has no tokenizer.json for onnxruntime; "
+                             f"use embedder_backend = \"torch\" for it")
         try:
             onnx_file = str(export_int8(str(path)))
             options = ort.SessionOptions()
@@ -237,7 +261,7 @@ class OnnxEmbedder:
             options.intra_op_num_threads = options.inter_op_num_threads = 1
             self.sessions = [ort.InferenceSession(onnx_file, options, providers=["CPUExecutionProvider"])
                              for _ in range(available_cores())]
-            self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+            self.tokenizer = Wordpieces(path / "tokenizer.json", self.max_length)
         except Exception as e:
             raise ModelError(f"Cannot load embedding model '{name}' with onnxruntime: {e}") from None
         self.inputs = {i.name for i in self.sessions[0].get_inputs()}
@@ -260,9 +284,11 @@ class OnnxEmbedder:
             return self._counter
 
     def _ids(self, texts: list[str]) -> list[dict[str, np.ndarray]]:
-        enc = self.tokenizer(texts, truncation=True, max_length=self.max_length)
-        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in self.inputs]
-        return [{k: np.asarray([enc[k][i]], dtype="int64") for k in keys} for i in range(len(texts))]
+        feeds = []
+        for e in self.tokenizer.encode(texts):
+            arrays = {"input_ids": e.ids, "attention_mask": e.attention_mask, "token_type_ids": e.type_ids}
+            feeds.append({k: np.asarray([v], dtype="int64") for k, v in arrays.items() if k in self.inputs})
+        return feeds
 
     @staticmethod
     def _vector(session, feed: dict[str, np.ndarray]) -> np.ndarray:

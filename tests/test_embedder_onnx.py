@@ -84,3 +84,25 @@ def test_a_query_does_not_wait_for_a_batch_another_thread_is_embedding():
     ingest.join()
     assert answered_while_embedding and query.shape == (1, 384) and done[0].shape == (300, 384)
     assert np.array_equal(query, onnx.embed_query("How is the annex heated?"))
+
+
+def test_the_word_pieces_are_those_of_transformers_and_loading_needs_neither_it_nor_torch():
+    import subprocess
+    import sys
+
+    from transformers import AutoTokenizer
+    onnx = load_embedder("all-MiniLM-L6-v2", "onnx-int8")
+    reference = AutoTokenizer.from_pretrained(_resolve("all-MiniLM-L6-v2"))
+    texts = TEXTS + ["", "[2025-02-11 20:11] Tom: went with sage green 😂", "Ünïcödé café — naïve"]
+    for text, feed in zip(texts, onnx._ids(texts)):
+        expected = reference(text, truncation=True, max_length=256)
+        assert feed["input_ids"][0].tolist() == expected["input_ids"]
+        assert feed["attention_mask"][0].tolist() == expected["attention_mask"]
+        assert feed["token_type_ids"][0].tolist() == expected["token_type_ids"]
+        assert onnx.count_tokens(text) == len(reference.tokenize(text))  # counted whole, not cut at 256
+    loaded = subprocess.run([sys.executable, "-c", (
+        "import sys; from rag.embedder import load_embedder; e = load_embedder('all-MiniLM-L6-v2', 'onnx-int8'); "
+        "e.embed_query('hello'); print(sorted({'transformers', 'torch'} & set(sys.modules)))")],
+        capture_output=True, text=True, timeout=120)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "[]"
