@@ -11,7 +11,7 @@ import numpy as np
 from .arithmetic import states_quantity
 from .chunking import all_sentences
 from .types import Chunk, Hit
-from .text import content_words
+from .text import content_words, message_body
 from .verify import short_forms
 
 AMOUNT_BONUS = 0.15  # added to a sentence that states a quantity, when the caller wants an amount
@@ -20,7 +20,7 @@ AMOUNT_BONUS = 0.15  # added to a sentence that states a quantity, when the call
 def select(query: str, query_vector: np.ndarray, hits: list[Hit], embedder, budget: int,
            neighbours: int = 1, wants_amount: bool = False) -> list[Hit]:
     """Score every sentence of the hits (cosine to the query plus word overlap, where "MSFT"
-    counts for microsoft, plus a bonus for stating a quantity when `wants_amount`), take the
+    counts for microsoft and a message's time stamp and writer do not count, plus a bonus for stating a quantity when `wants_amount`), take the
     best with up to `neighbours` sentences before each until `budget` embedder tokens, and
     return them as numbered passages in order of their best sentence. A sentence that two
     overlapping chunks share is read once, from the better-ranked chunk."""
@@ -39,7 +39,10 @@ def select(query: str, query_vector: np.ndarray, hits: list[Hit], embedder, budg
     vectors = embedder.embed_documents(texts)
     cosine = vectors @ np.asarray(query_vector, dtype="float32").reshape(-1)
     q_words = content_words(query)
-    found = [content_words(t) | set(short_forms(t, q_words).values()) for t in texts]
+    # in a message log, the writer's name heads each of their lines: it makes none of them more
+    # relevant to a question naming the writer ("When did Nadia hand in her notice?")
+    bodies = [message_body(t) for t in texts]
+    found = [content_words(t) | set(short_forms(t, q_words).values()) for t in bodies]
     overlap = np.array([len(q_words & words) / max(len(q_words), 1) for words in found])
     scores = cosine + 0.5 * overlap
     if wants_amount:

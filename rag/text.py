@@ -52,6 +52,17 @@ def content_words(text: str) -> set[str]:
     return {stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 2}
 
 
+# what starts a line of a message log: its time in brackets, its writer (up to three capitalised
+# words), or both ("[2025-02-11 20:15] Tom: went with sage green", "Priya Shah: Brilliant!")
+_MESSAGE_HEAD = re.compile(r"^\s*(?:\[[^\]\n]{1,40}\]\s*)?(?:[A-Z][^\W\d_]*(?:[ .'-][A-Z][^\W\d_]*){0,2}:\s)?")
+
+
+def message_body(line: str) -> str:
+    """A line without the time stamp and writer a message log puts before each message: what
+    the message says. Any other line is returned as it is."""
+    return _MESSAGE_HEAD.sub("", line, count=1)
+
+
 # a number written with digits: "1,200", "2.5", "65"
 DIGITS = r"\d[\d,]*(?:\.\d+)?"
 

@@ -71,6 +71,14 @@ def test_a_short_form_in_capitals_counts_as_the_word_it_stands_for():
     assert [h.chunk.text for h in out] == ["The MSFT budget rose."]
 
 
+def test_the_writer_heading_each_line_of_a_message_log_does_not_make_a_line_relevant():
+    log = "[2025-03-07 09:00] Nadia: ok\n[2025-03-07 09:01] Priya: the notice letter is on the desk today\n"
+    emb = FakeEmbedder()
+    q = "When did Nadia hand in her notice?"
+    out = context.select(q, emb.embed_query(q), [_hit(log, 1)], emb, budget=12, neighbours=0)
+    assert [h.chunk.text for h in out] == ["[2025-03-07 09:01] Priya: the notice letter is on the desk today"]
+
+
 # ---------- citation verification ----------
 PASSAGES = {1: "Zuckerberg said Meta would spend more than $60 billion in 2025 on capital expenditures.",
             2: "Microsoft expects to spend $80 billion on AI data centers this fiscal year."}

@@ -47,3 +47,10 @@ def test_grounding_and_the_compact_context_read_counts_written_as_words_alike():
     for word in ("sixty", "hundreds", "twelve"):
         assert arithmetic.states_quantity(f"{word} of them") and verify.gives_quantity("How many?", f"{word} of them")
     assert verify.gives_quantity("How many?", "one of them") and not arithmetic.states_quantity("one of them")
+
+
+def test_a_message_body_is_the_line_without_its_time_stamp_and_writer():
+    assert text.message_body("[2025-02-11 20:15] Tom: went with sage green.") == "went with sage green."
+    assert text.message_body("  [12/02/2025, 20:11] Tom Smith: hi") == "hi"
+    assert text.message_body("Priya: Brilliant!") == "Brilliant!"
+    assert text.message_body("plain text: with a colon later") == "plain text: with a colon later"
