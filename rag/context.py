@@ -40,7 +40,7 @@ def select(query: str, query_vector: np.ndarray, hits: list[Hit], embedder, budg
     cosine = vectors @ np.asarray(query_vector, dtype="float32").reshape(-1)
     q_words = content_words(query)
     # in a message log, the writer's name heads each of their lines: it makes none of them more
-    # relevant to a question naming the writer ("When did Nadia hand in her notice?")
+    # relevant to a question naming the writer ("When did Sam book the hall?")
     bodies = [message_body(t) for t in texts]
     found = [content_words(t) | set(short_forms(t, q_words).values()) for t in bodies]
     overlap = np.array([len(q_words & words) / max(len(q_words), 1) for words in found])

@@ -72,11 +72,11 @@ def test_a_short_form_in_capitals_counts_as_the_word_it_stands_for():
 
 
 def test_the_writer_heading_each_line_of_a_message_log_does_not_make_a_line_relevant():
-    log = "[2025-03-07 09:00] Nadia: ok\n[2025-03-07 09:01] Priya: the notice letter is on the desk today\n"
-    emb = FakeEmbedder()
-    q = "When did Nadia hand in her notice?"
+    log = "[2025-03-07 09:00] Sam: ok\n[2025-03-07 09:01] Kim: hall booking form left on my desk today for signing\n"
+    emb = FakeEmbedder(dim=4096)  # no two of these words share a dimension
+    q = "When did Sam send the booking?"
     out = context.select(q, emb.embed_query(q), [_hit(log, 1)], emb, budget=12, neighbours=0)
-    assert [h.chunk.text for h in out] == ["[2025-03-07 09:01] Priya: the notice letter is on the desk today"]
+    assert [h.chunk.text for h in out] == ["[2025-03-07 09:01] Kim: hall booking form left on my desk today for signing"]
 
 
 # ---------- citation verification ----------
