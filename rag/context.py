@@ -20,10 +20,11 @@ AMOUNT_BONUS = 0.15  # added to a sentence that states a quantity, when the call
 def select(query: str, query_vector: np.ndarray, hits: list[Hit], embedder, budget: int,
            neighbours: int = 1, wants_amount: bool = False) -> list[Hit]:
     """Score every sentence of the hits (cosine to the query plus word overlap, where "MSFT"
-    counts for microsoft and a message's time stamp and writer do not count, plus a bonus for stating a quantity when `wants_amount`), take the
-    best with up to `neighbours` sentences before each until `budget` embedder tokens, and
-    return them as numbered passages in order of their best sentence. A sentence that two
-    overlapping chunks share is read once, from the better-ranked chunk."""
+    counts for microsoft and a message's time stamp and writer do not count, plus a bonus for
+    stating a quantity when `wants_amount`), take the best with up to `neighbours` sentences
+    before each until `budget` embedder tokens, and return them as numbered passages in order
+    of their best sentence. A sentence that two overlapping chunks share is read once, from the
+    better-ranked chunk."""
     units = []  # (hit index, sentence index within hit, start, end) spans relative to the chunk
     index: dict[tuple[int, int], int] = {}  # (hit, sentence) -> unit; a shared sentence -> its first unit
     for h_i, hit in enumerate(hits):

@@ -53,7 +53,7 @@ def content_words(text: str) -> set[str]:
 
 
 # what starts a line of a message log: its time in brackets, its writer (up to three capitalised
-# words), or both ("[2025-02-11 20:15] Tom: went with sage green", "Priya Shah: Brilliant!")
+# words), or both ("[2025-03-07 09:00] Sam: the hall is booked", "Kim Lee: Thanks!")
 _MESSAGE_HEAD = re.compile(r"^\s*(?:\[[^\]\n]{1,40}\]\s*)?(?:[A-Z][^\W\d_]*(?:[ .'-][A-Z][^\W\d_]*){0,2}:\s)?")
 
 

@@ -50,7 +50,8 @@ def test_grounding_and_the_compact_context_read_counts_written_as_words_alike():
 
 
 def test_a_message_body_is_the_line_without_its_time_stamp_and_writer():
-    assert text.message_body("[2025-02-11 20:15] Tom: went with sage green.") == "went with sage green."
-    assert text.message_body("  [12/02/2025, 20:11] Tom Smith: hi") == "hi"
-    assert text.message_body("Priya: Brilliant!") == "Brilliant!"
+    assert text.message_body("[2025-03-07 09:00] Sam: the hall is booked.") == "the hall is booked."
+    assert text.message_body("  [12/02/2025, 20:11] Sam Smith: hi") == "hi"
+    assert text.message_body("Kim: Thanks!") == "Thanks!"
+    assert text.message_body("Changed in version 3.7: now ordered") == "Changed in version 3.7: now ordered"
     assert text.message_body("plain text: with a colon later") == "plain text: with a colon later"
