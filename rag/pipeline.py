@@ -167,9 +167,11 @@ class Bot:
                 ranked = fusion.rrf([dense, lexical], k=s.rrf_k)
             else:
                 ranked = fusion.weighted([dense, lexical], [s.dense_weight, 1 - s.dense_weight])
-            if s.mmr_lambda < 1.0:
-                ranked = fusion.mmr(ranked[:n], {i: self.store.vector(i) for i, _ in ranked[:n]}, k, s.mmr_lambda)
-            ranked = fusion.distinct(ranked[:n], self.store.vector, k, s.duplicate_cosine)
+            if s.mmr_lambda < 1.0:  # copies out of all candidates first, so that MMR still gives k
+                ranked = fusion.distinct(ranked[:n], self.store.vector, n, s.duplicate_cosine)
+                ranked = fusion.mmr(ranked, {i: self.store.vector(i) for i, _ in ranked}, k, s.mmr_lambda)
+            else:
+                ranked = fusion.distinct(ranked[:n], self.store.vector, k, s.duplicate_cosine)
             dense_of, lexical_of = dict(dense), dict(lexical)
             return [Hit(chunk=self.store.chunks[i], score=score, rank=r, dense=dense_of.get(i),
                         lexical=lexical_of.get(i))
