@@ -26,18 +26,25 @@ def variant(text: str) -> dict:
     return {"rewrite": "false", **changes}
 
 
-def measure(bot: Bot, cases) -> tuple[float, float, int, float]:
-    """(hit@5, answer in passages, questions, mean context tokens) over answerable span questions."""
-    hit, kept, tokens, n = 0, 0, 0, 0
+def measure(bot: Bot, cases) -> tuple[float, float, float, int, float]:
+    """(hit@5, answer in the retrieved chunks, answer in passages, questions, mean context tokens)
+    over answerable span questions. The answer in the retrieved chunks is what a context built
+    from them can keep at most."""
+    hit, retrieved, kept, tokens, n = 0, 0, 0, 0, 0
     for case in cases:
         if not case.answerable or not case.answers or normalize_answer(case.answers[0]) in YES_NO:
             continue
         turn = bot.read(case.question, case.history)
         n += 1
         hit += any(matches(h.chunk, src) for h in turn.hits[:5] for src in case.sources)
-        kept += bool(max((contains_answer(h.chunk.text, case.answers) or 0 for h in turn.passages), default=0))
+        retrieved += _holds(turn.hits, case.answers)
+        kept += _holds(turn.passages, case.answers)
         tokens += sum(bot.embedder.count_tokens(h.chunk.text) for h in turn.passages)
-    return hit / max(n, 1), kept / max(n, 1), n, tokens / max(n, 1)
+    return hit / max(n, 1), retrieved / max(n, 1), kept / max(n, 1), n, tokens / max(n, 1)
+
+
+def _holds(hits, answers) -> bool:
+    return bool(max((contains_answer(h.chunk.text, answers) or 0 for h in hits), default=0))
 
 
 def main(argv=None) -> int:
@@ -51,11 +58,12 @@ def main(argv=None) -> int:
     cases = load_cases(args.questions)
     if args.split:
         cases = select_split(cases, args.split)
-    print("| variant | hit@5 | answer in passages | gap | context tokens | n |\n| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| variant | hit@5 | answer in retrieved | answer in passages | gap | context tokens | n |\n"
+          "| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for text in args.variant or [""]:
         bot = Bot(load_settings(index_dir=args.index, **variant(text)))
-        hit, kept, n, tokens = measure(bot, cases)
-        print(f"| {text or 'defaults'} | {hit:.3f} | {kept:.3f} | {hit - kept:+.3f} | {tokens:.0f} | {n} |")
+        hit, retrieved, kept, n, tokens = measure(bot, cases)
+        print(f"| {text or 'defaults'} | {hit:.3f} | {retrieved:.3f} | {kept:.3f} | {hit - kept:+.3f} | {tokens:.0f} | {n} |")
     return 0
 
 
