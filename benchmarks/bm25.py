@@ -24,7 +24,7 @@ def main() -> None:
     p.add_argument("--adds", type=int, default=3)
     args = p.parse_args()
     started = time.perf_counter()
-    store = Store.open(args.index, "synthetic", 384, 160, 32)
+    store = Store.open(args.index, "synthetic", 384, (160, 32))
     print(f"open {time.perf_counter() - started:.2f} s, format {store.manifest.format}, "
           f"{len(store.chunks)} chunks in {len(store.manifest.segments)} segments")
     started = time.perf_counter()

@@ -188,7 +188,7 @@ def child_synthetic(index: str, n: int) -> dict:
     vocab = vocabulary()
     rng = random.Random(0)
     started = time.perf_counter()
-    store = Store.open(index, "synthetic", dim, 160, 32)
+    store = Store.open(index, "synthetic", dim, (160, 32))
     for f in range(n // per_file):
         text = document(rng, vocab, per_file * 2)
         parts = text.split("\n")
@@ -201,7 +201,7 @@ def child_synthetic(index: str, n: int) -> dict:
     build_s = time.perf_counter() - started
     del store
     started = time.perf_counter()
-    store = Store.open(index, "synthetic", dim, 160, 32)
+    store = Store.open(index, "synthetic", dim, (160, 32))
     open_s = time.perf_counter() - started
     out = {"chunks": len(store.chunks), "build_s": round(build_s, 1), "open_s": round(open_s, 3),
            "index_mb": round(folder_mb(Path(index)), 1)}

@@ -192,8 +192,10 @@ def cmd_chat(bot, args):
 def cmd_docs(bot, args):
     files = bot.documents()
     s = bot.settings
-    print(f"index {Path(s.index_dir).resolve()}: embedder {s.embedder}, chunks of {s.chunk_tokens} tokens with "
-          f"{s.chunk_overlap} overlap; model {s.model}")
+    from .stores import indexed_chunking
+    tokens, overlap = indexed_chunking(s)
+    print(f"index {Path(s.index_dir).resolve()}: embedder {s.embedder}, chunks of {tokens} tokens with "
+          f"{overlap} overlap; model {s.model}")
     if not files:
         print("no documents indexed yet: rag ingest PATH")
     for f in files:

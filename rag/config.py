@@ -34,8 +34,8 @@ class Settings:
     embedder: str = "all-MiniLM-L6-v2"  # or any sentence-transformers name or path
     embedder_backend: str = "auto"  # torch, onnx-int8 (exported here from the same weights, int8: about
     # three times as fast), or auto: onnx-int8 for a new index, and an existing index's own backend
-    chunk_tokens: int = 160  # chunk size in embedder tokens
-    chunk_overlap: int = 32  # overlap in embedder tokens (whole sentences)
+    chunk_tokens: int = 0  # chunk size in embedder tokens; 0: an existing index's own, NEW_INDEX_CHUNKING for a new one
+    chunk_overlap: int = -1  # overlap in embedder tokens (whole sentences); -1: a fifth of chunk_tokens
     ingest_batch: int = 256  # chunks embedded and committed together: an interrupted ingest loses one batch
     ann_threshold: int = 50_000  # chunks from which dense search uses an IVF index instead of exact search
     vector_store: str = "faiss"  # faiss (files in index_dir) or qdrant (rag/qdrant_store.py)
@@ -98,9 +98,23 @@ class Settings:
         if self.qdrant_collection and not re.fullmatch(r"[A-Za-z0-9_-]{1,200}", self.qdrant_collection):
             raise ConfigError(f"Setting 'qdrant_collection' must be letters, digits, '-' or '_', "
                               f"got {self.qdrant_collection!r}")
-        if self.chunk_overlap >= self.chunk_tokens:
+        if self.chunk_overlap >= 0 and not self.chunk_tokens:
+            raise ConfigError("Setting 'chunk_overlap' needs 'chunk_tokens' too (without them the index "
+                              "keeps its own chunking)")
+        if 0 < self.chunk_tokens < 8:
+            raise ConfigError(f"Setting 'chunk_tokens' must be 0 (the index's own) or at least 8, "
+                              f"got {self.chunk_tokens}")
+        if self.chunk_tokens and self.chunk_overlap >= self.chunk_tokens:
             raise ConfigError(f"Setting 'chunk_overlap' ({self.chunk_overlap}) must be smaller than "
                               f"'chunk_tokens' ({self.chunk_tokens})")
+
+    @property
+    def chunking(self) -> tuple[int, int] | None:
+        """(chunk tokens, overlap) as set, or None when not set: an existing index keeps its own
+        chunking, and a new one gets NEW_INDEX_CHUNKING."""
+        if not self.chunk_tokens:
+            return None
+        return self.chunk_tokens, self.chunk_overlap if self.chunk_overlap >= 0 else self.chunk_tokens // 5
 
     @property
     def uploads_dir(self) -> str:
@@ -115,12 +129,13 @@ class Settings:
         return {k: ("***" if k in SECRETS and v else v) for k, v in values.items()}
 
 
+NEW_INDEX_CHUNKING = (160, 32)  # (tokens, overlap) of a new index when chunk_tokens is not set
 SECRETS = ("password", "api_key", "qdrant_api_key")  # never written into a report
 
 
 # the bounds of numeric settings: a value outside is an error, not a silent surprise
 RANGES = {
-    "chunk_tokens": (8, 1_000_000), "ingest_batch": (1, 1_000_000), "ann_threshold": (1, 10**9), "chunk_overlap": (0, 999_999), "top_k": (1, 50), "dense_weight": (0.0, 1.0),
+    "chunk_tokens": (0, 1_000_000), "ingest_batch": (1, 1_000_000), "ann_threshold": (1, 10**9), "chunk_overlap": (-1, 999_999), "top_k": (1, 50), "dense_weight": (0.0, 1.0),
     "rrf_k": (1, 10_000), "candidates": (1, 1000), "mmr_lambda": (0.0, 1.0), "duplicate_cosine": (0.0, 1.0), "min_score": (-1.0, 1.0),
     "context_tokens": (16, 100_000), "min_overlap": (0.0, 1.0), "n_ctx": (256, 1_048_576),
     "n_threads": (0, 1024), "temperature": (0.0, 5.0), "max_tokens": (1, 100_000), "seed": (0, 2**31 - 1),

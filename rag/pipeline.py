@@ -107,7 +107,8 @@ class Bot:
             def commit(batch):
                 with self._lock:
                     self._changing(store, lambda: apply(store, batch))
-            return ingest(store, self.embedder, list(paths), s.chunk_tokens, s.chunk_overlap, commit,
+            m = store.manifest
+            return ingest(store, self.embedder, list(paths), m.chunk_tokens, m.chunk_overlap, commit,
                           s.ingest_batch, progress=progress, warn=warn)
 
     def remove(self, source: str) -> bool:

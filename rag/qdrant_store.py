@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from .bm25 import B, K1, terms
+from .config import NEW_INDEX_CHUNKING
 from .errors import IndexMismatchError, MissingDependency, RagError
 from .store import Manifest, check_folder, indexed_files
 from .types import Chunk, IndexedFile
@@ -145,6 +146,14 @@ def indexed_embedder(settings) -> str | None:
     return state["embedder"] if state else None
 
 
+def indexed_chunking(settings) -> tuple[int, int] | None:
+    """(chunk tokens, overlap) of an index, from its committed state; None for no index."""
+    if not settings.qdrant_url and not local_folder(settings).exists():
+        return None
+    state = _read_explained(connect(settings), settings)[0]
+    return (state["chunk_tokens"], state["chunk_overlap"]) if state else None
+
+
 def _read_explained(client, settings) -> tuple[dict | None, dict[str, dict]]:
     """_read, with a server's error told in plain words."""
     try:
@@ -215,7 +224,7 @@ class QdrantStore:
     def open(cls, settings, embedder: str, dim: int) -> "QdrantStore":
         client, where = connect(settings), describe(settings)
         state, files = _read_explained(client, settings)
-        manifest = Manifest(embedder, dim, settings.chunk_tokens, settings.chunk_overlap)
+        manifest = Manifest(embedder, dim, *(settings.chunking or NEW_INDEX_CHUNKING))
         if state is not None:
             remedy = cls._remedy(settings)
             if state.get("format") != FORMAT:
@@ -223,7 +232,7 @@ class QdrantStore:
                                          f"reads {FORMAT}). {remedy}")
             manifest = Manifest(state["embedder"], state["dim"], state["chunk_tokens"], state["chunk_overlap"],
                                 next_id=state["next_id"], files=files)
-            manifest.check(embedder, dim, settings.chunk_tokens, settings.chunk_overlap, where, remedy)
+            manifest.check(embedder, dim, settings.chunking, where, remedy)
         return cls(client, settings, manifest, state)
 
     @staticmethod

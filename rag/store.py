@@ -32,6 +32,7 @@ from typing import Protocol
 import numpy as np
 
 from .bm25 import FORMAT as LEXICAL
+from .config import NEW_INDEX_CHUNKING
 from .errors import IndexMismatchError, MissingDependency, RagError
 from .types import Chunk, IndexedFile
 
@@ -155,16 +156,18 @@ class Manifest:
     segments: list[dict] = field(default_factory=list)  # {"dir", "chunks", "deleted": [vector ids], "lexical"}
     ann: dict | None = None  # {"dir", "upto": vector ids below it are in the IVF index}
 
-    def check(self, embedder: str, dim: int, chunk_tokens: int, chunk_overlap: int, where,
+    def check(self, embedder: str, dim: int, chunking: tuple[int, int] | None, where,
               remedy: str | None = None):
+        """Raise IndexMismatchError when vectors of `embedder` and chunks of `chunking` (None: any)
+        cannot join this index."""
         problems = []
         if self.format not in READS:
             problems.append(f"index format {self.format} (this version reads {READS[0]} to {READS[-1]})")
         if (self.embedder, self.dim) != (embedder, dim):
             problems.append(f"embedder {self.embedder} ({self.dim} dims), configured {embedder} ({dim} dims)")
-        if (self.chunk_tokens, self.chunk_overlap) != (chunk_tokens, chunk_overlap):
+        if chunking is not None and (self.chunk_tokens, self.chunk_overlap) != tuple(chunking):
             problems.append(f"chunking {self.chunk_tokens}/{self.chunk_overlap} tokens, "
-                            f"configured {chunk_tokens}/{chunk_overlap}")
+                            f"configured {chunking[0]}/{chunking[1]}")
         if problems:
             hint = ""
             base, _, backend = self.embedder.partition("+")
@@ -207,8 +210,10 @@ class Store:
 
     # ---------- opening ----------
     @classmethod
-    def open(cls, root, embedder: str, dim: int, chunk_tokens: int, chunk_overlap: int,
+    def open(cls, root, embedder: str, dim: int, chunking: tuple[int, int] | None,
              ann_threshold: int = ANN_THRESHOLD) -> "Store":
+        """The index at `root`, checked against the embedder and chunking (None: the index's own),
+        or an empty one (chunked by `chunking` or NEW_INDEX_CHUNKING) when there is none yet."""
         root = Path(root)
         check_folder(root)
         generation = current_generation(root)
@@ -222,9 +227,9 @@ class Store:
                                    f"Delete {root} and ingest again.") from None
                 generation = newer  # a writer switched generations while this one was read
                 continue
-            store.manifest.check(embedder, dim, chunk_tokens, chunk_overlap, root)
+            store.manifest.check(embedder, dim, chunking, root)
             return store
-        return cls(root, Manifest(embedder, dim, chunk_tokens, chunk_overlap), {}, FaissIndex(dim),
+        return cls(root, Manifest(embedder, dim, *(chunking or NEW_INDEX_CHUNKING)), {}, FaissIndex(dim),
                    ann_threshold)
 
     @classmethod
@@ -534,6 +539,13 @@ def files_on_disk(root) -> list[IndexedFile]:
 def embedder_on_disk(root) -> str | None:
     """The embedder id an index was built with, from its manifest alone; None for no index."""
     return _from_manifest(root, "embedder") if Path(root).is_dir() else None
+
+
+def chunking_on_disk(root) -> tuple[int, int] | None:
+    """(chunk tokens, overlap) of an index, from its manifest alone; None for no index."""
+    if not Path(root).is_dir() or current_generation(Path(root)) is None:
+        return None
+    return _from_manifest(root, "chunk_tokens"), _from_manifest(root, "chunk_overlap")
 
 
 def _from_manifest(root, key: str):

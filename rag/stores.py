@@ -8,7 +8,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .store import Manifest, Store, embedder_on_disk, files_on_disk
+from .config import NEW_INDEX_CHUNKING
+from .store import Manifest, Store, chunking_on_disk, embedder_on_disk, files_on_disk
 from .types import Chunk, IndexedFile
 
 
@@ -36,7 +37,7 @@ def open_store(settings, embedder: str, dim: int) -> IndexStore:
     if settings.vector_store == "qdrant":
         from .qdrant_store import QdrantStore
         return QdrantStore.open(settings, embedder, dim)
-    return Store.open(settings.index_dir, embedder, dim, settings.chunk_tokens, settings.chunk_overlap,
+    return Store.open(settings.index_dir, embedder, dim, settings.chunking,
                       settings.ann_threshold)
 
 
@@ -55,3 +56,14 @@ def indexed_embedder(settings) -> str | None:
         from .qdrant_store import indexed_embedder as qdrant_embedder
         return qdrant_embedder(settings)
     return embedder_on_disk(settings.index_dir)
+
+
+def indexed_chunking(settings) -> tuple[int, int]:
+    """(chunk tokens, overlap) that ingest uses: the index's own, or for an index not built yet
+    the setting or NEW_INDEX_CHUNKING. Loads no model."""
+    if settings.vector_store == "qdrant":
+        from .qdrant_store import indexed_chunking as qdrant_chunking
+        on_disk = qdrant_chunking(settings)
+    else:
+        on_disk = chunking_on_disk(settings.index_dir)
+    return on_disk or settings.chunking or NEW_INDEX_CHUNKING

@@ -32,3 +32,13 @@ def test_bad_values_are_clear_errors(tmp_path):
         load_settings(unknown, env={})
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "missing.toml", env={})
+
+
+def test_chunking_is_the_index_own_unless_set():
+    assert Settings().chunking is None
+    assert Settings(chunk_tokens=200).chunking == (200, 40)  # the overlap a fifth unless set
+    assert Settings(chunk_tokens=200, chunk_overlap=0).chunking == (200, 0)
+    with pytest.raises(ConfigError, match="'chunk_overlap' needs 'chunk_tokens'"):
+        Settings(chunk_overlap=10)
+    with pytest.raises(ConfigError, match="'chunk_tokens' must be 0 .* or at least 8"):
+        Settings(chunk_tokens=4)

@@ -132,7 +132,8 @@ def test_an_unreadable_file_is_skipped(tmp_path):
     ({"RAG_TOP_K": "2.5"}, "'top_k' must be int"),
     ({"RAG_MIN_OVERLAP": "nan"}, "'min_overlap' must be"),
     ({"RAG_RETRIEVER": "semantic"}, "'retriever' must be one of dense, bm25, hybrid"),
-    ({"RAG_CHUNK_OVERLAP": "200"}, "'chunk_overlap' \\(200\\) must be smaller"),
+    ({"RAG_CHUNK_TOKENS": "160", "RAG_CHUNK_OVERLAP": "200"}, "'chunk_overlap' \\(200\\) must be smaller"),
+    ({"RAG_CHUNK_OVERLAP": "20"}, "'chunk_overlap' needs 'chunk_tokens'"),
 ])
 def test_bad_environment_settings_name_the_key(env, message):
     with pytest.raises(ConfigError, match=message):

@@ -3,6 +3,7 @@ import json
 import pytest
 
 import rag
+from rag.config import NEW_INDEX_CHUNKING
 from rag.errors import IndexMismatchError
 from rag.fakes import FakeEmbedder
 from rag.store import Store
@@ -80,6 +81,23 @@ def test_other_embedder_or_chunking_is_a_clear_error(make_bot, docs_dir, tmp_pat
         make_bot(chunk_tokens=99).retrieve("apples")
 
 
+def test_an_index_keeps_its_own_chunking_unless_chunking_is_set(make_bot, docs_dir, tmp_path):
+    make_bot(chunk_tokens=20, chunk_overlap=4).ingest([docs_dir])
+    auto = make_bot(chunk_tokens=0, chunk_overlap=-1)  # the defaults
+    (docs_dir / "more.txt").write_text("Pears are green. " * 30)
+    auto.ingest([docs_dir])  # no mismatch: the new file is chunked as the index is
+    assert (auto.store.manifest.chunk_tokens, auto.store.manifest.chunk_overlap) == (20, 4)
+    assert max(auto.embedder.count_tokens(c.text) for c in auto.store.chunks.values()) <= 20
+    with pytest.raises(IndexMismatchError, match="chunking 20/4 tokens, configured 30/6"):
+        make_bot(chunk_tokens=30, chunk_overlap=-1).retrieve("apples")  # the overlap is a fifth unless set
+
+
+def test_a_new_index_gets_the_new_index_chunking(make_bot, docs_dir):
+    bot = make_bot(chunk_tokens=0, chunk_overlap=-1)
+    bot.ingest([docs_dir])
+    assert (bot.store.manifest.chunk_tokens, bot.store.manifest.chunk_overlap) == NEW_INDEX_CHUNKING
+
+
 def test_newer_format_is_refused(make_bot, docs_dir, tmp_path):
     bot = make_bot()
     bot.ingest([docs_dir])
@@ -121,7 +139,7 @@ def test_store_files_are_plain_and_readable(make_bot, docs_dir):
     assert all(json.loads((seg / "lexical" / "meta.json").read_text())["format"] == 1 for seg in segments)
     rows = [json.loads(line) for seg in segments for line in (seg / "chunks.jsonl").read_text().splitlines()]
     assert all(r["text"] for r in rows) and len(rows) == len(Store.open(
-        bot.store.root, "fake-words", 64, 40, 8).chunks)
+        bot.store.root, "fake-words", 64, (40, 8)).chunks)
 
 
 def test_progress_tells_each_file_read_and_its_chunks_embedded(make_bot, docs_dir, monkeypatch):

@@ -170,7 +170,7 @@ def test_an_unexpected_error_in_the_reader_stops_the_ingest_as_before(make_bot, 
     with pytest.raises(RuntimeError, match="the disk is on fire"):
         bot.ingest([docs])
     assert no_reader_left()
-    store = Store.open(bot.settings.index_dir, "fake-words", 64, 40, 8)
+    store = Store.open(bot.settings.index_dir, "fake-words", 64, (40, 8))
     assert sorted(Path(c.source).name for c in store.chunks.values()) == ["note-000.txt", "note-001.txt"]
     assert len(store.vectors) == len(store.chunks)
     loads.hook = lambda path: None
@@ -199,7 +199,7 @@ def test_ctrl_c_while_embedding_keeps_the_finished_batches_and_stops_the_reader(
     with pytest.raises(KeyboardInterrupt):
         bot.ingest([docs])
     assert no_reader_left()
-    store = Store.open(bot.settings.index_dir, "fake-words", 64, 40, 8)
+    store = Store.open(bot.settings.index_dir, "fake-words", 64, (40, 8))
     assert sorted(Path(c.source).name for c in store.chunks.values()) == [f"note-{i:03d}.txt" for i in range(8)]
     assert len(store.vectors) == len(store.chunks) == sum(f.chunks for f in store.files())
     fresh = FakeEmbedder()
@@ -263,7 +263,7 @@ def test_ctrl_c_does_not_wait_for_a_file_that_never_finishes_reading(tmp_path):
     finally:
         proc.kill()
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
-    store = Store.open(index, "fake", 64, 40, 8)
+    store = Store.open(index, "fake", 64, (40, 8))
     assert [Path(c.source).name for c in store.chunks.values()] == ["note-000.txt"]
 
 

@@ -80,7 +80,7 @@ def test_an_ingest_killed_at_any_point_keeps_finished_batches_and_the_rerun_equa
     subprocess.run(rag_cmd("--index", str(tmp_path / "clean"), "ingest", str(first), str(more)), env=batched,
                    check=True, capture_output=True, timeout=300)
     whole = time.monotonic() - started
-    clean = Store.open(tmp_path / "clean", NEW_INDEX_EMBEDDER, 384, 160, 32)
+    clean = Store.open(tmp_path / "clean", NEW_INDEX_EMBEDDER, 384, (160, 32))
     everything = sorted(before + [f"more-{i:02d}.txt" for i in range(60)])
     kept = before
     for fraction in (0.3, 0.6, 0.85, 0.95, 0.99):
@@ -92,7 +92,7 @@ def test_an_ingest_killed_at_any_point_keeps_finished_batches_and_the_rerun_equa
         after = indexed(index)
         # what an earlier run committed stays; what is listed is whole
         assert set(kept) <= set(after) <= set(everything), fraction
-        store = Store.open(index, NEW_INDEX_EMBEDDER, 384, 160, 32)  # opens, vectors and chunks agree
+        store = Store.open(index, NEW_INDEX_EMBEDDER, 384, (160, 32))  # opens, vectors and chunks agree
         assert len(store.vectors) == len(store.chunks) == sum(f.chunks for f in store.files())
         kept = after
         if after == everything:
@@ -100,7 +100,7 @@ def test_an_ingest_killed_at_any_point_keeps_finished_batches_and_the_rerun_equa
     done = subprocess.run(rag_cmd("--index", str(index), "ingest", str(first), str(more)), env=batched,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    store = Store.open(index, NEW_INDEX_EMBEDDER, 384, 160, 32)
+    store = Store.open(index, NEW_INDEX_EMBEDDER, 384, (160, 32))
     assert sorted(c.text for c in store.chunks.values()) == sorted(c.text for c in clean.chunks.values())
     assert [p.name for p in index.iterdir() if p.name.startswith(("gen-", ".new-"))] == [store.generation]
     listed = {s["dir"] for s in json.loads((index / store.generation / "manifest.json").read_text())["segments"]}

@@ -239,7 +239,7 @@ def test_real_reingest_embeds_nothing_and_remove_takes_the_passages_away(qdrant_
 
 @pytest.mark.slow
 def test_real_model_change_is_refused(qdrant_settings):
-    with pytest.raises(IndexMismatchError, match="chunking 160/32 tokens, configured 200/32.*Re-index"):
+    with pytest.raises(IndexMismatchError, match="chunking 160/32 tokens, configured 200/40.*Re-index"):
         rag.Bot(qdrant_settings.replace(chunk_tokens=200)).retrieve("capex")
 
 

@@ -175,7 +175,7 @@ def test_build_context_selects_sentences_within_a_share_of_the_budget_per_part()
     found = hit(text)
     turn = Turn(question="q", parts=("Acme robots", "Bolt boats"), rankings=((found,), (found,)), hits=(found,))
     embedder = FakeEmbedder()
-    settings = SETTINGS.replace(context_tokens=16)  # 8 words for each part: its best sentence, and the one before
+    settings = SETTINGS.replace(compact=True, context_tokens=16)  # 8 words for each part: its best sentence, and the one before
     out = stages.build_context(turn, settings, embedder, CachedEmbedder(embedder))
     acme, bolt = (h.chunk.text for h in out.passages)
     assert acme == "Acme builds robots in Ohio every year." and bolt.endswith("Bolt builds boats in Maine every year.")

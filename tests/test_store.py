@@ -54,14 +54,14 @@ def test_an_interrupted_ingest_keeps_its_finished_batches_and_the_rerun_carries_
         bot.ingest([docs])
     kept = manifest(bot.store.root)["files"]
     assert len(kept) == 20  # two batches of 10 files, one chunk each
-    store = Store.open(bot.store.root, "fake-words", 64, 40, 8)
+    store = Store.open(bot.store.root, "fake-words", 64, (40, 8))
     assert len(store.chunks) == len(store.vectors) == 20
     fresh = FakeEmbedder()
     again = rag.Bot(bot.settings, embedder=fresh, generator=None).ingest([docs])
     assert len(again.unchanged) == 20 and len(again.added) == 20 and fresh.calls == 20
     clean = make_bot(index_dir=str(tmp_path / "clean"))
     clean.ingest([docs])
-    resumed = Store.open(bot.store.root, "fake-words", 64, 40, 8)
+    resumed = Store.open(bot.store.root, "fake-words", 64, (40, 8))
     assert sorted((c.source, c.text) for c in resumed.chunks.values()) == \
         sorted((c.source, c.text) for c in clean.store.chunks.values())
     assert resumed.lexical("coins Note 33", 1)[0][0] in resumed.chunks
@@ -123,7 +123,7 @@ def test_bm25_over_segments_scores_as_bm25s_over_the_live_chunks(tmp_path):
     from rag.bm25 import STOPWORDS, TOKENS, tokenize
     from rag.types import Chunk
     rng, vocab = random.Random(0), vocabulary()
-    store = Store.open(tmp_path / "ix", "synthetic", 8, 160, 32)
+    store = Store.open(tmp_path / "ix", "synthetic", 8, (160, 32))
     vectors = np.eye(8, dtype="float32")[[0] * 4]
     for f in range(90):
         texts = document(rng, vocab, 16).split("\n")[:4]
@@ -150,7 +150,7 @@ def test_bm25_over_segments_scores_as_bm25s_over_the_live_chunks(tmp_path):
         assert top == [live[i] for i in np.argsort(-expected, kind="stable")[:len(top)]] or \
             np.allclose(sorted(expected, reverse=True)[:len(top)], [got[v] for v in top], rtol=1e-5)
     store.save()
-    reopened = Store.open(tmp_path / "ix", "synthetic", 8, 160, 32)
+    reopened = Store.open(tmp_path / "ix", "synthetic", 8, (160, 32))
     for q in questions(5):
         assert [v for v, _ in reopened.lexical(q, 10)] == [v for v, _ in store.lexical(q, 10)]
 
@@ -209,12 +209,12 @@ def test_large_indexes_search_an_ivf_index_and_agree_with_exact_search(tmp_path)
     vectors = centres[rng.integers(0, 40, n)] + 0.3 * rng.standard_normal((n, dim))
     vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype("float32")
     from rag.types import Chunk
-    store = Store.open(tmp_path / "ix", "synthetic", dim, 160, 32, ann_threshold=1000)
+    store = Store.open(tmp_path / "ix", "synthetic", dim, (160, 32), ann_threshold=1000)
     for f in range(n // 10):
         chunks = [Chunk(f"{f}:{j}", f"/s/{f}.txt", f"text {f} {j}", j, j + 1) for j in range(10)]
         store.add_source(f"/s/{f}.txt", f"{f:064x}", chunks, vectors[f * 10:(f + 1) * 10], "2026")
     store.save()
-    reopened = Store.open(tmp_path / "ix", "synthetic", dim, 160, 32, ann_threshold=1000)
+    reopened = Store.open(tmp_path / "ix", "synthetic", dim, (160, 32), ann_threshold=1000)
     assert reopened.search_kind() == "ivf"
     exact = FaissIndex(dim)
     exact.add(np.arange(n), vectors)
@@ -228,10 +228,10 @@ def test_large_indexes_search_an_ivf_index_and_agree_with_exact_search(tmp_path)
     new /= np.linalg.norm(new)
     reopened.add_source("/s/new.txt", "e" * 64, [Chunk("n", "/s/new.txt", "new", 0, 1)], new, "2026")
     reopened.save()
-    assert reopened.manifest.ann["dir"] == Store.open(tmp_path / "ix", "synthetic", dim, 160, 32, 1000).manifest.ann["dir"]
+    assert reopened.manifest.ann["dir"] == Store.open(tmp_path / "ix", "synthetic", dim, (160, 32), 1000).manifest.ann["dir"]
     assert reopened.search(vectors[0], 5)[0][0].source != "/s/0.txt"
     assert reopened.search(new[0], 1)[0][0].source == "/s/new.txt"
-    small = Store.open(tmp_path / "ix", "synthetic", dim, 160, 32, ann_threshold=10**6)
+    small = Store.open(tmp_path / "ix", "synthetic", dim, (160, 32), ann_threshold=10**6)
     assert small.search_kind() == "ivf"  # as saved; the next save drops it
     small.save()
     assert small.search_kind() == "exact" and small.manifest.ann is None
@@ -272,7 +272,7 @@ def test_a_format_1_index_is_read_and_carried_on(make_bot, docs_dir, tmp_path):
 def test_vectors_of_another_backend_are_not_mixed(tmp_path):
     m = Manifest("all-MiniLM-L6-v2", 384, 160, 32)
     with pytest.raises(IndexMismatchError, match='embedder_backend = "torch" to keep using it'):
-        m.check("all-MiniLM-L6-v2+onnx-int8", 384, 160, 32, tmp_path)
+        m.check("all-MiniLM-L6-v2+onnx-int8", 384, (160, 32), tmp_path)
     m = Manifest("all-MiniLM-L6-v2+onnx-int8", 384, 160, 32)
     with pytest.raises(IndexMismatchError, match='embedder_backend = "onnx-int8"'):
-        m.check("all-MiniLM-L6-v2", 384, 160, 32, tmp_path)
+        m.check("all-MiniLM-L6-v2", 384, (160, 32), tmp_path)

@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..config import NEW_INDEX_CHUNKING
 from ..embedder import backend_for
 from ..errors import RagError
 from . import metrics as m
@@ -56,7 +57,8 @@ def bench_bot(bot_factory, folder: Path, **settings):
     chosen = backend_for(getattr(s, "embedder_backend", "torch"), None)  # "auto": what a new index gets
     backend = "" if chosen == "torch" else f"+{chosen}"
     store = "" if getattr(s, "vector_store", "faiss") == "faiss" else f"-{s.vector_store}"
-    index = folder / f"index-{slug(s.embedder + backend)}-{s.chunk_tokens}-{s.chunk_overlap}{store}"
+    tokens, overlap = getattr(s, "chunking", None) or NEW_INDEX_CHUNKING
+    index = folder / f"index-{slug(s.embedder + backend)}-{tokens}-{overlap}{store}"
     return bot_factory(index_dir=str(index), data_dir=str(folder / "uploads"), **settings)
 
 
