@@ -198,14 +198,16 @@ class Ours:
     def load(self) -> dict:
         from rag.embedder import backend_for, load_embedder
         from rag.generator import load_generator
+        from rag.stores import indexed_chunking
         s = self.rag.load_settings(index_dir=str(self.index), model=self.model)
+        chunking = indexed_chunking(s)
         t0 = time.perf_counter()
         load_embedder(s.embedder, backend_for(s.embedder_backend, None)).embed_documents(["warm up"])
         t1 = time.perf_counter()
         generator = load_generator(s.model, s.n_ctx, s.n_threads, s.seed)
         t2 = time.perf_counter()
         return {"embedder_load_s": t1 - t0, "model_load_s": t2 - t1, "n_threads": generator.llm.n_threads,
-                "chunk_tokens": s.chunk_tokens, "chunk_overlap": s.chunk_overlap, "top_k": s.top_k,
+                "chunk_tokens": chunking[0], "chunk_overlap": chunking[1], "top_k": s.top_k,
                 "embedder_backend": s.embedder_backend, "max_tokens": s.max_tokens, "n_ctx": s.n_ctx,
                 "seed": s.seed}
 

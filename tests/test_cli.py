@@ -39,3 +39,4 @@ def test_rag_docs_loads_no_model(make_bot, docs_dir, monkeypatch, capsys):
     assert cli.main(["--index", settings.index_dir, "docs"]) == 0
     out = capsys.readouterr().out
     assert "fruit.txt" in out and "space.md" in out
+    assert "chunks of 40 tokens with 8 overlap" in out  # the index's own chunking, chunk_tokens not set
