@@ -34,7 +34,8 @@ class Settings:
     embedder: str = "all-MiniLM-L6-v2"  # or any sentence-transformers name or path
     embedder_backend: str = "auto"  # torch, onnx-int8 (exported here from the same weights, int8: about
     # three times as fast), or auto: onnx-int8 for a new index, and an existing index's own backend
-    chunk_tokens: int = 0  # chunk size in embedder tokens; 0: an existing index's own, NEW_INDEX_CHUNKING for a new one
+    chunk_tokens: int = 0  # chunk size in embedder tokens; 0: an existing index's own (a new one:
+    # NEW_INDEX_CHUNKING)
     chunk_overlap: int = -1  # overlap in embedder tokens (whole sentences); -1: a fifth of chunk_tokens
     ingest_batch: int = 256  # chunks embedded and committed together: an interrupted ingest loses one batch
     ann_threshold: int = 50_000  # chunks from which dense search uses an IVF index instead of exact search

@@ -140,18 +140,21 @@ def listed_files(settings) -> list[IndexedFile]:
 
 def indexed_embedder(settings) -> str | None:
     """The embedder id an index was built with, from its committed state; None for no index."""
-    if not settings.qdrant_url and not local_folder(settings).exists():
-        return None
-    state = _read_explained(connect(settings), settings)[0]
+    state = _committed_state(settings)
     return state["embedder"] if state else None
 
 
 def indexed_chunking(settings) -> tuple[int, int] | None:
     """(chunk tokens, overlap) of an index, from its committed state; None for no index."""
+    state = _committed_state(settings)
+    return (state["chunk_tokens"], state["chunk_overlap"]) if state else None
+
+
+def _committed_state(settings) -> dict | None:
+    """The index's committed state, without creating an embedded index where there is none."""
     if not settings.qdrant_url and not local_folder(settings).exists():
         return None
-    state = _read_explained(connect(settings), settings)[0]
-    return (state["chunk_tokens"], state["chunk_overlap"]) if state else None
+    return _read_explained(connect(settings), settings)[0]
 
 
 def _read_explained(client, settings) -> tuple[dict | None, dict[str, dict]]:

@@ -543,19 +543,20 @@ def embedder_on_disk(root) -> str | None:
 
 def chunking_on_disk(root) -> tuple[int, int] | None:
     """(chunk tokens, overlap) of an index, from its manifest alone; None for no index."""
-    if not Path(root).is_dir() or current_generation(Path(root)) is None:
-        return None
-    return _from_manifest(root, "chunk_tokens"), _from_manifest(root, "chunk_overlap")
+    fields = _from_manifest(root, "chunk_tokens", "chunk_overlap") if Path(root).is_dir() else None
+    return tuple(fields) if fields is not None else None
 
 
-def _from_manifest(root, key: str):
-    """One field of the live generation's manifest; None for an index not written yet."""
+def _from_manifest(root, *keys: str):
+    """Fields of the live generation's manifest (one key: its value; several: a list), read once;
+    None for an index not written yet."""
     root = Path(root)
     generation = current_generation(root)
     if generation is None:
         return None
     try:
-        return json.loads((root / generation / "manifest.json").read_text(encoding="utf-8"))[key]
+        manifest = json.loads((root / generation / "manifest.json").read_text(encoding="utf-8"))
+        return manifest[keys[0]] if len(keys) == 1 else [manifest[k] for k in keys]
     except (OSError, ValueError, KeyError) as e:
         raise RagError(f"The index at {root} is damaged ({e.__class__.__name__}). Delete {root} and ingest again.") from None
 
