@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Iterator, Protocol
 
@@ -13,14 +14,19 @@ from .models import resolve_model
 
 
 class Generator(Protocol):
-    """May also have `last_usage`: (prompt tokens, completion tokens) of the last finished call."""
+    """May also have `last_usage`: (prompt tokens, completion tokens) of the last finished call,
+    and `prefill(messages, superseded)`: read a prompt ahead of time (see LlamaGenerator.prefill)."""
     id: str
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]: ...
 
 
+PREFILL_STEP = 32  # tokens read per step of a prefill: a question waits at most one step for it
+
+
 class LlamaGenerator:
-    """One llama.cpp model; calls are queued with a lock, never interleaved."""
+    """One llama.cpp model; calls are queued with a lock, never interleaved. A prefill gives way:
+    it reads in short steps and stops as soon as a call is waiting."""
 
     def __init__(self, model: str, n_ctx: int = 4096, n_threads: int = 0, seed: int = 0):
         try:
@@ -45,6 +51,10 @@ class LlamaGenerator:
         self.path = path
         self.lock = threading.Lock()
         self.last_usage = (0, 0)
+        self.last_cached = 0  # prompt tokens of the last call already in the KV cache (a prefix)
+        self._waiting = 0  # calls waiting for the lock; a prefill stops for them
+        self._counting = threading.Lock()
+        self._formatter = None  # the GGUF's chat template, compiled on first use
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False))
@@ -54,11 +64,75 @@ class LlamaGenerator:
         with self.lock:
             self.llm.reset()
 
+    def prompt_tokens(self, messages: list[dict]) -> list[int] | None:
+        """The tokens create_chat_completion reads for `messages`, None when this model's chat
+        format is not the one in its GGUF (then nothing is prefilled)."""
+        llm = self.llm
+        if llm.chat_format != "chat_template.default" or llm.chat_handler is not None:
+            return None
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            model = llm._model
+            eos, bos = model.token_eos(), model.token_bos()
+            self._formatter = Jinja2ChatFormatter(
+                template=llm.metadata["tokenizer.chat_template"],
+                eos_token=model.token_get_text(eos) if eos != -1 else "",
+                bos_token=model.token_get_text(bos) if bos != -1 else "")
+        result = self._formatter(messages=messages)
+        return llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+
+    def prefill(self, messages: list[dict], superseded=lambda: False) -> int:
+        """Reads the prompt of `messages` into the model's KV cache ahead of the call that will
+        use it, so that the call reads only what differs (llama.cpp reuses a cached prefix).
+        Reads PREFILL_STEP tokens at a time and stops early when a call is waiting for the model
+        or `superseded()` is true. Returns how many of the prompt's tokens are now cached."""
+        tokens = self.prompt_tokens(messages)
+        if not tokens:
+            return 0
+        tokens = tokens[:max(self.llm.n_ctx() - 1, 0)]
+        while True:
+            if self._waiting or superseded():
+                return self._cached(tokens)
+            with self.lock:
+                cached = self._cached(tokens)
+                if cached >= len(tokens):
+                    return cached
+                self.llm.n_tokens = cached  # eval drops the cache beyond n_tokens first
+                self.llm.eval(tokens[cached:cached + PREFILL_STEP])
+
+    def _cached(self, tokens: list[int]) -> int:
+        """How many of `tokens`, from the start, the model's KV cache holds."""
+        cached = self.llm._input_ids
+        n = 0
+        for a, b in zip(cached, tokens):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    @contextmanager
+    def _turn(self):
+        """The model, for one call: a prefill under way stops at its next step."""
+        with self._counting:
+            self._waiting += 1
+        try:
+            self.lock.acquire()
+        finally:
+            with self._counting:
+                self._waiting -= 1
+        try:
+            yield
+        finally:
+            self.lock.release()
+
     def stream(self, messages, max_tokens=384, temperature=0.0) -> Iterator[str]:
-        with self.lock:
+        with self._turn():
             # no reset: llama.cpp reuses the KV cache of the prompt prefix this call shares with the
             # last one (system prompt, instructions, example), which is most of a question's prompt
             completion = 0
+            tokens = self.prompt_tokens(messages)
+            self.last_cached = self._cached(tokens) if tokens else 0
             try:
                 for part in self.llm.create_chat_completion(
                         messages=messages, max_tokens=max_tokens, temperature=temperature,

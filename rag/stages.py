@@ -74,6 +74,7 @@ class Draft:
     generate_s: float
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0
 
 
 def refusal(settings: Settings) -> str:
@@ -263,7 +264,8 @@ def generate(turn: Turn, settings: Settings, generator) -> Iterator[str | Draft]
         parts.append(piece)
         yield piece
     yield Draft(text="".join(parts), first_token=first, generate_s=time.perf_counter() - start,
-                prompt_tokens=getattr(generator, "last_usage", (0, 0))[0], completion_tokens=len(parts))
+                prompt_tokens=getattr(generator, "last_usage", (0, 0))[0], completion_tokens=len(parts),
+                cached_tokens=getattr(generator, "last_cached", 0))
 
 
 # ---------- check ----------
