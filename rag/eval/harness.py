@@ -153,9 +153,19 @@ def answer_record(answer) -> dict:
     }
 
 
-def run_case(bot, case: Case, k: int | None = None, ks=RETRIEVAL_KS) -> dict:
+def type_question(bot, case: Case, k: int | None, cps: float) -> None:
+    """A user typing the question at `cps` characters a second: each draft is offered for prefill
+    (Bot.prefill) as the chat's question box does at every key."""
+    for end in range(1, len(case.question) + 1):
+        time.sleep(1 / cps)
+        bot.prefill(case.question[:end], case.history, k)
+
+
+def run_case(bot, case: Case, k: int | None = None, ks=RETRIEVAL_KS, typing: float = 0.0) -> dict:
     record = {**case.to_dict(), "error": None}
     try:
+        if typing:
+            type_question(bot, case, k, typing)
         answer = bot.ask(case.question, history=case.history, k=k)
         hits = bot.retrieve(answer.query or case.question, k=max(max(ks), len(answer.passages)))
     except KeyboardInterrupt:
@@ -260,6 +270,7 @@ def speed_metrics(records, seed=0) -> dict:
     generate_s = [t["generate_s"] for t in timings if t.get("generate_s")]
     check_ms = [t["check_s"] * 1000 for t in timings if t.get("check_s")]
     prompt_tokens = [t["prompt_tokens"] for t in timings if t.get("prompt_tokens")]
+    new_tokens = [t["prompt_tokens"] - t.get("cached_tokens", 0) for t in timings if t.get("prompt_tokens")]
     generated = [(t["completion_tokens"], t["total_s"] - t["first_token_s"]) for t in timings
                  if t.get("first_token_s") is not None and t.get("completion_tokens")]
 
@@ -273,6 +284,7 @@ def speed_metrics(records, seed=0) -> dict:
         "context_ms_p50": pct(context_ms, 50), "generate_s_p50": pct(generate_s, 50),
         "check_ms_p50": pct(check_ms, 50),
         "prompt_tokens_p50": pct(prompt_tokens, 50),
+        "new_prompt_tokens_p50": pct(new_tokens, 50),  # read after the question arrived
         "tokens_per_s": m.bootstrap_stat(generated, lambda g: m.tokens_per_second([n for n, _ in g], [s for _, s in g]),
                                          len(generated), seed, resamples=300),
         "peak_rss_mb": m.stat(peak_rss_mb(), 1, None),
@@ -435,10 +447,12 @@ def unknown_sources(bot, cases: list[Case]) -> list[str]:
 
 
 def evaluate(bot, cases, *, k: int | None = None, seed: int = 0, progress: bool = False,
-             warmup: bool = True, name: str = "eval", ks=RETRIEVAL_KS, split: str | None = None) -> Report:
+             warmup: bool = True, name: str = "eval", ks=RETRIEVAL_KS, split: str | None = None,
+             typing: float = 0.0) -> Report:
     """Ask every case, judge the answers, aggregate. cases: a .jsonl path, or Case objects or
     dicts in the question-set format. k: passages per answer (default: settings.top_k).
-    split: only the cases of that split ("tune" or "heldout")."""
+    split: only the cases of that split ("tune" or "heldout"). typing: characters a second at
+    which each question is typed, with prefill, before it is sent (0: sent at once)."""
     from tqdm import tqdm
 
     cases = select_split(as_cases(cases), split)
@@ -449,7 +463,7 @@ def evaluate(bot, cases, *, k: int | None = None, seed: int = 0, progress: bool 
     bar = tqdm(total=len(cases), desc=name, unit="q", disable=not progress, file=sys.stderr)
     try:
         for case in cases:
-            records.append(run_case(bot, case, k, ks))
+            records.append(run_case(bot, case, k, ks, typing))
             bar.set_postfix_str(records[-1]["verdict"]["outcome"])
             bar.update(1)
     except KeyboardInterrupt:
@@ -457,7 +471,7 @@ def evaluate(bot, cases, *, k: int | None = None, seed: int = 0, progress: bool 
     finally:
         bar.close()
     info = describe(bot)
-    info.update(questions=len(cases), done=len(records), seed=seed, k=k or bot.settings.top_k,
+    info.update(questions=len(cases), done=len(records), seed=seed, k=k or bot.settings.top_k, typing_cps=typing,
                 elapsed_s=time.perf_counter() - started, unknown_sources=unknown_sources(bot, cases))
     if split or any(c.split for c in cases):
         info["split"] = split or "all"
