@@ -201,6 +201,9 @@ def test_cli_question_set_then_compare(make_bot, bot, fake_generator, tmp_path, 
     assert row.split("|")[2].strip() == "0.333" and row.split("|")[6].strip().startswith("+0.667")
     row = next(line for line in table.splitlines() if line.startswith("| answer.lenient |"))
     assert row.split("|")[2].strip() == "0.333" and row.split("|")[6].strip().startswith("+0.667")
+    # the moon answer (withheld: 72 days is not in the passage) is right in B; the other two are the same
+    assert "Same raw answer in A and B: 2 of the 3 questions both asked." in table
+    assert "| moon | refused | correct |" in table
 
 
 SPLIT_CASES = [{**CASES[0], "split": "tune", "tags": ["colours"]}, {**CASES[1], "split": "heldout"},

@@ -374,4 +374,28 @@ def compare(folder_a, folder_b) -> str:
         out.append(f"| {key} | {fmt(x.get('value'))} | {x.get('n', '-')} | {fmt(y.get('value'))} | "
                    f"{y.get('n', '-')} | {delta} |")
     out += ["", "* the two 95% bootstrap intervals do not overlap."]
+    out += answer_changes(folder_a, folder_b)
     return "\n".join(out) + "\n"
+
+
+def answer_changes(folder_a, folder_b) -> list[str]:
+    """Markdown lines: how many questions both runs asked got the same raw answer, and each one
+    whose outcome changed. Needs both runs' cases.jsonl; nothing without them."""
+    def cases(folder):
+        path = Path(folder) / "cases.jsonl"
+        if not path.is_file():
+            return None
+        rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+        return {r["id"]: r for r in rows}
+    a, b = cases(folder_a), cases(folder_b)
+    if a is None or b is None:
+        return []
+    both = [i for i in a if i in b]
+    same = sum(a[i].get("raw_text") == b[i].get("raw_text") for i in both)
+    out = ["", f"Same raw answer in A and B: {same} of the {len(both)} questions both asked."]
+    changed = [(i, a[i]["verdict"]["outcome"], b[i]["verdict"]["outcome"]) for i in both
+               if a[i].get("verdict", {}).get("outcome") != b[i].get("verdict", {}).get("outcome")]
+    if changed:
+        out += ["", "| question | A | B |", "| --- | --- | --- |"]
+        out += [f"| {i} | {x} | {y} |" for i, x, y in changed]
+    return out
