@@ -98,9 +98,6 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="sampling and bootstrap seed")
     s.add_argument("--limit", type=int, help="only the first N questions")
     s.add_argument("--split", help="only the questions of this split: tune or heldout")
-    s.add_argument("--typing", type=float, default=0.0, metavar="CPS",
-                   help="type each question at CPS characters a second before asking it, each draft "
-                        "offered for prefill as the chat does (first token then counts from the send)")
 
     sub.add_parser("bench", add_help=False, help="ingest and retrieval speed at 1k-100k chunks, with plots "
                                                   "(rag bench --help)")

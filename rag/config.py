@@ -71,7 +71,6 @@ class Settings:
     temperature: float = 0.0
     max_tokens: int = 384
     seed: int = 0
-    prefill: bool = True  # read a question's likely prompt while it is typed (the chat and /v1/prefill)
     # server
     host: str = "127.0.0.1"
     port: int = 7860

@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from contextlib import contextmanager
 from functools import lru_cache
 from typing import Iterator, Protocol
 
@@ -15,18 +14,14 @@ from .models import resolve_model
 
 class Generator(Protocol):
     """May also have `last_usage`: (prompt tokens, completion tokens) of the last finished call,
-    and `prefill(messages, superseded)`: read a prompt ahead of time (see LlamaGenerator.prefill)."""
+    and `last_cached`: how many of its prompt tokens were already read (a cached prefix)."""
     id: str
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]: ...
 
 
-PREFILL_STEP = 32  # tokens read per step of a prefill: a question waits at most one step for it
-
-
 class LlamaGenerator:
-    """One llama.cpp model; calls are queued with a lock, never interleaved. A prefill gives way:
-    it reads in short steps and stops as soon as a call is waiting."""
+    """One llama.cpp model; calls are queued with a lock, never interleaved."""
 
     def __init__(self, model: str, n_ctx: int = 4096, n_threads: int = 0, seed: int = 0):
         try:
@@ -52,8 +47,6 @@ class LlamaGenerator:
         self.lock = threading.Lock()
         self.last_usage = (0, 0)
         self.last_cached = 0  # prompt tokens of the last call already in the KV cache (a prefix)
-        self._waiting = 0  # calls waiting for the lock; a prefill stops for them
-        self._counting = threading.Lock()
         self._formatter = None  # the GGUF's chat template, compiled on first use
 
     def count_tokens(self, text: str) -> int:
@@ -65,8 +58,8 @@ class LlamaGenerator:
             self.llm.reset()
 
     def prompt_tokens(self, messages: list[dict]) -> list[int] | None:
-        """The tokens create_chat_completion reads for `messages`, None when this model's chat
-        format is not the one in its GGUF (then nothing is prefilled)."""
+        """The tokens create_chat_completion reads for `messages`; None when this model's chat
+        format is not the one in its GGUF (then the cached prefix is not counted)."""
         llm = self.llm
         if llm.chat_format != "chat_template.default" or llm.chat_handler is not None:
             return None
@@ -82,26 +75,7 @@ class LlamaGenerator:
         result = self._formatter(messages=messages)
         return llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
 
-    def prefill(self, messages: list[dict], superseded=lambda: False) -> int:
-        """Reads the prompt of `messages` into the model's KV cache ahead of the call that will
-        use it, so that the call reads only what differs (llama.cpp reuses a cached prefix).
-        Reads PREFILL_STEP tokens at a time and stops early when a call is waiting for the model
-        or `superseded()` is true. Returns how many of the prompt's tokens are now cached."""
-        tokens = self.prompt_tokens(messages)
-        if not tokens:
-            return 0
-        tokens = tokens[:max(self.llm.n_ctx() - 1, 0)]
-        while True:
-            if self._waiting or superseded():
-                return self._cached(tokens)
-            with self.lock:
-                cached = self._cached(tokens)
-                if cached >= len(tokens):
-                    return cached
-                self.llm.n_tokens = cached  # eval drops the cache beyond n_tokens first
-                self.llm.eval(tokens[cached:cached + PREFILL_STEP])
-
-    def _cached(self, tokens: list[int]) -> int:
+    def cached_prefix(self, tokens: list[int]) -> int:
         """How many of `tokens`, from the start, the model's KV cache holds."""
         cached = self.llm._input_ids
         n = 0
@@ -111,28 +85,13 @@ class LlamaGenerator:
             n += 1
         return n
 
-    @contextmanager
-    def _turn(self):
-        """The model, for one call: a prefill under way stops at its next step."""
-        with self._counting:
-            self._waiting += 1
-        try:
-            self.lock.acquire()
-        finally:
-            with self._counting:
-                self._waiting -= 1
-        try:
-            yield
-        finally:
-            self.lock.release()
-
     def stream(self, messages, max_tokens=384, temperature=0.0) -> Iterator[str]:
-        with self._turn():
+        with self.lock:
             # no reset: llama.cpp reuses the KV cache of the prompt prefix this call shares with the
-            # last one (system prompt, instructions, example), which is most of a question's prompt
+            # last one (system prompt, instructions, example: about a third of a question's prompt)
             completion = 0
             tokens = self.prompt_tokens(messages)
-            self.last_cached = self._cached(tokens) if tokens else 0
+            self.last_cached = self.cached_prefix(tokens) if tokens else 0
             try:
                 for part in self.llm.create_chat_completion(
                         messages=messages, max_tokens=max_tokens, temperature=temperature,

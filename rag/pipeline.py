@@ -14,7 +14,6 @@ from .errors import ConfigError
 from .embedder import CachedEmbedder, Embedder, backend_for, load_embedder
 from .followup import History
 from .generator import Generator, load_generator
-from .prefill import Prefetcher
 from .ingest import IngestReport, apply, ingest
 from .stages import Turn
 from .store import WriteLock
@@ -38,7 +37,6 @@ class Bot:
         self._lock = threading.RLock()  # ingest/remove vs. retrieval
         self._store: IndexStore | None = None  # opened on first use: listing documents loads no model
         self._sentences: CachedEmbedder | None = None  # the compact context's sentence vectors
-        self._prefetcher: Prefetcher | None = None  # reads a draft question's prompt (rag.prefill)
 
     @property
     def store(self) -> IndexStore:
@@ -188,12 +186,12 @@ class Bot:
     def _standalone(self, question: str, history: History) -> str | None:
         return stages.standalone(question, history, self.settings, self.rewriter)
 
-    def read(self, question: str, history: History = (), k: int | None = None, rewrite=None) -> Turn:
+    def read(self, question: str, history: History = (), k: int | None = None) -> Turn:
         """The stages before generation (rag.stages): plan the question, retrieve for each of its
-        parts, build the context. `rewrite` makes a follow-up standalone (default: the model)."""
+        parts, build the context."""
         s = self.settings
         start = time.perf_counter()
-        turn = stages.plan(question, history, s, rewrite or self._standalone)
+        turn = stages.plan(question, history, s, self._standalone)
         planned = time.perf_counter()
         turn = stages.retrieve(turn, s, search=lambda q: self.retrieve(q, k), naming=self._passages_naming,
                                source_text=lambda source: self.store.source_text(source))
@@ -223,30 +221,6 @@ class Bot:
                             for i in sorted(naming, key=lambda i: -cosine[i])])
         return out
 
-    def prefill(self, draft: str, history: History = (), k: int | None = None) -> bool:
-        """The question is still being typed: search for `draft` and have the model read its
-        prompt in the background, so that the answer to the question, once sent, starts sooner
-        (rag.prefill). Returns at once; False when nothing will be read (prefill is off, the
-        draft has too few whole words, or it adds none to the last draft)."""
-        if not self.settings.prefill:
-            return False
-        if self._prefetcher is None:
-            self._prefetcher = Prefetcher(self._draft_messages, self._prefill)
-        return self._prefetcher.offer(draft, history, k)
-
-    def _draft_messages(self, draft: str, history: History, k: int | None) -> list[dict] | None:
-        """The messages the model would read if `draft` were sent; None when it would not be asked
-        (the search refuses) or when making it standalone needs the model (a follow-up)."""
-        try:
-            turn = self.read(draft, history, k, rewrite=_needs_model)
-        except _NeedsModel:
-            return None
-        return None if turn.refusal_reason else stages.prompt(turn, self.settings)
-
-    def _prefill(self, messages: list[dict], superseded) -> int:
-        prefill = getattr(self.generator, "prefill", None)
-        return prefill(messages, superseded) if prefill else 0
-
     def stream(self, question: str, history: History = (), k: int | None = None) -> Iterator[str | Answer]:
         """Yields the checked text in pieces as the model writes it, then the final Answer. The
         pieces add up to the Answer's text, except after a Correction (see `events`), which is
@@ -261,8 +235,6 @@ class Bot:
         the final Answer (rag.streaming)."""
         s = self.settings
         begun = time.perf_counter()
-        if self._prefetcher is not None:
-            self._prefetcher.cancel()
         yield Progress("searching", 0.0)
         turn = self.read(question, history, k)
         yield turn
@@ -310,14 +282,6 @@ class Bot:
         return {"documents": len(files), "chunks": sum(f.chunks for f in files),
                 "model": self.settings.model, "embedder": self.settings.embedder,
                 "index": str(self.settings.index_dir)}
-
-
-class _NeedsModel(Exception):
-    pass
-
-
-def _needs_model(question: str, history: History) -> str | None:
-    raise _NeedsModel
 
 
 def open(where: str | Path | Settings | None = None, **overrides) -> Bot:  # noqa: A001

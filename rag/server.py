@@ -190,8 +190,13 @@ def add_api(app, bot) -> None:
         return JSONResponse(error_json("Missing or wrong API key: send 'Authorization: Bearer KEY'",
                                        "authentication_error"), status_code=401)
 
-    async def parsed(request: Request) -> dict | JSONResponse:
-        """The request's JSON body, checked (messages, k, stream), or the error response."""
+    @app.get("/v1/models")
+    def models(request: Request):
+        return refused(request) or {"object": "list", "data": [
+            {"id": model, "object": "model", "created": 0, "owned_by": "local"}]}
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request):
         if denied := refused(request):
             return denied
         try:
@@ -203,24 +208,10 @@ def add_api(app, bot) -> None:
             body = json.loads(raw)
             if not isinstance(body, dict):
                 raise ValueError("the body must be a JSON object")
-            parse_messages(body.get("messages"))
-            parse_k(body), parse_stream(body)
+            question, history = parse_messages(body.get("messages"))
+            k, stream = parse_k(body), parse_stream(body)
         except (ValueError, TypeError, RecursionError) as e:
             return JSONResponse(error_json(f"Bad request: {str(e).splitlines()[0][:200]}"), status_code=400)
-        return body
-
-    @app.get("/v1/models")
-    def models(request: Request):
-        return refused(request) or {"object": "list", "data": [
-            {"id": model, "object": "model", "created": 0, "owned_by": "local"}]}
-
-    @app.post("/v1/chat/completions")
-    async def chat_completions(request: Request):
-        body = await parsed(request)
-        if isinstance(body, JSONResponse):
-            return body
-        question, history = parse_messages(body["messages"])
-        k, stream = parse_k(body), parse_stream(body)
         id_, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if stream:
             events = sse_events(bot, question, history, k, model, id_, created)
@@ -234,17 +225,6 @@ def add_api(app, bot) -> None:
             return JSONResponse(error_json(unexpected(e), "server_error"), status_code=500)
         return completion_json(answer, model, id_, created)
 
-
-    @app.post("/v1/prefill")
-    async def prefill(request: Request):
-        """A question still being typed, as chat messages (the draft last): the model reads its
-        likely prompt in the background, and the answer, once asked, starts sooner. 202 at once."""
-        body = await parsed(request)
-        if isinstance(body, JSONResponse):
-            return body
-        _, history = parse_messages(body["messages"])
-        draft = _content(body["messages"][-1])  # unstripped: a final space ends the last word
-        return JSONResponse({"prefill": bot.prefill(draft, history, parse_k(body))}, status_code=202)
 
     @app.api_route("/v1/chat/completions", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     def wrong_method(request: Request):

@@ -11,7 +11,6 @@ through the browser, so q1 is not a warm-up (unless --no-warmup, where q1 includ
 
 Run (default model, from the project folder):
     HF_HUB_OFFLINE=1 .venv/bin/python tests/browser_ttft.py
-    HF_HUB_OFFLINE=1 .venv/bin/python tests/browser_ttft.py --typing 5   # typed key by key, 5 a second
     HF_HUB_OFFLINE=1 .venv/bin/python tests/browser_ttft.py --model smollm2-135m --questions 2 --out /tmp/bt
 Other settings come from rag.toml / RAG_* variables as usual (e.g. RAG_N_THREADS=2).
 Writes OUT/browser_ttft.json and OUT/q1.png, OUT/q2.png, ...
@@ -73,16 +72,12 @@ def start_server(app) -> tuple[uvicorn.Server, str]:
     return server, f"http://127.0.0.1:{port}"
 
 
-def ask_in_browser(browser, url: str, question: str, timeout_ms: int, typing: float = 0.0) -> dict:
-    """A fresh chat (no history, so no follow-up rewriting); put the question in (typed key by key
-    at `typing` characters a second, or pasted at once), click Ask and time the answer."""
+def ask_in_browser(browser, url: str, question: str, timeout_ms: int) -> dict:
+    """A fresh chat (no history, so no follow-up rewriting); click Ask and time the answer."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(url, wait_until="domcontentloaded")
     page.wait_for_selector(QUESTION)
-    if typing:
-        page.type(QUESTION, question, delay=1000 / typing)
-    else:
-        page.fill(QUESTION, question)
+    page.fill(QUESTION, question)
     before = page.locator(BOTS).count()
     t0 = time.perf_counter()
     page.click("#rag-ask")
@@ -105,9 +100,6 @@ def main() -> None:
     p.add_argument("--out", default=str(ROOT / "reports" / "browser-ttft"), help="output folder")
     p.add_argument("--no-warmup", action="store_true", help="time q1 cold (includes loading the model)")
     p.add_argument("--timeout", type=float, default=600, help="seconds to wait for one answer")
-    p.add_argument("--typing", type=float, default=0.0, metavar="CPS",
-                   help="type each question at CPS characters a second (the chat prefills each draft); "
-                        "default: paste it at once")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -125,10 +117,10 @@ def main() -> None:
             bot.generator  # noqa: B018  (load the model, as `rag serve` does before serving)
             warmup = spare[0] if spare else timed[0]
             print(f"warm-up (untimed): {warmup}")
-            ask_in_browser(browser, url, warmup, int(args.timeout * 1000), args.typing)["page"].close()
+            ask_in_browser(browser, url, warmup, int(args.timeout * 1000))["page"].close()
         rows = []
         for i, q in enumerate(timed, start=1):
-            row = ask_in_browser(browser, url, q, int(args.timeout * 1000), args.typing)
+            row = ask_in_browser(browser, url, q, int(args.timeout * 1000))
             row.pop("page").screenshot(path=out / f"q{i}.png", full_page=True)
             rows.append(row)
             print(f"q{i}: first {row['first_token_s']:.2f} s, full {row['full_answer_s']:.2f} s")
@@ -145,7 +137,6 @@ def main() -> None:
         print(f"q{i:<2} {r['question'][:60]:<60} {r['first_token_s']:8.2f} {r['full_answer_s']:7.2f}  {answer}")
     print(f"{'p50':<64} {p50_first:8.2f} {p50_full:7.2f}\n{note}")
     report = {"model": bot.settings.model, "n_threads": bot.settings.n_threads, "warmup_question": warmup,
-              "typing_cps": args.typing, "prefill": bot.settings.prefill,
               "q1_is_warmup": False, "note": note, "p50_first_token_s": p50_first, "p50_full_answer_s": p50_full,
               "questions": rows}
     (out / "browser_ttft.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")

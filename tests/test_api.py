@@ -220,16 +220,6 @@ def test_real_stack_over_http(request, bot):
     assert streamed == body["choices"][0]["message"]["content"]
 
 
-def test_a_draft_sent_to_prefill_is_searched_in_the_background(client, bot):
-    draft = {"messages": [{"role": "user", "content": "What colour are bananas "}]}
-    r = client.post("/v1/prefill", json=draft)
-    assert r.status_code == 202 and r.json() == {"prefill": True}
-    assert bot._prefetcher.wait(5) and bot._prefetcher.drafts == 1
-    assert client.post("/v1/prefill", json=draft).json() == {"prefill": False}  # no new whole word
-    assert client.post("/v1/prefill", json={"messages": []}).status_code == 400
-    assert client.post("/v1/prefill", json={"messages": [{"role": "user", "content": "q"}], "k": 0}).status_code == 400
-
-
 # ---------- hostile requests ----------
 @pytest.mark.parametrize("body, message", [
     ({"messages": [{"role": "user", "content": "q"}], "k": 0}, "'k' must be a whole number from 1 to 50"),
@@ -306,7 +296,6 @@ def test_the_api_key_and_the_password_are_required_when_set(make_bot, docs_dir, 
     question = {"messages": [{"role": "user", "content": "What colour are apples?"}]}
     with TestClient(build_app(bot)) as client:
         assert client.post("/v1/chat/completions", json=question).status_code == 401
-        assert client.post("/v1/prefill", json=question).status_code == 401
         assert client.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
         fake_generator.queue("Apples are red [1].")
         ok = client.post("/v1/chat/completions", json=question, headers={"Authorization": "Bearer s3cret"})

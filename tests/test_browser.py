@@ -181,19 +181,6 @@ def test_real_model_streams_the_checked_answer_and_shows_sources_first(request, 
     page.close()
 
 
-def test_typing_a_question_has_the_real_model_read_its_passages_before_it_is_sent(browser, real_bot, real_url):
-    page = open_chat(browser, real_url)
-    question = "What did Microsoft say about its capital spending?"
-    drafts = real_bot._prefetcher.drafts if real_bot._prefetcher else 0
-    page.type(QUESTION, question, delay=40)  # key by key, as a person types
-    assert real_bot._prefetcher is not None and real_bot._prefetcher.wait(60)
-    assert real_bot._prefetcher.drafts > drafts and real_bot._prefetcher.cached > 300
-    page.press(QUESTION, "Enter")
-    wait_for_sources(page, timeout=120_000)
-    assert answer_text(page) and page.locator("#rag-sources .rag-source").count() >= 1
-    page.close()
-
-
 def test_a_moved_citation_never_shows_while_the_answer_streams(browser, quoting_bot, quoting_url):
     before = quoting_bot._generator
     quoting_bot._generator = MisCitingGenerator(delay=0.1)

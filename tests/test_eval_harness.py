@@ -42,24 +42,6 @@ def cli_args(*positional, **options):
     return Namespace(args=list(positional), **{**defaults, **options})
 
 
-def test_typing_offers_each_question_key_by_key_before_asking_it(bot, fake_generator):
-    fake_generator.queue(*REPLIES)
-    offered = []
-    prefill = bot.prefill
-    bot.prefill = lambda draft, history=(), k=None: offered.append(draft) or prefill(draft, history, k)
-    report = evaluate(bot, CASES[:2], typing=500, warmup=False)
-    assert offered[:3] == ["W", "Wh", "Wha"] and offered.count(CASES[0]["question"]) == 1
-    assert len(offered) == len(CASES[0]["question"]) + len(CASES[1]["question"])
-    assert report.info["typing_cps"] == 500 and report.cases[0]["verdict"]["outcome"] == "correct"
-    assert bot._prefetcher.drafts >= 2  # the drafts were searched (the fake model reads nothing)
-
-
-def test_eval_cli_refuses_a_negative_typing_speed(make_bot, tmp_path):
-    questions = write_cases(tmp_path / "q.jsonl")
-    with pytest.raises(rag.RagError, match="--typing is characters a second"):
-        run(make_bot, cli_args(str(questions), typing=-1.0))
-
-
 def write_cases(path, cases=CASES):
     path.write_text("".join(json.dumps(c) + "\n" for c in cases))
     return path

@@ -503,10 +503,6 @@ class ChatUI:
             events.close()
         yield chat_messages(turns, titles), sources_html(turns, titles), turns, ""
 
-    def draft(self, message: str, turns: list[dict], k: float | None = None) -> None:
-        """The question box changed: the model starts reading the draft's passages (Bot.prefill)."""
-        self.bot.prefill(message or "", history_of(turns), int(k) if k else None)
-
     @staticmethod
     def use_example(evt: gr.SelectData) -> str:
         """An example question clicked on the empty chat: it goes into the question box, then is asked."""
@@ -756,8 +752,6 @@ class ChatUI:
                 return gr.update(visible=True), gr.update(visible=False)
 
             quiet = dict(queue=False, api_visibility="private")
-            question.input(self.draft, [question, turns, k], None, show_progress="hidden",
-                           trigger_mode="always_last", **quiet)
             asked = gr.on([question.submit, send.click], running, None, [send, stop], **quiet)
             ask = asked.then(self.respond, [question, turns, k], [chatbot, sources, turns, question], api_name="chat")
             ask.then(idle, None, [send, stop], **quiet)

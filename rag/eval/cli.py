@@ -88,15 +88,12 @@ def run(bot_factory, args) -> int:
         raise RagError(USAGE)
     from .cases import load_cases, select_split
     split = getattr(args, "split", None)
-    typing = getattr(args, "typing", 0.0)
-    if typing < 0:
-        raise RagError("--typing is characters a second: 0 (off) or more")
     cases = select_split(load_cases(positional[0]), split)[:args.limit]
     name = set_name(positional[0]) + (f"-{split}" if split else "")
     bot = bot_factory()
     if not bot.documents():
         raise RagError(f"The index at {bot.settings.index_dir} is empty: rag ingest PATH first (or pass --index DIR)")
-    report = evaluate(bot, cases, seed=args.seed, progress=True, name=name, split=split, typing=typing)
+    report = evaluate(bot, cases, seed=args.seed, progress=True, name=name, split=split)
     if report.info.get("unknown_sources"):
         print(f"warning: gold sources found in no indexed chunk: {', '.join(report.info['unknown_sources'])}",
               file=sys.stderr)

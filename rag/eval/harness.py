@@ -153,19 +153,9 @@ def answer_record(answer) -> dict:
     }
 
 
-def type_question(bot, case: Case, k: int | None, cps: float) -> None:
-    """A user typing the question at `cps` characters a second: each draft is offered for prefill
-    (Bot.prefill) as the chat's question box does at every key."""
-    for end in range(1, len(case.question) + 1):
-        time.sleep(1 / cps)
-        bot.prefill(case.question[:end], case.history, k)
-
-
-def run_case(bot, case: Case, k: int | None = None, ks=RETRIEVAL_KS, typing: float = 0.0) -> dict:
+def run_case(bot, case: Case, k: int | None = None, ks=RETRIEVAL_KS) -> dict:
     record = {**case.to_dict(), "error": None}
     try:
-        if typing:
-            type_question(bot, case, k, typing)
         answer = bot.ask(case.question, history=case.history, k=k)
         hits = bot.retrieve(answer.query or case.question, k=max(max(ks), len(answer.passages)))
     except KeyboardInterrupt:
@@ -447,12 +437,10 @@ def unknown_sources(bot, cases: list[Case]) -> list[str]:
 
 
 def evaluate(bot, cases, *, k: int | None = None, seed: int = 0, progress: bool = False,
-             warmup: bool = True, name: str = "eval", ks=RETRIEVAL_KS, split: str | None = None,
-             typing: float = 0.0) -> Report:
+             warmup: bool = True, name: str = "eval", ks=RETRIEVAL_KS, split: str | None = None) -> Report:
     """Ask every case, judge the answers, aggregate. cases: a .jsonl path, or Case objects or
     dicts in the question-set format. k: passages per answer (default: settings.top_k).
-    split: only the cases of that split ("tune" or "heldout"). typing: characters a second at
-    which each question is typed, with prefill, before it is sent (0: sent at once)."""
+    split: only the cases of that split ("tune" or "heldout")."""
     from tqdm import tqdm
 
     cases = select_split(as_cases(cases), split)
@@ -463,7 +451,7 @@ def evaluate(bot, cases, *, k: int | None = None, seed: int = 0, progress: bool 
     bar = tqdm(total=len(cases), desc=name, unit="q", disable=not progress, file=sys.stderr)
     try:
         for case in cases:
-            records.append(run_case(bot, case, k, ks, typing))
+            records.append(run_case(bot, case, k, ks))
             bar.set_postfix_str(records[-1]["verdict"]["outcome"])
             bar.update(1)
     except KeyboardInterrupt:
@@ -471,7 +459,7 @@ def evaluate(bot, cases, *, k: int | None = None, seed: int = 0, progress: bool 
     finally:
         bar.close()
     info = describe(bot)
-    info.update(questions=len(cases), done=len(records), seed=seed, k=k or bot.settings.top_k, typing_cps=typing,
+    info.update(questions=len(cases), done=len(records), seed=seed, k=k or bot.settings.top_k,
                 elapsed_s=time.perf_counter() - started, unknown_sources=unknown_sources(bot, cases))
     if split or any(c.split for c in cases):
         info["split"] = split or "all"
