@@ -18,7 +18,7 @@ import statistics
 import rag
 from rag import stages
 from rag.eval.cases import load_cases, select_split
-from rag.generator import LlamaGenerator
+from rag.generator import LlamaGenerator, common_prefix
 from rag.models import resolve_model
 
 UNRELATED = "zzz qqq unrelated words here"
@@ -32,15 +32,6 @@ def tokenizer(model: str) -> LlamaGenerator:
     g.llm = Llama(model_path=resolve_model(model), vocab_only=True, verbose=False)
     g._formatter = None
     return g
-
-
-def shared(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def main() -> None:
@@ -64,12 +55,12 @@ def main() -> None:
         full = prompt(case.question)
         if full is None:
             continue
-        left["no draft"].append(len(full) - shared(full, unrelated))
+        left["no draft"].append(len(full) - common_prefix(full, unrelated))
         words = case.question.split()
         for k in (1, 2, 3):
             if len(words) > k + 1:
                 draft = prompt(" ".join(words[:-k])) or []
-                left[f"draft less {k} word(s)"].append(len(full) - shared(full, draft))
+                left[f"draft less {k} word(s)"].append(len(full) - common_prefix(full, draft))
     print(f"{args.suite} {args.split}: prompt tokens still to read after the question is sent")
     for name, values in left.items():
         print(f"  {name:<22} p50 {statistics.median(values):6.0f}   40 or fewer: {sum(v <= 40 for v in values)}/{len(values)}")

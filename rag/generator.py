@@ -77,13 +77,7 @@ class LlamaGenerator:
 
     def cached_prefix(self, tokens: list[int]) -> int:
         """How many of `tokens`, from the start, the model's KV cache holds."""
-        cached = self.llm._input_ids
-        n = 0
-        for a, b in zip(cached, tokens):
-            if a != b:
-                break
-            n += 1
-        return n
+        return common_prefix(self.llm._input_ids, tokens)
 
     def stream(self, messages, max_tokens=384, temperature=0.0) -> Iterator[str]:
         with self.lock:
@@ -109,6 +103,16 @@ class LlamaGenerator:
             # the context now holds the whole prompt (its cached prefix included) and the answer,
             # less the last token when generation stopped on it: the prompt is within a token
             self.last_usage = (max(self.llm.n_tokens - completion, 0), completion)
+
+
+def common_prefix(a, b) -> int:
+    """How many items two sequences share from the start."""
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def available_cores() -> int:

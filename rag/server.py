@@ -108,7 +108,8 @@ def completion_json(answer, model: str, id_: str, created: int) -> dict:
             "choices": [{"index": 0, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": answer.text}}],
             "usage": {"prompt_tokens": t.prompt_tokens, "completion_tokens": t.completion_tokens,
-                      "total_tokens": t.prompt_tokens + t.completion_tokens},
+                      "total_tokens": t.prompt_tokens + t.completion_tokens,
+                      "prompt_tokens_details": {"cached_tokens": t.cached_tokens}},
             **rag_fields(answer)}
 
 

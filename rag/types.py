@@ -97,7 +97,7 @@ class Timings:
     first_token_s: float | None = None
     total_s: float = 0.0
     prompt_tokens: int = 0
-    cached_tokens: int = 0  # of the prompt, already read (a prefix the last call or a prefill left)
+    cached_tokens: int = 0  # of the prompt, already in the model's cache (the prefix the last call left)
     completion_tokens: int = 0
 
     @property

@@ -209,6 +209,8 @@ def test_real_stack_over_http(request, bot):
     with LiveServer(build_app(real_bot)) as url, httpx.Client(base_url=url, timeout=120) as http:
         body = http.post("/v1/chat/completions", json={"messages": [question]}).json()
         assert body["choices"][0]["message"]["content"].strip()
+        usage = body["usage"]  # the prompt prefix left cached by the question before is counted
+        assert 0 <= usage["prompt_tokens_details"]["cached_tokens"] <= usage["prompt_tokens"]
         assert body["passages"] and all(p["name"].endswith(".txt") for p in body["passages"])
         with http.stream("POST", "/v1/chat/completions", json={"stream": True, "messages": [question]}) as r:
             events = sse_data(r.read().decode())
