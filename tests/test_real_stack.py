@@ -78,10 +78,14 @@ def test_real_model_ask_and_stream(request, bot):
     cold = real_bot.ask("How much did Meta plan to spend on capex in 2025?")
     real_bot.generator.reset()
     assert real_bot.ask("How much did Meta plan to spend on capex in 2025?").raw_text == cold.raw_text
-    # the prefix cached from the last call is counted; from a cold start there is none
+    # in process, the prefix cached from the last call is counted; from a cold start there is
+    # none (a model server does not say, so nothing is counted through it)
     assert cold.timings.cached_tokens == 0
     other = real_bot.ask("What did Microsoft say about capex?")
-    assert 100 < other.timings.cached_tokens < other.timings.prompt_tokens
+    if bot == "real_bot":
+        assert 100 < other.timings.cached_tokens < other.timings.prompt_tokens
+    else:
+        assert other.timings.cached_tokens == 0
 
 
 def test_real_model_reads_and_writes_with_every_core():
