@@ -12,7 +12,7 @@ from rag.config import Settings
 from rag.eval import bench
 from rag.eval.cli import run
 from rag.eval.harness import evaluate, threshold_points
-from rag.eval.report import compare, load_report
+from rag.eval.report import compare, load_report, sign_test
 
 from helpers import BENCH, CORPUS
 
@@ -186,6 +186,13 @@ def test_cli_question_set_then_compare(make_bot, bot, fake_generator, tmp_path, 
     # the moon answer (withheld: 72 days is not in the passage) is right in B; the other two are the same
     assert "Same raw answer in A and B: 2 of the 3 questions both asked." in table
     assert "| moon | refused | correct |" in table
+    assert "Outcomes better in B: 1, worse: 0 (sign test p = 1.00;" in table
+
+
+def test_a_sign_test_tells_a_few_changed_answers_from_a_lopsided_split():
+    assert sign_test(0, 0) == 1.0 and sign_test(1, 0) == 1.0 and sign_test(2, 3) == 1.0
+    assert sign_test(0, 6) == sign_test(6, 0) == 2 / 64
+    assert abs(sign_test(2, 8) - 2 * (1 + 10 + 45) / 1024) < 1e-12
 
 
 SPLIT_CASES = [{**CASES[0], "split": "tune", "tags": ["colours"]}, {**CASES[1], "split": "heldout"},

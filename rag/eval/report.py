@@ -398,4 +398,20 @@ def answer_changes(folder_a, folder_b) -> list[str]:
     if changed:
         out += ["", "| question | A | B |", "| --- | --- | --- |"]
         out += [f"| {i} | {x} | {y} |" for i, x, y in changed]
+    better = sum(y in GOOD_OUTCOMES and x not in GOOD_OUTCOMES for _, x, y in changed)
+    worse = sum(x in GOOD_OUTCOMES and y not in GOOD_OUTCOMES for _, x, y in changed)
+    out += ["", f"Outcomes better in B: {better}, worse: {worse} (sign test p = {sign_test(better, worse):.2f}; "
+                "a p above 0.05 is a split that chance alone gives often)."]
     return out
+
+
+GOOD_OUTCOMES = ("correct", "correct refusal")
+
+
+def sign_test(better: int, worse: int) -> float:
+    """Two-sided exact sign test: how likely a split of the changed questions at least this
+    uneven is if each were as likely to go either way. A small model answers many questions
+    differently after any change of its prompt, so a few more right answers are often chance."""
+    n = better + worse
+    tail = sum(math.comb(n, i) for i in range(min(better, worse) + 1))
+    return min(1.0, 2 * tail / 2 ** n)
