@@ -25,6 +25,31 @@ from .types import Answer, Hit, IndexedFile, Timings
 REWRITE_CTX = 2048  # the rewrite prompt holds the last three exchanges
 
 
+def search(store: IndexStore, question: str, vector, s: Settings, k: int, mode: str) -> list[Hit]:
+    """The k best chunks of the store for a question (its words) and its vector (None for bm25):
+    dense and BM25 candidates, fused, copies of a better-ranked chunk left out (and MMR when
+    set). What Bot.retrieve does once the question is embedded, and what `rag bench` times."""
+    n = max(k, s.candidates)
+    dense = store.dense(vector, n) if mode != "bm25" else []
+    lexical = store.lexical(question, n) if mode != "dense" else []
+    if mode == "dense":
+        ranked = dense
+    elif mode == "bm25":
+        ranked = lexical
+    elif s.fusion == "rrf":
+        ranked = fusion.rrf([dense, lexical], k=s.rrf_k)
+    else:
+        ranked = fusion.weighted([dense, lexical], [s.dense_weight, 1 - s.dense_weight])
+    if s.mmr_lambda < 1.0:  # copies out of all candidates first, so that MMR still gives k
+        ranked = fusion.distinct(ranked[:n], store.vector, n, s.duplicate_cosine)
+        ranked = fusion.mmr(ranked, {i: store.vector(i) for i, _ in ranked}, k, s.mmr_lambda)
+    else:
+        ranked = fusion.distinct(ranked[:n], store.vector, k, s.duplicate_cosine)
+    dense_of, lexical_of = dict(dense), dict(lexical)
+    return [Hit(chunk=store.chunks[i], score=score, rank=r, dense=dense_of.get(i), lexical=lexical_of.get(i))
+            for r, (i, score) in enumerate(ranked[:k], start=1)]
+
+
 class Bot:
     """A chatbot over one index. Models load on first use and are shared per process."""
 
@@ -155,28 +180,10 @@ class Bot:
         mode = mode or s.retriever
         if mode not in ("dense", "bm25", "hybrid"):
             raise ConfigError(f"Unknown retriever '{mode}': use dense, bm25 or hybrid")
-        n = max(k, s.candidates)
         with self._lock:
             self._current()
-            dense = self.store.dense(self.embedder.embed_query(question), n) if mode != "bm25" else []
-            lexical = self.store.lexical(question, n) if mode != "dense" else []
-            if mode == "dense":
-                ranked = dense
-            elif mode == "bm25":
-                ranked = lexical
-            elif s.fusion == "rrf":
-                ranked = fusion.rrf([dense, lexical], k=s.rrf_k)
-            else:
-                ranked = fusion.weighted([dense, lexical], [s.dense_weight, 1 - s.dense_weight])
-            if s.mmr_lambda < 1.0:  # copies out of all candidates first, so that MMR still gives k
-                ranked = fusion.distinct(ranked[:n], self.store.vector, n, s.duplicate_cosine)
-                ranked = fusion.mmr(ranked, {i: self.store.vector(i) for i, _ in ranked}, k, s.mmr_lambda)
-            else:
-                ranked = fusion.distinct(ranked[:n], self.store.vector, k, s.duplicate_cosine)
-            dense_of, lexical_of = dict(dense), dict(lexical)
-            return [Hit(chunk=self.store.chunks[i], score=score, rank=r, dense=dense_of.get(i),
-                        lexical=lexical_of.get(i))
-                    for r, (i, score) in enumerate(ranked[:k], start=1)]
+            vector = self.embedder.embed_query(question) if mode != "bm25" else None
+            return search(self.store, question, vector, s, k, mode)
 
     def rewrite(self, question: str, history: History) -> str:
         """A follow-up question made standalone with the chat history (one short model call);
