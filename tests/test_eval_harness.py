@@ -186,7 +186,7 @@ def test_cli_question_set_then_compare(make_bot, bot, fake_generator, tmp_path, 
     # the moon answer (withheld: 72 days is not in the passage) is right in B; the other two are the same
     assert "Same raw answer in A and B: 2 of the 3 questions both asked." in table
     assert "| moon | refused | correct |" in table
-    assert "Outcomes better in B: 1, worse: 0 (sign test p = 1.00;" in table
+    assert "Right in B only: 1; right in A only: 0 (lenient, or a correct refusal; sign test p = 1.00" in table
 
 
 def test_a_sign_test_tells_a_few_changed_answers_from_a_lopsided_split():

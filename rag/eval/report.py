@@ -398,14 +398,22 @@ def answer_changes(folder_a, folder_b) -> list[str]:
     if changed:
         out += ["", "| question | A | B |", "| --- | --- | --- |"]
         out += [f"| {i} | {x} | {y} |" for i, x, y in changed]
-    better = sum(y in GOOD_OUTCOMES and x not in GOOD_OUTCOMES for _, x, y in changed)
-    worse = sum(x in GOOD_OUTCOMES and y not in GOOD_OUTCOMES for _, x, y in changed)
-    out += ["", f"Outcomes better in B: {better}, worse: {worse} (sign test p = {sign_test(better, worse):.2f}; "
-                "a p above 0.05 is a split that chance alone gives often)."]
+    better = sum(good(b[i]) and not good(a[i]) for i in both)
+    worse = sum(good(a[i]) and not good(b[i]) for i in both)
+    out += ["", f"Right in B only: {better}; right in A only: {worse} (lenient, or a correct refusal; sign test "
+                f"p = {sign_test(better, worse):.2f}, and a p above 0.05 is a split that chance alone gives often)."]
     return out
 
 
-GOOD_OUTCOMES = ("correct", "correct refusal")
+def good(case: dict) -> bool:
+    """Right as the headline counts it: an answerable question answered right (lenient), an
+    unanswerable one refused."""
+    verdict = case.get("verdict") or {}
+    if not case.get("answerable", True):
+        return bool(case.get("refused"))
+    if verdict.get("lenient") is None:
+        return verdict.get("outcome") == "correct"
+    return not case.get("refused") and verdict["lenient"] == 1
 
 
 def sign_test(better: int, worse: int) -> float:
