@@ -30,8 +30,23 @@ def _trimmed(text: str, spans) -> list[tuple[int, int]]:
 
 
 def paragraphs(text: str) -> list[tuple[int, int]]:
-    """Spans of non-blank lines (a line is a paragraph in the formats we load)."""
-    return _trimmed(text, (m.span() for m in re.finditer(r"[^\n]+", text)))
+    """Spans of paragraphs. A line is a paragraph (a message of a log, a list item, a heading, a
+    paragraph written on one line) unless the text is hard-wrapped: a line that stops inside a
+    sentence (it ends with no punctuation) and is followed by a line that starts in lower case
+    continues the same paragraph, so that a sentence is never cut where a line was wrapped."""
+    out: list[tuple[int, int]] = []
+    for s, e in _trimmed(text, (m.span() for m in re.finditer(r"[^\n]+", text))):
+        if out and _continues(text, out[-1][1], s):
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+def _continues(text: str, end: int, start: int) -> bool:
+    """Does the line at `start` carry on the sentence the line ending at `end` broke off?"""
+    return (text[start].islower() and (text[end - 1].isalnum() or text[end - 1] in ",-–(")
+            and text.count("\n", end, start) == 1)
 
 
 def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

@@ -51,3 +51,18 @@ def test_pages_are_kept():
 
 def test_all_sentences_splits_paragraphs():
     assert len(all_sentences("One. Two.\nThree")) == 3
+
+
+def test_a_hard_wrapped_sentence_is_one_sentence_and_a_line_of_its_own_stays_one():
+    wrapped = ("The simple form is a convenient way to insert debugging\nassertions into a program,\n"
+               "and it costs nothing when optimised.\nThe extended form\n\nraises an error.")
+    assert [wrapped[s:e] for s, e in all_sentences(wrapped)] == [
+        "The simple form is a convenient way to insert debugging\nassertions into a program,\n"
+        "and it costs nothing when optimised.", "The extended form", "raises an error."]
+    log = "[2025-03-07 09:00] Sam: the hall is booked,\n[2025-03-07 09:05] Kim: great\nthanks Sam"
+    # a stamped line is a message of its own; a line with no stamp carries on the message before it
+    assert [log[s:e] for s, e in all_sentences(log)] == [
+        "[2025-03-07 09:00] Sam: the hall is booked,", "[2025-03-07 09:05] Kim: great\nthanks Sam"]
+    listed = "Options:\n- fast\n- cheap, and wrapped\nonto a second line\n- Done"
+    assert [listed[s:e] for s, e in all_sentences(listed)] == [
+        "Options:", "- fast", "- cheap, and wrapped\nonto a second line", "- Done"]
