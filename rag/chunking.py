@@ -16,6 +16,11 @@ _BOUNDARY = re.compile(r"[.!?][\"'\u201d\u2019)\]]*(?:\s*\[\d+\])*(?:\s+|$)")
 _NO_BREAK = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Inc|Corp|Ltd|Co|St|vs|etc|e\.g|i\.e|No|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)|\b[A-Z])\.$")
 
 
+# text is hard-wrapped at a fixed width, 72 to 80 columns and rarely past 100: a longer line that
+# stops mid-sentence was written that way (a comment ending with a link, then another comment)
+WRAP_WIDTH = 100
+
+
 def _trimmed(text: str, spans) -> list[tuple[int, int]]:
     """The spans without surrounding whitespace; empty ones dropped."""
     out = []
@@ -31,9 +36,10 @@ def _trimmed(text: str, spans) -> list[tuple[int, int]]:
 
 def paragraphs(text: str) -> list[tuple[int, int]]:
     """Spans of paragraphs. A line is a paragraph (a message of a log, a list item, a heading, a
-    paragraph written on one line) unless the text is hard-wrapped: a line that stops inside a
-    sentence (it ends with no punctuation) and is followed by a line that starts in lower case
-    continues the same paragraph, so that a sentence is never cut where a line was wrapped."""
+    paragraph written on one line) unless the text is hard-wrapped: a line no longer than
+    WRAP_WIDTH that stops inside a sentence (it ends with no punctuation) and is followed by a
+    line that starts in lower case continues the same paragraph, so that a sentence is never cut
+    where a line was wrapped."""
     out: list[tuple[int, int]] = []
     for s, e in _trimmed(text, (m.span() for m in re.finditer(r"[^\n]+", text))):
         if out and _continues(text, out[-1][1], s):
@@ -45,8 +51,9 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
 
 def _continues(text: str, end: int, start: int) -> bool:
     """Does the line at `start` carry on the sentence the line ending at `end` broke off?"""
+    line_start = text.rfind("\n", 0, end) + 1
     return (text[start].islower() and (text[end - 1].isalnum() or text[end - 1] in ",-–(")
-            and text.count("\n", end, start) == 1)
+            and end - line_start <= WRAP_WIDTH and text.count("\n", end, start) == 1)
 
 
 def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

@@ -63,6 +63,8 @@ def test_a_hard_wrapped_sentence_is_one_sentence_and_a_line_of_its_own_stays_one
     # a stamped line is a message of its own; a line with no stamp carries on the message before it
     assert [log[s:e] for s, e in all_sentences(log)] == [
         "[2025-03-07 09:00] Sam: the hall is booked,", "[2025-03-07 09:05] Kim: great\nthanks Sam"]
+    thread = "Prices collapsed after that, as the whole market knows. " * 3 + "https://example.org/nickel\nwe saw it too."
+    assert len(all_sentences(thread)) == 5  # a long line is not wrapped text: two comments stay two
     listed = "Options:\n- fast\n- cheap, and wrapped\nonto a second line\n- Done"
     assert [listed[s:e] for s, e in all_sentences(listed)] == [
         "Options:", "- fast", "- cheap, and wrapped\nonto a second line", "- Done"]
