@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import queue
 import threading
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -223,6 +223,36 @@ class Wordpieces:
         return self.counting.encode(text, add_special_tokens=False).tokens
 
 
+class _SessionPool:
+    """onnxruntime sessions shared by threads. A query goes before the texts of a batch: the
+    batch's workers hand a session back and would take it again before a waiting query wakes."""
+
+    def __init__(self, sessions: list) -> None:
+        self._free = list(sessions)
+        self._queries_waiting = 0
+        self._changed = threading.Condition()
+
+    def free(self) -> int:
+        with self._changed:
+            return len(self._free)
+
+    @contextmanager
+    def session(self, query: bool):
+        with self._changed:
+            self._queries_waiting += query
+            try:
+                self._changed.wait_for(lambda: self._free and (query or not self._queries_waiting))
+            finally:
+                self._queries_waiting -= query
+            session = self._free.pop()
+        try:
+            yield session
+        finally:
+            with self._changed:
+                self._free.append(session)
+                self._changed.notify_all()
+
+
 class OnnxEmbedder:
     """A sentence-transformers model with mean pooling and normalisation (MiniLM), run by
     onnxruntime on int8 weights exported locally (about three times as fast as torch).
@@ -265,9 +295,7 @@ class OnnxEmbedder:
         except Exception as e:
             raise ModelError(f"Cannot load embedding model '{name}' with onnxruntime: {e}") from None
         self.inputs = {i.name for i in self.sessions[0].get_inputs()}
-        self._free: queue.SimpleQueue = queue.SimpleQueue()  # the sessions not running a text now
-        for session in self.sessions:
-            self._free.put(session)
+        self.pool = _SessionPool(self.sessions)
         self.id = f"{name}+onnx-int8"
         self.lock = threading.Lock()
         self._counter: _OwnCounter | None = None
@@ -296,14 +324,11 @@ class OnnxEmbedder:
         vec = hidden.mean(axis=0)
         return vec / max(float(np.linalg.norm(vec)), 1e-12)
 
-    def _run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+    def _run(self, feed: dict[str, np.ndarray], query: bool = False) -> np.ndarray:
         """One text's vector, on the next free session: a query waits for one text, not for a
         whole batch that another thread is embedding."""
-        session = self._free.get()
-        try:
+        with self.pool.session(query) as session:
             return self._vector(session, feed)
-        finally:
-            self._free.put(session)
 
     def embed_documents(self, texts, progress=False) -> np.ndarray:
         from concurrent.futures import ThreadPoolExecutor
@@ -326,7 +351,7 @@ class OnnxEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         with self.lock:
             feed = self._ids([text])[0]
-        return self._run(feed).astype("float32").reshape(1, self.dim)
+        return self._run(feed, query=True).astype("float32").reshape(1, self.dim)
 
 
 class CachedEmbedder:

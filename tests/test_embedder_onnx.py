@@ -77,7 +77,7 @@ def test_a_query_does_not_wait_for_a_batch_another_thread_is_embedding():
     done = []
     ingest = threading.Thread(target=lambda: done.append(onnx.embed_documents(texts)))
     ingest.start()
-    while onnx._free.qsize() == len(onnx.sessions) and ingest.is_alive():  # until the batch is being embedded
+    while onnx.pool.free() == len(onnx.sessions) and ingest.is_alive():  # until the batch is being embedded
         time.sleep(0.001)
     query = onnx.embed_query("How is the annex heated?")
     answered_while_embedding = not done
@@ -106,3 +106,28 @@ def test_the_word_pieces_are_those_of_transformers_and_loading_needs_neither_it_
         capture_output=True, text=True, timeout=120)
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == "[]"
+
+
+def test_a_waiting_query_takes_the_next_free_session_before_the_batch_does():
+    import threading
+    import time
+
+    from rag.embedder import _SessionPool
+    pool = _SessionPool(["only"])
+    order = []
+
+    def take(who, query):
+        with pool.session(query):
+            order.append(who)
+
+    with pool.session(query=False):  # the batch is running its one session
+        batch = threading.Thread(target=take, args=("batch", False))
+        batch.start()
+        time.sleep(0.05)
+        query = threading.Thread(target=take, args=("query", True))
+        query.start()
+        while pool._queries_waiting == 0:
+            time.sleep(0.001)
+    batch.join()
+    query.join()
+    assert order == ["query", "batch"]
