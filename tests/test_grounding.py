@@ -231,10 +231,24 @@ def test_unknown_terms_of_a_question():
     assert verify.unknown_terms("How much will Meta spend in 2025?", docs) == []
 
 
+def test_a_code_term_the_documents_never_mention_is_unknown():
+    docs = "Dictionaries: popitem() removes and returns a pair. Run python with -O to optimise."
+    assert verify.unknown_terms("What does asyncio.TaskGroup do?", docs) == ["asyncio.taskgroup"]
+    assert verify.unknown_terms("What does `lru_cache` do?", docs) == ["lru_cache"]
+    assert verify.unknown_terms("What does dict.popitem() return?", docs) == []  # its last part is there
+    assert verify.unknown_terms("What does the -O option do?", docs) == []
+
+
 def test_question_about_an_absent_name_is_refused_before_generation(make_bot, docs_dir, fake_generator):
     bot = _bot(make_bot, docs_dir)
     answer = bot.ask("What colour are Durians?")
     assert answer.refused and fake_generator.seen == []
+
+
+def test_question_about_an_absent_code_term_is_refused_before_generation(make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir)
+    answer = bot.ask("Are apples red after fruit.ripen() runs?")
+    assert answer.refused and answer.refusal_reason == "unknown-terms" and fake_generator.seen == []
 
 
 def test_sentence_needing_two_passages_is_attributed_to_both():
