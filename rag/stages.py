@@ -157,8 +157,17 @@ def retrieve(turn: Turn, settings: Settings, *, search: Callable[[str], list[Hit
     reason = relevance(found, settings)
     if settings.verify and not reason and (missing := missing_terms(found)):
         found = _found(found, with_passages_naming(found, missing, naming), source_text)
-        reason = "unknown-terms" if missing_terms(found) else ""
+        if missing := missing_terms(found):
+            reason = "unknown-terms"
+            found = dataclasses.replace(found, notices=found.notices + (never_mentioned(missing, turn.question),))
     return dataclasses.replace(found, refusal_reason=reason)
+
+
+def never_mentioned(terms: list[str], question: str) -> str:
+    """The notice of a question refused for terms no document mentions, as the user wrote them."""
+    written = [m.group() if (m := re.search(rf"(?<!\w){re.escape(t)}(?!\w)", question, re.I)) else t
+               for t in terms]
+    return "Your documents never mention " + ", ".join(f"\u201c{w}\u201d" for w in written) + "."
 
 
 def _found(turn: Turn, rankings, source_text: Callable[[str], str]) -> Turn:

@@ -249,6 +249,7 @@ def test_question_about_an_absent_code_term_is_refused_before_generation(make_bo
     bot = _bot(make_bot, docs_dir)
     answer = bot.ask("Are apples red after fruit.ripen() runs?")
     assert answer.refused and answer.refusal_reason == "unknown-terms" and fake_generator.seen == []
+    assert answer.notices == ("Your documents never mention \u201cfruit.ripen\u201d.",)
 
 
 def test_sentence_needing_two_passages_is_attributed_to_both():
