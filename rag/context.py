@@ -4,6 +4,7 @@ span is exact in its document, so a citation still points at the text the model 
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -15,6 +16,18 @@ from .text import content_words, message_body
 from .verify import short_forms
 
 AMOUNT_BONUS = 0.15  # added to a sentence that states a quantity, when the caller wants an amount
+
+# "Which four directions ...", "What are the three main barriers ...": a question that says how many
+# items it wants
+_COUNTED_ITEMS = re.compile(r"^\W*(?:which|what|name)\s+(?:(?:are|were|is)\s+)?(?:the\s+)?"
+                            r"(?:two|three|four|five|six|seven|eight|nine|ten|\d{1,2})\s+[a-z]", re.I)
+
+
+def wants_items(question: str) -> bool:
+    """Does the question ask for a number of items it names? They are usually listed across a
+    section, one or more sentences each, and the best sentences alone split the list up: such a
+    question reads whole chunks."""
+    return bool(_COUNTED_ITEMS.match(question))
 
 
 def select(query: str, query_vector: np.ndarray, hits: list[Hit], embedder, budget: int,

@@ -229,8 +229,9 @@ def _within(inner, outer) -> bool:
 def build_context(turn: Turn, settings: Settings, embedder, sentences) -> Turn:
     """The passages the model reads: with `compact`, the sentences of each part's ranking that
     matter for that part, within an equal share of context_tokens (`sentences` embeds them,
-    a CachedEmbedder); otherwise the hits. Nothing is built for a turn already refused."""
-    if not settings.compact or turn.refusal_reason:
+    a CachedEmbedder); otherwise, or for a question that asks for a number of items
+    (`context.wants_items`), the hits. Nothing is built for a turn already refused."""
+    if not settings.compact or turn.refusal_reason or compact.wants_items(turn.query):
         return dataclasses.replace(turn, passages=turn.hits)
     # a side of a comparison ("Microsoft's capex in Q1") says nothing of the amount it wants;
     # a "how much" question does, and a bonus there only brought in other amounts (SQuAD)

@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 
+from rag import context as compact
 from rag import stages
 from rag.config import Settings
 from rag.embedder import CachedEmbedder
@@ -167,6 +168,18 @@ def test_build_context_gives_the_hits_when_not_compact_or_refused():
                            (Turn(question="q", hits=found.hits, refusal_reason="unknown-terms"), SETTINGS)):
         assert stages.build_context(turn, settings, embedder, CachedEmbedder(embedder)).passages == turn.hits
     assert embedder.calls == 0
+
+
+def test_a_question_asking_for_a_number_of_items_reads_whole_chunks():
+    found = read("Which four tools does Acme use?", hit("Acme uses saws every day. And drills on Mondays. Also lathes for wood. And presses for steel."))
+    embedder = FakeEmbedder()
+    out = stages.build_context(found, SETTINGS.replace(compact=True, context_tokens=16), embedder, CachedEmbedder(embedder))
+    assert out.passages == found.hits and embedder.calls == 0
+    assert compact.wants_items("What are the three main barriers to reading the weights?")
+    assert compact.wants_items("Name 2 tools Acme uses.")
+    assert not compact.wants_items("What 2025 budget did Meta announce?")
+    assert not compact.wants_items("What two-word phrase does Acme use?")
+    assert not compact.wants_items("Which tools does Acme use?")
 
 
 def test_build_context_selects_sentences_within_a_share_of_the_budget_per_part():
