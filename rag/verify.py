@@ -317,13 +317,14 @@ _AUXILIARY = r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|
 _TYPE_PHRASE = re.compile(rf"^(\W*(?:which|what)\s+)(?!{_AUXILIARY}\b)((?:[\w'’&.-]+\s+){{0,3}}?[\w'’&.-]+)"
                           rf"\s+(?={_AUXILIARY}\b)", re.I)
 def unknown_terms(question: str, documents: str) -> list[str]:
-    """Names (after the first word), code or literal terms (`terms`) and numbers of a question
+    """Names (after the first word of a sentence), code or literal terms (`terms`) and numbers of a question
     that the documents never mention: a question about "Amazon", or about "asyncio.TaskGroup",
     over documents without it cannot be answered from them. A dotted term is mentioned when its
     last part is ("popitem()" on the dict page answers "dict.popitem()")."""
-    words = _NAME_WORD.findall(question)
     lowered = documents.lower()
-    asked = names(" ".join(["x"] + words[1:]))
+    # the first word of each sentence is capitalised as a first word, not as a name
+    after_first = [" ".join(_NAME_WORD.findall(question[s:e])[1:]) for s, e in all_sentences(question)]
+    asked = names(" ".join(["x"] + after_first))
     code = [t for t in sorted(terms(question)) if t not in lowered and t.rsplit(".", 1)[-1] not in lowered]
     return [n for n in sorted(asked) if n not in lowered] + code + \
            [n for n in sorted(numbers(question)) if n not in _found_numbers(documents)]

@@ -229,6 +229,8 @@ def test_unknown_terms_of_a_question():
     assert verify.unknown_terms("How much will Amazon spend in 2025?", docs) == ["amazon"]
     assert verify.unknown_terms("What did Meta spend in 2024?", docs) == ["2024"]
     assert verify.unknown_terms("How much will Meta spend in 2025?", docs) == []
+    assert verify.unknown_terms("What does Meta spend? Tell me more.", docs) == []  # a sentence's first word
+    assert verify.unknown_terms("Meta spends. Does Amazon?", docs) == ["amazon"]
 
 
 def test_a_code_term_the_documents_never_mention_is_unknown():
