@@ -165,8 +165,7 @@ def retrieve(turn: Turn, settings: Settings, *, search: Callable[[str], list[Hit
 
 def never_mentioned(terms: list[str], question: str) -> str:
     """The notice of a question refused for terms no document mentions, as the user wrote them."""
-    written = [m.group() if (m := re.search(rf"(?<!\w){re.escape(t)}(?!\w)", question, re.I)) else t
-               for t in terms]
+    written = [as_written(t, question) or t for t in terms]
     return "Your documents never mention " + ", ".join(f"\u201c{w}\u201d" for w in written) + "."
 
 
@@ -206,7 +205,13 @@ def with_passages_naming(turn: Turn, terms: list[str], naming) -> list[list[Hit]
 def asked_terms(terms: list[str], question: str) -> list[str]:
     """The terms the user wrote. A follow-up made standalone names what the conversation named, in
     its spelling ("Jamal Reid" for "he"), which the documents that answer may write otherwise."""
-    return [t for t in terms if re.search(rf"(?<!\w){re.escape(t)}(?!\w)", question, re.I)]
+    return [t for t in terms if as_written(t, question)]
+
+
+def as_written(term: str, question: str) -> str | None:
+    """A (lower-cased) term as the question writes it, or None when it does not."""
+    m = re.search(rf"(?<!\w){re.escape(term)}(?!\w)", question, re.I)
+    return m.group() if m else None
 
 
 def in_turn(rankings) -> list[Hit]:
