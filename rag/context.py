@@ -12,7 +12,7 @@ import numpy as np
 from .arithmetic import states_quantity
 from .chunking import all_sentences
 from .types import Chunk, Hit
-from .text import content_words, message_body
+from .text import COUNT_WORDS, content_words, message_body
 from .verify import short_forms
 
 AMOUNT_BONUS = 0.15  # added to a sentence that states a quantity, when the caller wants an amount
@@ -20,7 +20,7 @@ AMOUNT_BONUS = 0.15  # added to a sentence that states a quantity, when the call
 # "Which four directions ...", "What are the three main barriers ...": a question that says how many
 # items it wants
 _COUNTED_ITEMS = re.compile(r"^\W*(?:which|what|name)\s+(?:(?:are|were|is)\s+)?(?:the\s+)?"
-                            r"(?:two|three|four|five|six|seven|eight|nine|ten|\d{1,2})\s+[a-z]", re.I)
+                            rf"(?:{'|'.join(COUNT_WORDS)}|\d{{1,2}})\s+[a-z]", re.I)
 
 
 def wants_items(question: str) -> bool:
