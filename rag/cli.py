@@ -98,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="sampling and bootstrap seed")
     s.add_argument("--limit", type=int, help="only the first N questions")
     s.add_argument("--split", help="only the questions of this split: tune or heldout")
+    s.add_argument("--tag", help="only the questions with this tag (yes-no, when, list, ...)")
 
     sub.add_parser("bench", add_help=False, help="ingest and retrieval speed at 1k-100k chunks, with plots "
                                                   "(rag bench --help)")

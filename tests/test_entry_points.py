@@ -101,6 +101,15 @@ def test_rag_eval_on_a_question_file(tmp_path, docs_dir):
     assert run.returncode == 0, run.stderr[-2000:]
     cases = [json.loads(line) for line in (tmp_path / "report" / "cases.jsonl").read_text().splitlines()]
     assert {c["id"]: c["verdict"]["outcome"] for c in cases} == {"banana": "correct", "cup": "correct refusal"}
+    # --tag runs the questions of one type only; a tag no question has is a one-line error
+    tagged = tmp_path / "tagged.jsonl"
+    tagged.write_text("\n".join(json.dumps(dict(json.loads(line), tags=[tag])) for line, tag in
+                                zip(questions.read_text().splitlines(), ["number", "unanswerable"])) + "\n")
+    run = rag(*FAKES, "eval", str(tagged), "--tag", "unanswerable", "--out", str(tmp_path / "one"), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert [json.loads(line)["id"] for line in (tmp_path / "one" / "cases.jsonl").read_text().splitlines()] == ["cup"]
+    run = rag(*FAKES, "eval", str(tagged), "--tag", "list", cwd=tmp_path)
+    assert run.returncode != 0 and "no question has the tag" in run.stderr and "Traceback" not in run.stderr
 
 
 def test_the_extractive_fake_answers_from_the_passage_the_question_is_about():

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from rag.eval.cases import Case, CaseError, as_cases, load_cases, matches, select_split
+from rag.eval.cases import Case, CaseError, as_cases, load_cases, matches, select_split, select_tag
 from rag.types import Chunk
 
 
@@ -86,3 +86,12 @@ def test_select_split_errors_on_an_unknown_or_empty_split():
         select_split(cases, "test")
     with pytest.raises(CaseError, match='no question has "split": "heldout"'):
         select_split(cases, "heldout")
+
+
+def test_a_tag_selects_its_questions_and_an_unknown_tag_is_an_error():
+    cases = as_cases([{"question": "a", "tags": ["yes-no"]}, {"question": "b", "tags": ["when"]},
+                      {"question": "c", "tags": ["yes-no", "two-docs"]}])
+    assert [c.question for c in select_tag(cases, "yes-no")] == ["a", "c"]
+    assert select_tag(cases, None) == cases
+    with pytest.raises(CaseError, match="tags in the set: two-docs, when, yes-no"):
+        select_tag(cases, "list")

@@ -113,6 +113,17 @@ def select_split(cases: list[Case], split: str | None) -> list[Case]:
     return picked
 
 
+def select_tag(cases: list[Case], tag: str | None) -> list[Case]:
+    """The cases with this tag (all of them for None); CaseError when none has it."""
+    if tag is None:
+        return cases
+    picked = [c for c in cases if tag in c.tags]
+    if not picked:
+        known = sorted({t for c in cases for t in c.tags})
+        raise CaseError(f"no question has the tag \"{tag}\" (tags in the set: {', '.join(known) or 'none'})")
+    return picked
+
+
 def load_cases(path: str | Path) -> list[Case]:
     """Read and check a question set; errors name the file and line."""
     path = Path(path)

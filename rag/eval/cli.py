@@ -1,6 +1,6 @@
 """`rag eval`: a question set over the current index, a public benchmark, or a comparison.
 
-    rag eval questions.jsonl [--index DIR] [--out reports/NAME] [--limit N] [--split tune|heldout]
+    rag eval questions.jsonl [--index DIR] [--out reports/NAME] [--limit N] [--split tune|heldout] [--tag TAG]
     rag eval --bench scifact [--data DIR] [--retriever dense|bm25|hybrid]  (DIR: bench_data/scifact)
     rag eval --bench squad2 [--data DIR] --sample 200 --seed 0
     rag eval compare reports/A reports/B"""
@@ -86,10 +86,10 @@ def run(bot_factory, args) -> int:
         return _finish(report, args.out or default_out("squad2"))
     if len(positional) != 1:
         raise RagError(USAGE)
-    from .cases import load_cases, select_split
-    split = getattr(args, "split", None)
-    cases = select_split(load_cases(positional[0]), split)[:args.limit]
-    name = set_name(positional[0]) + (f"-{split}" if split else "")
+    from .cases import load_cases, select_split, select_tag
+    split, tag = getattr(args, "split", None), getattr(args, "tag", None)
+    cases = select_tag(select_split(load_cases(positional[0]), split), tag)[:args.limit]
+    name = set_name(positional[0]) + (f"-{split}" if split else "") + (f"-{tag}" if tag else "")
     bot = bot_factory()
     if not bot.documents():
         raise RagError(f"The index at {bot.settings.index_dir} is empty: rag ingest PATH first (or pass --index DIR)")
