@@ -56,6 +56,8 @@ class FakeGenerator:
         self.extractive = extractive
         self.seen: list[list[dict]] = []
         self.last_usage = (0, 0)  # (words of the prompt, pieces of the reply)
+        self.odds: dict | None = None  # what first_word_odds says, when set
+        self.odds_seen: list[list[dict]] = []  # the messages first_word_odds was asked about
 
     def queue(self, *replies: str):
         self.replies.extend(replies)
@@ -72,6 +74,16 @@ class FakeGenerator:
         sentences = [passage[s:e] for s, e in all_sentences(passage)] or [passage]
         best = max(sentences, key=lambda t: len(asked & set(WORD.findall(t.lower()))))
         return f"{best.rstrip('.!?')} [1]."
+
+    def first_word_odds(self, messages, words):
+        """1.0 for the word the next reply opens with (case aside), 0.0 for the others; `odds`
+        instead when set."""
+        self.odds_seen.append(messages)
+        if self.odds is not None:
+            return {w: self.odds.get(w, 0.0) for w in words}
+        reply = self.replies[0] if self.replies else self._default(messages)
+        opening = (re.findall(r"\w+", reply)[:1] or [""])[0].lower()
+        return {w: float(w.lower() == opening) for w in words}
 
     def stream(self, messages, max_tokens=384, temperature=0.0):
         self.seen.append(messages)

@@ -14,7 +14,8 @@ from .models import resolve_model
 
 class Generator(Protocol):
     """May also have `last_usage`: (prompt tokens, completion tokens) of the last finished call,
-    and `last_cached`: how many of its prompt tokens were already read (a cached prefix)."""
+    `last_cached`: how many of its prompt tokens were already read (a cached prefix), and
+    `first_word_odds(messages, words)`: the probability of each word as the reply's first."""
     id: str
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]: ...
@@ -48,6 +49,7 @@ class LlamaGenerator:
         self.last_usage = (0, 0)
         self.last_cached = 0  # prompt tokens of the last call already in the KV cache (a prefix)
         self._formatter = None  # the GGUF's chat template, compiled on first use
+        self._read_ahead: tuple[list[int], int] | None = None  # a prompt first_word_odds read, and its cached prefix
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False))
@@ -79,13 +81,44 @@ class LlamaGenerator:
         """How many of `tokens`, from the start, the model's KV cache holds."""
         return common_prefix(self.llm._input_ids, tokens)
 
+    def first_word_odds(self, messages: list[dict], words: tuple[str, ...]) -> dict[str, float]:
+        """The probability the model gives each word as the first of its reply to `messages`
+        (in any case, with or without a space before it). The prompt read here is cached for the
+        stream that follows, which then counts it as read anew."""
+        import numpy as np
+
+        first = []
+
+        def keep(input_ids, scores):
+            if not first:
+                first.append(np.array(scores, dtype="float64"))
+            return scores
+
+        with self.lock:
+            tokens = self.prompt_tokens(messages)
+            cached = self.cached_prefix(tokens) if tokens else 0
+            self.llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0, top_k=1,
+                                            logits_processor=[keep])
+            self._read_ahead = (tokens, cached) if tokens else None
+        p = np.exp(first[0] - first[0].max())
+        p /= p.sum()
+        wanted = {w.lower(): w for w in words}
+        odds = dict.fromkeys(words, 0.0)
+        for i in np.argsort(-p)[:50]:  # the words' tokens are among the likeliest, or negligible
+            word = self.llm.detokenize([int(i)]).decode("utf-8", "ignore").strip().lower()
+            if word in wanted:
+                odds[wanted[word]] += float(p[i])
+        return odds
+
     def stream(self, messages, max_tokens=384, temperature=0.0) -> Iterator[str]:
         with self.lock:
             # no reset: llama.cpp reuses the KV cache of the prompt prefix this call shares with the
             # last one (system prompt, instructions, example: about a third of a question's prompt)
             completion = 0
             tokens = self.prompt_tokens(messages)
-            self.last_cached = self.cached_prefix(tokens) if tokens else 0
+            ahead, self._read_ahead = self._read_ahead, None
+            self.last_cached = (ahead[1] if ahead and ahead[0] == tokens
+                                else self.cached_prefix(tokens) if tokens else 0)
             try:
                 for part in self.llm.create_chat_completion(
                         messages=messages, max_tokens=max_tokens, temperature=temperature,

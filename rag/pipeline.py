@@ -253,6 +253,7 @@ class Bot:
                          timings=dataclasses.replace(turn.timings, total_s=time.perf_counter() - turn.start))
             return
         yield Progress("reading", time.perf_counter() - begun, passages=len(turn.passages))
+        turn = stages.lean(turn, s, self.generator)
         checked = CheckedText(len(turn.passages), lambda raw: stages.check(turn, raw, s), hold=bool(turn.compared))
         words = 0
         for piece in stages.generate(turn, s, self.generator):

@@ -53,6 +53,7 @@ class Turn:
     documents: dict = field(default_factory=dict)  # source -> the indexed text of each retrieved document
     refusal_reason: str = ""  # set by retrieve when nothing relevant was found: no generation follows
     notices: tuple[str, ...] = ()
+    odds: dict | None = None  # of a yes/no question: the model's probabilities of "Yes" and "No" as its first word
     start: float = 0.0  # time.perf_counter() at the question's arrival
     timings: Timings = field(default_factory=Timings)  # plan_s, retrieve_s, context_s
 
@@ -268,6 +269,16 @@ def prompt(turn: Turn, settings: Settings) -> list[dict]:
     return answer_messages(settings.prompts_dir, question, list(turn.passages), history)
 
 
+def lean(turn: Turn, settings: Settings, generator) -> Turn:
+    """A yes/no question's odds: how much weight the model gives "Yes" and "No" as its first word
+    over the turn's prompt (yesno.leaning). The prompt it reads is cached for `generate`, so this
+    costs about one token; a generator that cannot tell leaves them unset."""
+    odds_of = getattr(generator, "first_word_odds", None)
+    if not (settings.verify and odds_of and verify.is_yes_no(turn.query) and not turn.compared):
+        return turn
+    return dataclasses.replace(turn, odds=odds_of(prompt(turn, settings), ("Yes", "No")))
+
+
 def generate(turn: Turn, settings: Settings, generator) -> Iterator[str | Draft]:
     """The model's pieces as it writes them, over the turn's passages, then the whole Draft."""
     messages = prompt(turn, settings)
@@ -299,6 +310,7 @@ def check(turn: Turn, raw: str, settings: Settings) -> Answer:
     text = citations.clean_markers(raw, len(passages))
     query = turn.query
     if s.verify and verify.is_yes_no(query) and (said := yesno.draft_says(query, text)):
+        said = yesno.leaning(turn.odds) or said
         decision = yesno.decide(query, said, {h.rank: h.chunk.text for h in passages}, s.min_overlap)
         if decision is None:
             return Answer(**refused, refusal_reason="yes-no-undecided", **common)
@@ -361,7 +373,7 @@ def second_look_wanted(turn: Turn, answer: Answer, settings: Settings) -> bool:
 def second_look(turn: Turn, first: Answer, settings: Settings, generator) -> Answer:
     """The model asked again with the best passage alone (the first of the context), and that
     draft checked; the first answer's refusal stands when this one is refused too."""
-    best = dataclasses.replace(turn, passages=turn.passages[:1], compared=None)
+    best = dataclasses.replace(turn, passages=turn.passages[:1], compared=None, odds=None)
     *_, draft = generate(best, settings, generator)
     answer = check(best, draft.text, settings)
     return first if answer.refused else dataclasses.replace(answer, second_look=True)

@@ -2,8 +2,9 @@
 and that sentence, not the model's restatement of the question, is what gets checked.
 
 A small model opens nearly every answer with "Yes" and restates the question, which no word check
-can verify. The model's Yes or No is kept as its reading; the program finds the sentence of the
-passages the model read that is closest to the question's claim, and:
+can verify. Its reading is taken from the weight it gives "No" against "Yes" as its first word
+(`leaning`), or else from how its draft opens; the program finds the sentence of the passages the
+model read that is closest to the question's claim, and:
 - when the passages hold `min_overlap` of the claim's content words (they are about it), the
   answer is "No" if that sentence denies the claim (a negation the question lacks, or the
   contrary of one of its words: "hard" for "easy", "after" for "before"), whatever the model
@@ -44,6 +45,22 @@ def polarity(sentence: str) -> str:
     """"yes" or "no" for a sentence that opens with Yes or No, else ""."""
     m = _POLARITY.match(sentence)
     return m.group(1).lower() if m else ""
+
+
+# "No" is the model's reading when it gives "No" at least this share of the weight it gives "Yes".
+# On the 28 yes/no questions of the four tuning halves, No's weight against Yes's was 0.003 to
+# 0.37 where the answer is Yes (15), 0.58 to 1.9 where it is No for 11 of 13, and 0.03 for two
+# (docs/evaluation.md)
+NO_WEIGHT = 0.5
+
+
+def leaning(odds: dict[str, float] | None) -> str:
+    """"no" or "yes" as the model leans, from the probabilities it gives "Yes" and "No" as its
+    first word; "" without them. A small model writes "Yes" first even when it gives "No" half
+    the weight, and those are mostly questions whose answer is No: the passages say otherwise."""
+    if not odds or not (odds.get("Yes", 0.0) or odds.get("No", 0.0)):
+        return ""
+    return "no" if odds.get("No", 0.0) >= NO_WEIGHT * odds.get("Yes", 0.0) else "yes"
 
 
 def draft_says(question: str, draft: str) -> str:

@@ -88,6 +88,23 @@ def test_real_model_ask_and_stream(request, bot):
         assert other.timings.cached_tokens == 0
 
 
+def test_real_model_gives_its_first_word_odds_and_the_answer_reuses_that_prompt(real_bot):
+    gen = real_bot.generator
+    gen.reset()
+    messages = [{"role": "user", "content": "Reply with one word, Yes or No. Is two more than one?"}]
+    odds = gen.first_word_odds(messages, ("Yes", "No"))
+    assert set(odds) == {"Yes", "No"} and 0.0 < sum(odds.values()) <= 1.0 + 1e-6
+    reply = "".join(gen.stream(messages, max_tokens=3, temperature=0.0)).strip()
+    # the prompt read for the odds is cached for the answer, which still counts it as read anew
+    assert gen.last_cached == 0 and gen.llm.n_tokens > len(gen.prompt_tokens(messages))
+    said = reply.split()[0].strip(".,!").capitalize() if reply else ""
+    if said in odds:  # at temperature 0 the model writes the likelier word
+        assert odds[said] == max(odds.values())
+    answer = real_bot.ask("Did Meta plan to spend more than $60 billion on capex in 2025?")
+    assert answer.text and (answer.refused or answer.text.split(":")[0] in ("Yes", "No")
+                            or answer.sentences)
+
+
 def test_real_model_reads_and_writes_with_every_core():
     """n_threads = 0: all the cores this process may use, for writing too (llama.cpp's own
     default writes with half of them)."""

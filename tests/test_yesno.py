@@ -80,3 +80,32 @@ def test_a_sentence_that_asks_decides_nothing():
                    "[2025-03-22 14:31] Nadia: he came with a name already."}
     assert yesno.asks("what did you call him, Biscuit?") and not yesno.asks("He is called Pickle.")
     assert yesno.decide("Did Nadia call her cat Biscuit?", "yes", passages, 0.6) is None
+
+
+def test_the_model_leans_no_when_it_gives_no_half_the_weight_of_yes():
+    assert yesno.leaning({"Yes": 0.42, "No": 0.25}) == "no"  # "Yes" written first, "No" close behind
+    assert yesno.leaning({"Yes": 0.60, "No": 0.19}) == "yes"
+    assert yesno.leaning({"Yes": 0.05, "No": 0.90}) == "no"
+    assert yesno.leaning(None) == "" and yesno.leaning({"Yes": 0.0, "No": 0.0}) == ""
+
+
+def test_the_models_odds_overrule_the_yes_its_draft_opens_with(make_bot, tmp_path, fake_generator):
+    docs = tmp_path / "home"
+    docs.mkdir()
+    (docs / "chat.txt").write_text("Tom: the kitchen is done! Went with sage green in the end.\n")
+    bot = make_bot(min_score=0.0)
+    bot.ingest([docs])
+    question = "Did Tom paint his kitchen navy?"
+    fake_generator.odds = {"Yes": 0.42, "No": 0.25}
+    fake_generator.queue("Yes, Tom painted his kitchen navy [1].")
+    answer = bot.ask(question)
+    assert not answer.refused and answer.text.startswith("No: \u201c")
+    fake_generator.odds = {"Yes": 0.9, "No": 0.02}  # a Yes it is sure of still needs a sentence stating it
+    fake_generator.queue("Yes, Tom painted his kitchen navy [1].")
+    assert bot.ask(question).refusal_reason == "yes-no-undecided"
+    # the odds are asked for on the prompt the model then answers, and only for a yes/no question
+    assert fake_generator.seen[-1] == fake_generator.odds_seen[-1]
+    asked = len(fake_generator.odds_seen)
+    fake_generator.queue("Sage green [1].")
+    bot.ask("What colour did Tom paint his kitchen?")
+    assert len(fake_generator.odds_seen) == asked
