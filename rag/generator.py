@@ -97,8 +97,11 @@ class LlamaGenerator:
         with self.lock:
             tokens = self.prompt_tokens(messages)
             cached = self.cached_prefix(tokens) if tokens else 0
-            self.llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0, top_k=1,
-                                            logits_processor=[keep])
+            try:
+                self.llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0, top_k=1,
+                                                logits_processor=[keep])
+            except ValueError as e:
+                raise self._too_long(e) from None
             self._read_ahead = (tokens, cached) if tokens else None
         p = np.exp(first[0] - first[0].max())
         p /= p.sum()
@@ -109,6 +112,14 @@ class LlamaGenerator:
             if word in wanted:
                 odds[wanted[word]] += float(p[i])
         return odds
+
+    def _too_long(self, error: ValueError) -> ModelError:
+        """llama-cpp-python's error for a prompt beyond the context, as a message; others re-raised."""
+        if "context window" not in str(error):
+            raise error
+        return ModelError(f"The question, its passages and the conversation are too long for the model's "
+                          f"context of {self.llm.n_ctx()} tokens. Ask a shorter question, start a new chat, "
+                          f"or raise n_ctx.")
 
     def stream(self, messages, max_tokens=384, temperature=0.0) -> Iterator[str]:
         with self.lock:
@@ -128,11 +139,7 @@ class LlamaGenerator:
                         completion += 1
                         yield text
             except ValueError as e:
-                if "context window" not in str(e):
-                    raise
-                raise ModelError(f"The question, its passages and the conversation are too long for the "
-                                 f"model's context of {self.llm.n_ctx()} tokens. Ask a shorter question, "
-                                 f"start a new chat, or raise n_ctx.") from None
+                raise self._too_long(e) from None
             # the context now holds the whole prompt (its cached prefix included) and the answer,
             # less the last token when generation stopped on it: the prompt is within a token
             self.last_usage = (max(self.llm.n_tokens - completion, 0), completion)

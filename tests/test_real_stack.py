@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import rag
-from rag.errors import IndexMismatchError
+from rag.errors import IndexMismatchError, ModelError
 from rag.generator import LlamaGenerator, available_cores
 
 from helpers import CORPUS
@@ -103,6 +103,14 @@ def test_real_model_gives_its_first_word_odds_and_the_answer_reuses_that_prompt(
     answer = real_bot.ask("Did Meta plan to spend more than $60 billion on capex in 2025?")
     assert answer.text and (answer.refused or answer.text.split(":")[0] in ("Yes", "No")
                             or answer.sentences)
+
+
+def test_real_model_says_when_a_prompt_is_beyond_its_context():
+    gen = LlamaGenerator("smollm2-135m", n_ctx=256)
+    messages = [{"role": "user", "content": "word " * 600 + "Is this too long?"}]
+    for call in (lambda: gen.first_word_odds(messages, ("Yes", "No")), lambda: list(gen.stream(messages))):
+        with pytest.raises(ModelError, match="too long for the model's context of 256 tokens"):
+            call()
 
 
 def test_real_model_reads_and_writes_with_every_core():
