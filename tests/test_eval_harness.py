@@ -11,8 +11,10 @@ import rag
 from rag.config import Settings
 from rag.eval import bench
 from rag.eval.cli import run
-from rag.eval.harness import evaluate, threshold_points
+from rag.eval.cases import as_cases
+from rag.eval.harness import evaluate, judge, threshold_points
 from rag.eval.report import compare, load_report, sign_test
+from rag.types import Answer
 
 from helpers import BENCH, CORPUS
 
@@ -360,3 +362,16 @@ def test_scifact_reproduces_the_published_anchor(retriever, request):
                            retriever=retriever, progress=False)
     assert report.info["done"] == 300
     assert report.value("retrieval.ndcg@10") == pytest.approx(ANCHORS[retriever], abs=0.01)
+
+
+def test_a_questions_outcome_is_graded_as_the_headline_counts_it():
+    def graded(text, answers):
+        case = as_cases([{"question": "How much was the booster?", "answers": answers}])[0]
+        return judge(case, Answer(question=case.question, text=text, raw_text=text), [], refusal="")
+
+    # "£62.00" for "£62" and a reworded answer are right, as a person (and the lenient headline) judges
+    assert graded("£62.00 [1]", ["£62"])["outcome"] == "correct"
+    reworded = graded("The booster was given in the afternoon clinic.", ["afternoon booster clinic"])
+    assert reworded["outcome"] == "correct" and reworded["contains"] == 0.0
+    assert graded("Yes, it was £62 [1].", ["No", "£62"])["outcome"] == "wrong"  # the opposite of a Yes/No gold
+    assert graded("£45 [1]", ["£62"])["outcome"] == "wrong"

@@ -113,7 +113,8 @@ def judge(case: Case, answer, hits, refusal: str, ks=RETRIEVAL_KS) -> dict:
     model_text = "" if kind in ("retrieval", "model") else clean_markers(answer.raw_text or answer.text, len(shown))
     model_prediction = m.strip_answer(model_text, refusal)
     em, contains = m.exact_match(prediction, golds), m.contains_answer(prediction, golds)
-    correct = None if em is None else bool(em or contains)
+    lenient = m.lenient_match(prediction, golds)
+    correct = None if lenient is None else lenient == 1  # as the headline counts it
     asked = case.question + " " + " ".join(q for q, _ in case.history)
     verdict = {
         "outcome": outcome(case, answer.refused, correct),
@@ -121,7 +122,7 @@ def judge(case: Case, answer, hits, refusal: str, ks=RETRIEVAL_KS) -> dict:
         "retrieval": retrieval_verdict(ranked, relevant, ks),
         "retrieved": ranked[:max(ks)],
         "em": em, "f1": m.token_f1(prediction, golds), "contains": contains,
-        "lenient": m.lenient_match(prediction, golds),
+        "lenient": lenient,
         "model_contains": m.contains_answer(model_prediction, golds),
         "answer_in_passages": max((m.contains_answer(t, golds) for t in passages.values()), default=0.0)
         if golds else None,
