@@ -42,6 +42,20 @@ def make_bot(tmp_path, fake_embedder, fake_generator):
 
 
 @pytest.fixture
+def bot_over(tmp_path, make_bot):
+    """bot_over({"name.txt": "text", ...}, **settings) -> Bot (the fakes) with those documents ingested."""
+    def make(files: dict[str, str], **settings):
+        docs = tmp_path / "docs-of-the-test"
+        docs.mkdir()
+        for name, text in files.items():
+            (docs / name).write_text(text)
+        bot = make_bot(**settings)
+        bot.ingest([docs])
+        return bot
+    return make
+
+
+@pytest.fixture
 def docs_dir(tmp_path):
     d = tmp_path / "docs"
     d.mkdir()

@@ -348,12 +348,8 @@ def test_a_question_about_what_is_not_so_needs_a_passage_that_says_so():
     assert not verify.opposite("Which spends more, Acme or Bolt?", "Bolt spends less than Acme.")
 
 
-def test_a_negated_question_answered_from_a_positive_passage_is_refused(make_bot, tmp_path, fake_generator):
-    docs = tmp_path / "plant"
-    docs.mkdir()
-    (docs / "acme.txt").write_text("Acme needed robots to run its plant.\n")
-    bot = make_bot()
-    bot.ingest([docs])
+def test_a_negated_question_answered_from_a_positive_passage_is_refused(bot_over, fake_generator):
+    bot = bot_over({"acme.txt": "Acme needed robots to run its plant.\n"})
     fake_generator.queue("Robots [1].", "Robots [1].")
     assert bot.ask("What did Acme not need to run its plant?").refused
     assert not bot.ask("What did Acme need to run its plant?").refused
@@ -410,18 +406,15 @@ def test_a_marker_after_a_closing_quote_belongs_to_its_sentence():
     assert second.cited == (2,) and second.supported
 
 
-def _ratio_bot(make_bot, tmp_path):
-    docs = tmp_path / "firms"
-    docs.mkdir()
-    (docs / "acme.txt").write_text("Acme will spend over $60 million on its new plant this year.\n")
-    (docs / "bolt.txt").write_text("Bolt has spent $5 million on robots so far.\n")
-    bot = make_bot()
-    bot.ingest([docs])
-    return bot
+def _ratio_bot(bot_over):
+    return bot_over({
+        "acme.txt": "Acme will spend over $60 million on its new plant this year.\n",
+        "bolt.txt": "Bolt has spent $5 million on robots so far.\n",
+    })
 
 
-def test_a_ratio_is_computed_from_the_two_verified_amounts(make_bot, tmp_path, fake_generator):
-    bot = _ratio_bot(make_bot, tmp_path)
+def test_a_ratio_is_computed_from_the_two_verified_amounts(bot_over, fake_generator):
+    bot = _ratio_bot(bot_over)
     acme = "Acme will spend over $60 million on its new plant [{}]."
     bolt = "Bolt has spent $5 million on robots so far [{}]."
     hits = bot.retrieve("Acme new plant spend")
@@ -435,8 +428,8 @@ def test_a_ratio_is_computed_from_the_two_verified_amounts(make_bot, tmp_path, f
     assert {c.source.rsplit("/", 1)[-1] for c in answer.citations} == {"acme.txt", "bolt.txt"}
 
 
-def test_which_is_larger_is_worked_out_by_the_program(make_bot, tmp_path, fake_generator):
-    bot = _ratio_bot(make_bot, tmp_path)
+def test_which_is_larger_is_worked_out_by_the_program(bot_over, fake_generator):
+    bot = _ratio_bot(bot_over)
     hits = bot.retrieve("Acme new plant spend")
     n_acme = 1 if "Acme" in hits[0].chunk.text else 2
     fake_generator.queue(f"Acme will spend over $60 million on its new plant [{n_acme}]. "
@@ -447,8 +440,8 @@ def test_which_is_larger_is_worked_out_by_the_program(make_bot, tmp_path, fake_g
     assert "Bolt's is larger" not in answer.text  # the model's own comparison has no support
 
 
-def test_a_ratio_question_answered_with_one_amount_is_refused(make_bot, tmp_path, fake_generator):
-    bot = _ratio_bot(make_bot, tmp_path)
+def test_a_ratio_question_answered_with_one_amount_is_refused(bot_over, fake_generator):
+    bot = _ratio_bot(bot_over)
     fake_generator.queue("Bolt has spent $5 million on robots so far [1][2]. That is 7 times less [1].")
     answer = bot.ask("Acme's spending on its new plant is how many times Bolt's spending on robots?")
     assert answer.refused and not any(s.computed for s in answer.sentences)
@@ -481,14 +474,11 @@ def test_a_both_question_searches_for_each_part(make_bot, tmp_path, fake_generat
 
 
 # ---------- a second look at the best passage, after a copy of the worked example ----------
-def _two_firms(make_bot, tmp_path, **settings):
-    docs = tmp_path / "firms"
-    docs.mkdir()
-    (docs / "acme.txt").write_text("Acme builds its robots in Ohio.\n")
-    (docs / "bolt.txt").write_text("Bolt builds its boats in Maine.\n")
-    bot = make_bot(**settings)
-    bot.ingest([docs])
-    return bot
+def _two_firms(bot_over, **settings):
+    return bot_over({
+        "acme.txt": "Acme builds its robots in Ohio.\n",
+        "bolt.txt": "Bolt builds its boats in Maine.\n",
+    }, **settings)
 
 
 def test_a_draft_that_repeats_the_worked_example():
@@ -501,9 +491,8 @@ def test_a_draft_that_repeats_the_worked_example():
     assert not verify.copies_example("1 in 4 [2].", examples, passages, "Where?")  # the example's [1] is no number
 
 
-def test_a_withheld_draft_that_copies_the_example_gets_a_second_look_at_the_best_passage(make_bot, tmp_path,
-                                                                                       fake_generator):
-    bot = _two_firms(make_bot, tmp_path)
+def test_a_withheld_draft_that_copies_the_example_gets_a_second_look_at_the_best_passage(bot_over, fake_generator):
+    bot = _two_firms(bot_over)
     fake_generator.queue("More than $2 billion, mainly on robots [1].", "In Ohio [1].")
     answer = bot.ask("Where does Acme build its robots?")
     first, second = (m[-1]["content"].split("Passages:")[1] for m in fake_generator.seen)
@@ -514,16 +503,16 @@ def test_a_withheld_draft_that_copies_the_example_gets_a_second_look_at_the_best
     assert answer.citations[0].supported
 
 
-def test_when_the_second_look_fails_too_the_refusal_stands(make_bot, tmp_path, fake_generator):
-    bot = _two_firms(make_bot, tmp_path)
+def test_when_the_second_look_fails_too_the_refusal_stands(bot_over, fake_generator):
+    bot = _two_firms(bot_over)
     fake_generator.queue("More than $2 billion [1].", "More than $3 billion [1].")
     answer = bot.ask("Where does Acme build its robots?")
     assert answer.refused and not answer.second_look and len(fake_generator.seen) == 2
     assert answer.raw_text == "More than $2 billion [1]." and len(answer.passages) == 2
 
 
-def test_no_second_look_for_other_withheld_drafts_or_when_it_is_off(make_bot, tmp_path, fake_generator):
-    bot = _two_firms(make_bot, tmp_path)
+def test_no_second_look_for_other_withheld_drafts_or_when_it_is_off(bot_over, fake_generator):
+    bot = _two_firms(bot_over)
     fake_generator.queue(REFUSAL, "In Texas [1].")
     assert bot.ask("Where does Acme build its robots?").refused and len(fake_generator.seen) == 1
     assert bot.ask("Where does Acme build its robots?").refused and len(fake_generator.seen) == 2
@@ -532,8 +521,8 @@ def test_no_second_look_for_other_withheld_drafts_or_when_it_is_off(make_bot, tm
     assert bot.ask("Where does Acme build its robots?").refused and len(fake_generator.seen) == 3
 
 
-def test_no_second_look_when_the_question_needs_a_passage_for_each_part(make_bot, tmp_path, fake_generator):
-    bot = _two_firms(make_bot, tmp_path, min_score=0.0)
+def test_no_second_look_when_the_question_needs_a_passage_for_each_part(bot_over, fake_generator):
+    bot = _two_firms(bot_over, min_score=0.0)
     fake_generator.queue("More than $2 billion [1].", "In Ohio [1].")
     answer = bot.ask("Which firm is named both as the maker of robots and as a builder of boats?")
     assert answer.refused and len(fake_generator.seen) == 1

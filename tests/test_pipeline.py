@@ -79,12 +79,9 @@ def test_a_copy_of_a_better_passage_is_left_out_of_the_hits(make_bot, docs_dir):
     assert sorted(h.chunk.name for h in kept_all) == ["fruit-copy.txt", "fruit.txt"]
 
 
-def test_a_name_the_rewrite_brought_in_does_not_refuse_the_follow_up(make_bot, tmp_path, fake_generator):
-    docs = tmp_path / "chats"
-    docs.mkdir()
-    (docs / "hotel.txt").write_text("Jamal: I booked you a room at the Harbourside Inn in Bristol for the talk.\n")
-    bot = make_bot(min_score=0.0)
-    bot.ingest([docs])
+def test_a_name_the_rewrite_brought_in_does_not_refuse_the_follow_up(bot_over, fake_generator):
+    bot = bot_over({"hotel.txt": "Jamal: I booked you a room at the Harbourside Inn in Bristol for the talk.\n"},
+                   min_score=0.0)
     history = [("Who is Nadia's line manager?", "Jamal Reid is her line manager [1].")]
     fake_generator.queue("Which hotel did Jamal Reid book for Nadia in Bristol?", "The Harbourside Inn [1].")
     answer = bot.ask("Which hotel did he book for her in Bristol?", history=history)
@@ -95,15 +92,13 @@ def test_a_name_the_rewrite_brought_in_does_not_refuse_the_follow_up(make_bot, t
     assert answer.refused and answer.refusal_reason == "unknown-terms"
 
 
-def test_a_name_the_search_missed_is_searched_for_when_the_index_holds_it(make_bot, tmp_path, fake_generator):
-    docs = tmp_path / "papers"
-    docs.mkdir()
-    (docs / "deconv.txt").write_text("Deconvolution can cause checkerboard artifacts. "
-                                     "The deconvolution paper was written by Odena, Dumoulin and Olah.\n")
-    (docs / "film.txt").write_text("FiLM layers apply an affine transformation per feature map. "
-                                   "Written by Dumoulin, Perez and Schucher.\n")
-    bot = make_bot(top_k=1, min_score=0.0, compact=False)
-    bot.ingest([docs])
+def test_a_name_the_search_missed_is_searched_for_when_the_index_holds_it(bot_over):
+    bot = bot_over({
+        "deconv.txt": "Deconvolution can cause checkerboard artifacts. "
+                      "The deconvolution paper was written by Odena, Dumoulin and Olah.\n",
+        "film.txt": "FiLM layers apply an affine transformation per feature map. "
+                    "Written by Dumoulin, Perez and Schucher.\n",
+    }, top_k=1, min_score=0.0, compact=False)
     question = "Which author of the Deconvolution paper also wrote FiLM?"
     turn = bot.read(question)
     assert [h.chunk.source.rsplit("/", 1)[-1] for h in turn.hits] == ["deconv.txt", "film.txt"]

@@ -54,12 +54,9 @@ def test_a_no_needs_passages_about_the_claim():
     assert d.said == "No" and d.passage == 1
 
 
-def test_the_bot_answers_yes_no_with_the_deciding_sentence(make_bot, tmp_path, fake_generator):
-    docs = tmp_path / "plant"
-    docs.mkdir()
-    (docs / "pump.txt").write_text("The new pump arrived in March. The pump did not pass its pressure test.\n")
-    bot = make_bot(min_score=0.0)
-    bot.ingest([docs])
+def test_the_bot_answers_yes_no_with_the_deciding_sentence(bot_over, fake_generator):
+    bot = bot_over({"pump.txt": "The new pump arrived in March. The pump did not pass its pressure test.\n"},
+                   min_score=0.0)
     fake_generator.queue("Yes, the pump passed its pressure test [1].")
     answer = bot.ask(Q)
     assert not answer.refused
@@ -89,12 +86,8 @@ def test_the_model_leans_no_when_it_gives_no_half_the_weight_of_yes():
     assert yesno.leaning(None) == "" and yesno.leaning({"Yes": 0.0, "No": 0.0}) == ""
 
 
-def test_the_models_odds_overrule_the_yes_its_draft_opens_with(make_bot, tmp_path, fake_generator):
-    docs = tmp_path / "home"
-    docs.mkdir()
-    (docs / "chat.txt").write_text("Tom: the kitchen is done! Went with sage green in the end.\n")
-    bot = make_bot(min_score=0.0)
-    bot.ingest([docs])
+def test_the_models_odds_overrule_the_yes_its_draft_opens_with(bot_over, fake_generator):
+    bot = bot_over({"chat.txt": "Tom: the kitchen is done! Went with sage green in the end.\n"}, min_score=0.0)
     question = "Did Tom paint his kitchen navy?"
     fake_generator.odds = {"Yes": 0.42, "No": 0.25}
     fake_generator.queue("Yes, Tom painted his kitchen navy [1].")
