@@ -21,6 +21,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 
+from confidence import auroc  # noqa: E402
 from replay import saved_turn  # noqa: E402
 
 from rag import stages  # noqa: E402
@@ -42,13 +43,6 @@ def cases(specs: list[str]):
             case = json.loads(line)
             if case["passages"] and not case["history"] and case.get("refusal_stage") != "retrieve":
                 yield report, generator, s, bot, case
-
-
-def auroc(high: list[float], low: list[float]) -> float:
-    """The chance that a value of `high` is above one of `low` (ties count half)."""
-    if not high or not low:
-        return float("nan")
-    return sum((h > w) + 0.5 * (h == w) for h in high for w in low) / len(high) / len(low)
 
 
 def yesno(specs: list[str]) -> None:
