@@ -233,11 +233,38 @@ def check_suite(name: str) -> tuple[list[str], dict]:
     return problems, summary
 
 
+def check_probes(name: str) -> list[str]:
+    """unsettled_yes_no.jsonl, if the suite has one: yes/no questions that its documents neither
+    state nor deny, each with the key terms that would settle it (unsettled_absent.json), none of
+    them in the corpus."""
+    path = HERE / name / "unsettled_yes_no.jsonl"
+    if not path.exists():
+        return []
+    problems = []
+    absent = json.loads((HERE / name / "unsettled_absent.json").read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus_all = squash("\n".join(build.build(name, Path(tmp)).values()))
+    questions = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for q in questions:
+        where = f"{name}: {path.name} ({q.get('id')})"
+        problems += check_fields(q, where)
+        if q.get("tags") != ["yes-no", "unanswerable"] or q.get("answerable") or q.get("answers"):
+            problems.append(f"{where}: must be an unanswerable yes-no question")
+        if q.get("split") not in ("tune", "heldout"):
+            problems.append(f"{where}: split must be 'tune' or 'heldout'")
+        terms = absent.get(q.get("id"), {}).get("absent")
+        if not terms:
+            problems.append(f"{where}: no key terms for it in unsettled_absent.json")
+        problems += [f"{where}: key term {t!r} occurs in the corpus" for t in terms or () if occurs(t, corpus_all)]
+    return problems
+
+
 def main(argv: list[str]) -> int:
     names = argv or list(SUITES)
     failed = False
     for name in names:
         problems, summary = check_suite(name)
+        problems += check_probes(name)
         print(f"== {name}: {summary['questions']} questions over {summary['corpus files']} files; "
               f"split {summary['split']}; yes/no {summary['yes/no']}")
         print("   tags (any position): " + ", ".join(f"{t} {n}" for t, n in summary["tags"].items()))
