@@ -1,6 +1,7 @@
 """The question-set format: loading, defaults and clear errors."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +96,15 @@ def test_a_tag_selects_its_questions_and_an_unknown_tag_is_an_error():
     assert select_tag(cases, None) == cases
     with pytest.raises(CaseError, match="tags in the set: two-docs, when, yes-no"):
         select_tag(cases, "list")
+
+
+def test_every_committed_question_set_loads_and_each_unsettled_set_has_both_halves():
+    root = Path(__file__).resolve().parent.parent
+    sets = sorted((root / "benchmarks" / "suites").glob("*/*.jsonl")) + [root / "rag" / "eval" / "data" / "dev.jsonl"]
+    assert len(sets) >= 9
+    for path in sets:
+        cases = load_cases(str(path))
+        assert cases, path
+        if path.name == "unsettled_yes_no.jsonl":
+            assert all(not c.answerable and "yes-no" in c.tags for c in cases)
+            assert select_split(cases, "tune") and select_split(cases, "heldout")
