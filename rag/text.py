@@ -21,10 +21,26 @@ _WORD = re.compile(r"[a-z][a-z'’-]*")
 _LETTERS = re.compile(r"[a-z]+")
 
 
+# the past forms of common irregular verbs, as their base form: an answer restating "did X become Y"
+# as "X became Y" adds no word to it
+_IRREGULAR = dict(pair.split(":") for pair in """became:become began:begin begun:begin broke:break broken:break
+brought:bring built:build bought:buy came:come chose:choose chosen:choose did:do done:do drew:draw drawn:draw
+drove:drive driven:drive ate:eat eaten:eat fell:fall fallen:fall felt:feel fought:fight found:find flew:fly
+flown:fly forgot:forget forgotten:forget froze:freeze frozen:freeze gave:give given:give got:get gotten:get
+went:go gone:go grew:grow grown:grow held:hold hid:hide hidden:hide kept:keep knew:know known:know led:lead
+left:leave lent:lend lost:lose made:make meant:mean met:meet paid:pay ran:run rose:rise risen:rise saw:see
+seen:see sold:sell sent:send shown:show showed:show sang:sing sung:sing sat:sit slept:sleep spoke:speak
+spoken:speak spent:spend stood:stand stole:steal stolen:steal swam:swim took:take taken:take taught:teach
+told:tell thought:think threw:throw thrown:throw understood:understand woke:wake wore:wear worn:wear won:win
+wrote:write written:write""".split())
+
+
 def stem(word: str) -> str:
-    """A light stemmer, enough to match "used"/"use", "planned"/"plans", "Microsoft's"/"Microsoft".
+    """A light stemmer, enough to match "used"/"use", "planned"/"plans", "Microsoft's"/"Microsoft",
+    and a common irregular verb's past forms with its base ("became"/"become", "wrote"/"write").
     (Snowball's English stemmer was measured in its place and changed answers for the worse:
     docs/decisions.md.)"""
+    word = _IRREGULAR.get(word, word)
     for suffix in ("'s", "’s", "ies", "es", "s", "ing", "ed", "d"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]

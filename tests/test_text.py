@@ -10,6 +10,14 @@ def test_stems_match_the_forms_an_answer_and_a_passage_use():
     assert text.stem("feared") == text.stem("fear")
 
 
+def test_an_irregular_verb_form_stems_as_its_base_form():
+    # "In version 3.6, underscores became allowed" restates "did underscores become allowed"
+    assert text.stem("became") == text.stem("become") == text.stem("becomes")
+    assert text.stem("wrote") == text.stem("written") == text.stem("writes")
+    assert text.stem("bought") == text.stem("buying")
+    assert text.content_words("Who wrote it?") == text.content_words("Who writes it?")
+
+
 def test_content_words_leave_out_stop_words_and_short_words():
     assert text.content_words("What did Tom paint in the kitchen of his flat?") == {"tom", "paint", "kitchen", "flat"}
     assert text.words("Nadia's new-build flat") == ["nadia's", "new-build", "flat"]
