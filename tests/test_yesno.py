@@ -50,8 +50,19 @@ def test_no_answer_when_the_passages_are_not_about_the_claim():
 
 
 def test_a_no_needs_passages_about_the_claim():
-    d = yesno.decide(Q, "no", {1: "The pump failed the test twice."}, 0.6)
+    d = yesno.decide(Q, "no", {1: "The pump failed the pressure test twice."}, 0.6)
     assert d.said == "No" and d.passage == 1
+
+
+def test_passages_that_lack_two_words_of_what_the_claim_says_of_its_names_settle_nothing():
+    # about the sofa and the window, not about a hoist: neither the model's No nor a denial decides
+    q = "Did Steve use a hoist to get the sofa in through the window?"
+    passages = {1: "Steve: the sofa did not fit up the stairs, so it came in through the window."}
+    assert yesno.decide(q, "no", passages, 0.6) is None
+    assert yesno.decide(q, "yes", passages, 0.6) is None
+    # one word missing may be the value the passages give another of: that No stands
+    assert yesno.decide("Did Steve use a rope to get the sofa in?", "no",
+                        {1: "Steve used a strap to get the sofa in."}, 0.6).said == "No"
 
 
 def test_the_bot_answers_yes_no_with_the_deciding_sentence(bot_over, fake_generator):
@@ -87,13 +98,18 @@ def test_the_model_leans_no_when_it_gives_no_half_the_weight_of_yes():
 
 
 def test_the_models_odds_overrule_the_yes_its_draft_opens_with(bot_over, fake_generator):
-    bot = bot_over({"chat.txt": "Tom: the kitchen is done! Went with sage green in the end.\n"}, min_score=0.0)
+    bot = bot_over({"chat.txt": "Tom: the kitchen is painted! Went with sage green in the end.\n"}, min_score=0.0)
     question = "Did Tom paint his kitchen navy?"
     fake_generator.odds = {"Yes": 0.42, "No": 0.25}
     fake_generator.queue("Yes, Tom painted his kitchen navy [1].")
     answer = bot.ask(question)
     assert not answer.refused and answer.text.startswith("No: \u201c")
-    fake_generator.odds = {"Yes": 0.9, "No": 0.02}  # a Yes it is sure of still needs a sentence stating it
+
+
+def test_a_yes_the_model_is_sure_of_still_needs_the_passages_to_state_it(bot_over, fake_generator):
+    bot = bot_over({"chat.txt": "Tom: the kitchen is done! Went with sage green in the end.\n"}, min_score=0.0)
+    question = "Did Tom paint his kitchen navy?"
+    fake_generator.odds = {"Yes": 0.9, "No": 0.02}
     fake_generator.queue("Yes, Tom painted his kitchen navy [1].")
     assert bot.ask(question).refusal_reason == "yes-no-undecided"
     # the odds are asked for on the prompt the model then answers, and only for a yes/no question
