@@ -9,6 +9,7 @@ import pytest
 
 import rag
 from rag.errors import IndexMismatchError, ModelError
+from rag import yesno
 from rag.generator import LlamaGenerator, available_cores
 
 from helpers import CORPUS
@@ -103,6 +104,17 @@ def test_real_model_gives_its_first_word_odds_and_the_answer_reuses_that_prompt(
     answer = real_bot.ask("Did Meta plan to spend more than $60 billion on capex in 2025?")
     assert answer.text and (answer.refused or answer.text.split(":")[0] in ("Yes", "No")
                             or answer.sentences)
+
+
+def test_the_passages_the_real_stack_reads_settle_a_yes_no_question_or_not(real_bot):
+    # the corpus says Meta spends on data centers, and nothing of how they are powered: whatever
+    # the model leans to, no answer; the spending itself is settled
+    unsettled = "Will Meta power its new data centers with solar panels?"
+    passages = {h.rank: h.chunk.text for h in real_bot.read(unsettled).passages}
+    assert passages and yesno.decide(unsettled, "no", passages, 0.6) is None
+    settled = "Will Meta spend more than $60 billion on capital expenditures in 2025?"
+    passages = {h.rank: h.chunk.text for h in real_bot.read(settled).passages}
+    assert yesno.decide(settled, "yes", passages, 0.6).said == "Yes"
 
 
 def test_real_model_says_when_a_prompt_is_beyond_its_context():
