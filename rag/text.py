@@ -29,7 +29,7 @@ drove:drive driven:drive ate:eat eaten:eat fell:fall fallen:fall felt:feel fough
 flown:fly forgot:forget forgotten:forget froze:freeze frozen:freeze gave:give given:give got:get gotten:get
 went:go gone:go grew:grow grown:grow held:hold hid:hide hidden:hide kept:keep knew:know known:know led:lead
 left:leave lent:lend lost:lose made:make meant:mean met:meet paid:pay ran:run rose:rise risen:rise saw:see
-seen:see sold:sell sent:send shown:show showed:show sang:sing sung:sing sat:sit slept:sleep spoke:speak
+seen:see sold:sell sent:send shown:show sang:sing sung:sing sat:sit slept:sleep spoke:speak
 spoken:speak spent:spend stood:stand stole:steal stolen:steal swam:swim took:take taken:take taught:teach
 told:tell thought:think threw:throw thrown:throw understood:understand woke:wake wore:wear worn:wear won:win
 wrote:write written:write""".split())

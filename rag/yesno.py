@@ -105,7 +105,8 @@ def decide(question: str, said: str, passages: dict[int, str], min_overlap: floa
     # what the claim says of its names: one word of it may be the value the passages give another
     # of ("navy" where they say sage green), two missing are a claim they do not make
     relation = words - content_words(" ".join(asked_names))
-    if len(relation - content_words(joined)) >= UNSETTLED:
+    passage_words = content_words(joined)
+    if len(relation - passage_words) >= UNSETTLED:
         return None
     candidates = []  # (passage, sentence, the sentence with its neighbours)
     for n, text in sorted(passages.items()):
@@ -119,7 +120,7 @@ def decide(question: str, said: str, passages: dict[int, str], min_overlap: floa
     # passage on a tie
     n, sentence, around = max(candidates, key=lambda c: (len(words & content_words(c[1])),
                                                         len(words & content_words(c[2]))))
-    there = len(words & content_words(joined)) / len(words)
+    there = len(words & passage_words) / len(words)
     stated = len(words & content_words(around)) / len(words)
     if denies(question, sentence):
         return Decision("No", n, sentence) if there >= min_overlap else None
