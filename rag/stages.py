@@ -116,13 +116,14 @@ def within_limits(question: str, history: History, limit: int) -> tuple[str, His
 def follow_up(question: str, history: History, settings: Settings,
               rewrite: Callable[[str, History], str | None]) -> tuple[str, str | None]:
     """The retrieval query, and the standalone question (None when there is none): a follow-up
-    that leans on the conversation is rewritten; when the rewrite is not usable, the query is the
-    last exchange followed by the follow-up."""
+    that leans on the conversation is rewritten (an elliptical one, "And the nursery?", as the last
+    question asked of its phrase, without the model); when the rewrite is not usable, the query is
+    the last exchange followed by the follow-up."""
     if not history or not settings.rewrite:
         return question, None
     if not followup.needs_context(question):
         return question, question
-    standalone = rewrite(question, history)
+    standalone = followup.elliptical(question, history[-1][0]) or rewrite(question, history)
     return standalone or followup.combined(question, history, refusal(settings)), standalone
 
 

@@ -180,11 +180,22 @@ def test_low_retrieval_score_refuses_before_generation(make_bot, docs_dir, fake_
 def test_follow_up_is_rewritten_before_retrieval(make_bot, docs_dir, fake_generator):
     bot = _bot(make_bot, docs_dir)
     fake_generator.queue("How many moons does Mars have?", "Mars has two moons [1].")
-    answer = bot.ask("And Mars?", history=[("How many moons does Earth have?", "One.")])
+    answer = bot.ask("How many moons does it have?", history=[("Which planet is red?", "Mars [1].")])
     assert answer.query == "How many moons does Mars have?"
     rewrite_prompt = fake_generator.seen[0][-1]["content"]
-    assert "How many moons does Earth have?" in rewrite_prompt and "And Mars?" in rewrite_prompt
+    assert "Which planet is red?" in rewrite_prompt and "How many moons does it have?" in rewrite_prompt
     assert "How many moons does Mars have?" in fake_generator.seen[1][-1]["content"]
+    assert answer.passages[0].chunk.name == "space.md"
+
+
+def test_an_elliptical_follow_up_is_the_last_question_asked_again_without_a_rewrite_call(
+        make_bot, docs_dir, fake_generator):
+    bot = _bot(make_bot, docs_dir)
+    fake_generator.queue("Mars has two moons [1].")
+    answer = bot.ask("And Mars?", history=[("How many moons does Earth have?", "One.")])
+    assert answer.query == "How many moons does Mars have?"
+    assert len(fake_generator.seen) == 1  # the answer only
+    assert "How many moons does Mars have?" in fake_generator.seen[0][-1]["content"]
     assert answer.passages[0].chunk.name == "space.md"
 
 
@@ -366,12 +377,12 @@ def test_naming_only_the_kind_asked_for_is_no_answer():
 
 def test_without_a_usable_rewrite_the_model_reads_the_conversation(make_bot, docs_dir, fake_generator):
     bot = _bot(make_bot, docs_dir)
-    fake_generator.queue("And Mars?", "Mars has two moons [1].")  # the rewrite is the follow-up unchanged
-    answer = bot.ask("And Mars?", history=[("How many moons does Earth have?", "One.")])
-    assert answer.query == "How many moons does Earth have? One. And Mars?"
+    fake_generator.queue("And its rings?", "Earth has no rings [1].")  # the rewrite is the follow-up unchanged
+    answer = bot.ask("And its rings?", history=[("How many moons does Earth have?", "One.")])
+    assert answer.query == "How many moons does Earth have? One. And its rings?"
     messages = fake_generator.seen[1]
     assert [m["content"] for m in messages[1:3]] == ["How many moons does Earth have?", "One."]
-    assert messages[-1]["content"].rstrip().endswith("Question: And Mars?")
+    assert messages[-1]["content"].rstrip().endswith("Question: And its rings?")
 
 
 def test_which_follow_ups_lean_on_the_conversation():
@@ -379,6 +390,36 @@ def test_which_follow_ups_lean_on_the_conversation():
                      "On which platform did he post it?", "So how many dollars is that?"):
         assert followup.needs_context(question), question
     assert not followup.needs_context("How many moons does Mars have?")
+
+
+def test_an_elliptical_follow_up_takes_the_place_of_the_phrase_it_stands_for():
+    cases = {
+        ("What colour did Tom paint his kitchen?", "And the nursery?"): "What colour did Tom paint the nursery?",
+        ("What was Nadia's favourite day in Lisbon?", "And Maria's?"): "What was Maria's favourite day in Lisbon?",
+        ("How much was the spring term of Nadia's Spanish class?", "And Carmen's online group?"):
+            "How much was the spring term of Carmen's online group?",
+        ("What does the ',' option of the format mini-language do?", "And the '_' option?"):
+            "What does the '_' option of the format mini-language do?",
+        ("Which exception is raised when a generator is done?", "And for an asynchronous generator?"):
+            "Which exception is raised when an asynchronous generator is done?",
+        ("How much did Microsoft spend on capex in its fiscal Q1 2025?", "And in Q2?"):
+            "How much did Microsoft spend on capex in Q2?",
+        ("What does the -X importtime option print?", "What about the -X dev option?"):
+            "What does the -X dev option print?",
+        ("What is the capital of France?", "And Germany?"): "What is the capital of Germany?",
+    }
+    for (last, question), expected in cases.items():
+        assert followup.elliptical(question, last) == expected, question
+
+
+def test_a_follow_up_that_asks_points_back_or_leaves_the_choice_open_is_not_substituted():
+    last = "How much did Tesla spend on AI in 2024?"
+    for question in ("And its reflected version?", "And who holds that role at Google?",
+                     "And when was the embargo lifted?", "How about them?"):
+        assert followup.elliptical(question, last) is None, question
+    assert followup.elliptical("And Microsoft?", last) is None  # Tesla or AI: two names
+    assert followup.elliptical("And the board?", "What did the committee say about the budget?") is None
+    assert followup.elliptical("And the bathroom?", "And the nursery?") is None  # the last one was elliptical too
 
 
 def test_a_follow_up_not_rewritten_is_searched_with_the_last_exchange_without_its_markers():

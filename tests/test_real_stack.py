@@ -141,6 +141,16 @@ def test_real_follow_up_is_rewritten_in_its_own_context(real_bot):
     assert list(real_bot.generator.llm.input_ids[:real_bot.generator.llm.n_tokens]) == cached and cached
 
 
+def test_real_elliptical_follow_up_is_asked_again_of_its_name_and_finds_that_names_passages(real_bot):
+    history = [("How much did Meta plan to spend on capex in 2025?", "Over $60 billion [1].")]
+    rewriter = real_bot._rewriter  # None until a follow-up needed the model
+    tokens = rewriter.llm.n_tokens if rewriter is not None else None
+    turn = real_bot.read("And Tesla?", history)
+    assert turn.query == turn.standalone == "How much did Tesla plan to spend on capex in 2025?"
+    assert any("Tesla" in h.chunk.text for h in turn.passages[:2])
+    assert real_bot._rewriter is rewriter and (rewriter is None or rewriter.llm.n_tokens == tokens)  # no rewrite call
+
+
 def test_real_ratio_question_searches_both_sides_and_computes_the_ratio(real_bot):
     answer = real_bot.ask("Meta's capex for 2025 is how many times Tesla's AI capex so far?")
     shown = " ".join(h.chunk.text for h in answer.passages)

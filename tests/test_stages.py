@@ -68,6 +68,12 @@ def test_plan_falls_back_to_the_last_exchange_when_the_rewrite_is_not_usable():
     assert turn.standalone is None and turn.query == "Who runs Acme? Jo Park runs Acme. Where does she live?"
 
 
+def test_plan_asks_an_elliptical_follow_up_again_of_its_phrase_without_the_model():
+    history = [("What colour did Tom paint his kitchen?", "Sage green [1].")]
+    turn = stages.plan("And the nursery?", history, SETTINGS, never)
+    assert turn.query == turn.standalone == "What colour did Tom paint the nursery?"
+
+
 def test_plan_splits_a_comparison_and_a_both_question_into_parts():
     turn = stages.plan("Which is larger, Acme's budget or Bolt's budget?", (), SETTINGS, never)
     assert turn.compared.kind == "larger" and turn.parts == ("Acme's budget", "Bolt's budget") and turn.several_parts
