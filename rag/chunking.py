@@ -38,7 +38,8 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
     """Spans of paragraphs. A line is a paragraph (a message of a log, a list item, a heading, a
     paragraph written on one line) unless the text is hard-wrapped: a line no longer than
     WRAP_WIDTH that stops inside a sentence (it ends with no punctuation) and is followed by a
-    line that starts in lower case continues the same paragraph, so that a sentence is never cut
+    line that starts in lower case (after any opening quotes, brackets or emphasis: '"clear()"',
+    '*n*') continues the same paragraph, so that a sentence is never cut
     where a line was wrapped."""
     out: list[tuple[int, int]] = []
     for s, e in _trimmed(text, (m.span() for m in re.finditer(r"[^\n]+", text))):
@@ -49,10 +50,16 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
     return out
 
 
+_OPENING = "\"'\u201c\u2018(*`"  # a wrapped line may open with a quoted, emphasised or bracketed word
+
+
 def _continues(text: str, end: int, start: int) -> bool:
     """Does the line at `start` carry on the sentence the line ending at `end` broke off?"""
     line_start = text.rfind("\n", 0, end) + 1
-    return (text[start].islower() and (text[end - 1].isalnum() or text[end - 1] in ",-–(")
+    first = start
+    while first < len(text) - 1 and text[first] in _OPENING:
+        first += 1
+    return (text[first].islower() and (text[end - 1].isalnum() or text[end - 1] in ",-–(")
             and end - line_start <= WRAP_WIDTH and text.count("\n", end, start) == 1)
 
 

@@ -68,3 +68,13 @@ def test_a_hard_wrapped_sentence_is_one_sentence_and_a_line_of_its_own_stays_one
     listed = "Options:\n- fast\n- cheap, and wrapped\nonto a second line\n- Done"
     assert [listed[s:e] for s, e in all_sentences(listed)] == [
         "Options:", "- fast", "- cheap, and wrapped\nonto a second line", "- Done"]
+
+
+def test_a_wrapped_line_opening_with_a_quoted_or_emphasised_word_carries_on_the_sentence():
+    text = ('It is also recommended that mappings provide the methods "keys()", "get()",\n'
+            '"clear()" and "pop()", behaving similar to those of\n*dict* objects.\n'
+            '"Quoted" at the start of a sentence\n* a bullet\n(A note.)')
+    assert [text[s:e] for s, e in all_sentences(text)] == [
+        'It is also recommended that mappings provide the methods "keys()", "get()",\n'
+        '"clear()" and "pop()", behaving similar to those of\n*dict* objects.',
+        '"Quoted" at the start of a sentence', "* a bullet", "(A note.)"]
