@@ -81,16 +81,23 @@ def fragment(question: str) -> str | None:
     return rest
 
 
-def elliptical(question: str, last_question: str) -> str | None:
-    """An elliptical follow-up as the last question asked of its phrase, without a model: the
-    phrase takes the place of the last question's phrase that it stands for, found by the same
-    preposition ("in Q2" for "in its fiscal Q1 2025"), the same head noun ("the '_' option" for
-    "the ',' option"), a possessive for a possessive ("Maria's" for "Nadia's"), or the one
-    phrase of its kind (a name for a name, "the nursery" for "his kitchen"). None when the
-    follow-up is not elliptical or the choice is not clear: the model rewrites it then."""
+def elliptical(question: str, asked: Sequence[str]) -> str | None:
+    """An elliptical follow-up as the last question asked (`asked`: the earlier questions, oldest
+    first) asked again of its phrase, without a model: the phrase takes the place of the last
+    question's phrase that it stands for, found by the same preposition ("in Q2" for "in its
+    fiscal Q1 2025"), the same head noun ("the '_' option" for "the ',' option"), a possessive
+    for a possessive ("Maria's" for "Nadia's"), or the one phrase of its kind (a name for a name,
+    "the nursery" for "his kitchen"). A last question that was elliptical itself is first made
+    whole the same way. None when the follow-up is not elliptical or the choice is not clear:
+    the model rewrites it then."""
     frag = fragment(question)
-    if frag is None or fragment(last_question) is not None:
+    if frag is None or not asked:
         return None
+    last_question = asked[-1]
+    if fragment(last_question) is not None:
+        last_question = elliptical(last_question, asked[:-1])
+        if last_question is None:
+            return None
     tokens = _tokens(last_question)
     spans = list(_phrases(tokens))
 

@@ -123,7 +123,7 @@ def follow_up(question: str, history: History, settings: Settings,
         return question, None
     if not followup.needs_context(question):
         return question, question
-    standalone = followup.elliptical(question, history[-1][0]) or rewrite(question, history)
+    standalone = followup.elliptical(question, [q for q, _ in history]) or rewrite(question, history)
     return standalone or followup.combined(question, history, refusal(settings)), standalone
 
 

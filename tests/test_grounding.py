@@ -409,17 +409,24 @@ def test_an_elliptical_follow_up_takes_the_place_of_the_phrase_it_stands_for():
         ("What is the capital of France?", "And Germany?"): "What is the capital of Germany?",
     }
     for (last, question), expected in cases.items():
-        assert followup.elliptical(question, last) == expected, question
+        assert followup.elliptical(question, [last]) == expected, question
 
 
 def test_a_follow_up_that_asks_points_back_or_leaves_the_choice_open_is_not_substituted():
     last = "How much did Tesla spend on AI in 2024?"
     for question in ("And its reflected version?", "And who holds that role at Google?",
                      "And when was the embargo lifted?", "How about them?"):
-        assert followup.elliptical(question, last) is None, question
-    assert followup.elliptical("And Microsoft?", last) is None  # Tesla or AI: two names
-    assert followup.elliptical("And the board?", "What did the committee say about the budget?") is None
-    assert followup.elliptical("And the bathroom?", "And the nursery?") is None  # the last one was elliptical too
+        assert followup.elliptical(question, [last]) is None, question
+    assert followup.elliptical("And Microsoft?", [last]) is None  # Tesla or AI: two names
+    assert followup.elliptical("And the board?", ["What did the committee say about the budget?"]) is None
+    assert followup.elliptical("And the bathroom?", ["And the nursery?"]) is None  # nothing to make it whole
+
+
+def test_an_elliptical_follow_up_after_another_takes_the_question_they_both_stand_for():
+    asked = ["What colour did Tom paint his kitchen?", "And the nursery?"]
+    assert followup.elliptical("And the bathroom?", asked) == "What colour did Tom paint the bathroom?"
+    assert followup.elliptical("And Maria's?", ["What was Nadia's favourite day?", "And Tom's?"]) == \
+        "What was Maria's favourite day?"
 
 
 def test_a_follow_up_not_rewritten_is_searched_with_the_last_exchange_without_its_markers():
