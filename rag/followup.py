@@ -75,10 +75,9 @@ def fragment(question: str) -> str | None:
     that it can only mean the last question asked again of something else."""
     m = _ELLIPSIS.match(question)
     rest = m.group("rest").strip() if m else ""
-    if not rest or len(rest.split()) > _MAX_PHRASE or _QUESTION_WORD.search(rest.lower()) \
-            or _VERBS & set(rest.lower().split()) or _REFERENCE.search(rest) or _ONE_OF.search(rest):
-        return None
-    return rest
+    asks = _QUESTION_WORD.search(rest.lower()) or not _VERBS.isdisjoint(rest.lower().split())
+    points = _REFERENCE.search(rest) or _ONE_OF.search(rest)
+    return rest if rest and len(rest.split()) <= _MAX_PHRASE and not asks and not points else None
 
 
 def elliptical(question: str, asked: Sequence[str]) -> str | None:
@@ -112,10 +111,10 @@ def elliptical(question: str, asked: Sequence[str]) -> str | None:
             return put(frag, *same[-1])
         frag, head = " ".join(rest), (rest or [""])[0]
     noun = _head(frag)
-    for kind, i, j in spans:
-        for k in range(i, j + 1):
-            if kind != "prep" and noun and _head(tokens[k][0]) == noun:
-                return put(frag, i, k)
+    for kind, i, j in spans if noun else ():
+        same_noun = [k for k in range(i, j + 1) if kind != "prep" and _head(tokens[k][0]) == noun]
+        if same_noun:
+            return put(frag, i, same_noun[0])
     if prepositional:  # "And in Q2?" after a question with no "in ...": what it stands for is not clear
         return None
     if _POSSESSIVE.fullmatch(head):
