@@ -54,7 +54,7 @@ def _same(a: str, b: str) -> bool:
     return a.strip().lower().rstrip("?.! ") == b.strip().lower().rstrip("?.! ")
 
 
-# ---------- elliptical follow-ups: "And the nursery?", "What about Maria's?", "And in Q2?" ----------
+# ---------- elliptical follow-ups: "And the garage?", "What about Ann's?", "And in March?" ----------
 
 _ELLIPSIS = re.compile(r"^\W*(?:and|what about|how about)\s+(?P<rest>[^?]+?)\W*$", re.I)
 _ONE_OF = re.compile(r"\b(?:one|ones|else)\b", re.I)  # "the other one", "someone else"
@@ -70,7 +70,7 @@ _MAX_PHRASE = 6  # words of a phrase after its determiner or preposition
 
 
 def fragment(question: str) -> str | None:
-    """The phrase of an elliptical follow-up ("And the nursery?" gives "the nursery"): one that
+    """The phrase of an elliptical follow-up ("And the garage?" gives "the garage"): one that
     asks nothing itself (no question word or verb) and points at nothing earlier ("its"), so
     that it can only mean the last question asked again of something else."""
     m = _ELLIPSIS.match(question)
@@ -83,10 +83,10 @@ def fragment(question: str) -> str | None:
 def elliptical(question: str, asked: Sequence[str]) -> str | None:
     """An elliptical follow-up as the last question asked (`asked`: the earlier questions, oldest
     first) asked again of its phrase, without a model: the phrase takes the place of the last
-    question's phrase that it stands for, found by the same preposition ("in Q2" for "in its
-    fiscal Q1 2025"), the same head noun ("the '_' option" for "the ',' option"), a possessive
-    for a possessive ("Maria's" for "Nadia's"), or the one phrase of its kind (a name for a name,
-    "the nursery" for "his kitchen"). A last question that was elliptical itself is first made
+    question's phrase that it stands for, found by the same preposition ("in March" for "in early
+    February"), the same head noun ("the -x flag" for "the -v flag"), a possessive for a
+    possessive ("Ann's" for "Bob's"), or the one phrase of its kind (a name for a name, "the
+    garage" for "his shed"). A last question that was elliptical itself is first made
     whole the same way. None when the follow-up is not elliptical or the choice is not clear:
     the model rewrites it then."""
     frag = fragment(question)
@@ -115,7 +115,7 @@ def elliptical(question: str, asked: Sequence[str]) -> str | None:
         same_noun = [k for k in range(i, j + 1) if kind != "prep" and _head(tokens[k][0]) == noun]
         if same_noun:
             return put(frag, i, same_noun[0])
-    if prepositional:  # "And in Q2?" after a question with no "in ...": what it stands for is not clear
+    if prepositional:  # "And in March?" after a question with no "in ...": what it stands for is not clear
         return None
     if _POSSESSIVE.fullmatch(head):
         owners = [(i, j) for kind, i, j in spans if kind == "det" and _POSSESSIVE.fullmatch(tokens[i][0])]

@@ -116,7 +116,7 @@ def within_limits(question: str, history: History, limit: int) -> tuple[str, His
 def follow_up(question: str, history: History, settings: Settings,
               rewrite: Callable[[str, History], str | None]) -> tuple[str, str | None]:
     """The retrieval query, and the standalone question (None when there is none): a follow-up
-    that leans on the conversation is rewritten (an elliptical one, "And the nursery?", as the last
+    that leans on the conversation is rewritten (an elliptical one, "And the garage?", as the last
     question asked of its phrase, without the model); when the rewrite is not usable, the query is
     the last exchange followed by the follow-up."""
     if not history or not settings.rewrite:
