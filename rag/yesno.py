@@ -14,8 +14,8 @@ model read that is closest to the question's claim, and:
 - the model's "No" stands when the passages hold half of the claim's words (they are about it
   and say otherwise);
 - otherwise, or when a name of the question is in none of the passages, or when `UNSETTLED`
-  words of what the claim says of its names (its words that are not names: "hoist" and "use"
-  in "Did Steve use a hoist to get the sofa in?") are in none of them, there is no answer:
+  words of what the claim says of its names (its words that are not names: "crane" and "lift"
+  in "Did Ann use a crane to lift the boat?") are in none of them, there is no answer:
   passages about the names alone settle nothing, whatever the model leans to.
 A sentence that is itself a question decides nothing."""
 
@@ -57,10 +57,8 @@ def polarity(sentence: str) -> str:
 NO_WEIGHT = 0.5
 
 
-# A yes/no claim is unsettled by passages that lack this many of the words it says of its names.
-# Of the 48 yes/no questions the suites' documents do not settle (`unsettled_yes_no.jsonl`), 19
-# were answered "No" without it and 2 with it; of the 54 answerable ones, 3 right answers were
-# lost (docs/evaluation.md, twelfth pass)
+# A yes/no claim is unsettled by passages that lack this many of the words it says of its names
+# (chosen on the tuning halves: docs/evaluation.md, twelfth pass)
 UNSETTLED = 2
 
 
@@ -103,7 +101,7 @@ def decide(question: str, said: str, passages: dict[int, str], min_overlap: floa
     if not words or any(n not in joined.lower() for n in asked_names):
         return None
     # what the claim says of its names: one word of it may be the value the passages give another
-    # of ("navy" where they say sage green), two missing are a claim they do not make
+    # of ("red" where they say blue), two missing are a claim they do not make
     relation = words - content_words(" ".join(asked_names))
     passage_words = content_words(joined)
     if len(relation - passage_words) >= UNSETTLED:
