@@ -16,6 +16,7 @@ CONNECT_TIMEOUT = 10.0
 # llama.cpp's servers penalise repeats by default (1.1); the in-process model does not. A server
 # that rejects fields outside the OpenAI API is asked again without these.
 LLAMA_CPP_FIELDS = {"repeat_penalty": 1.0}
+TOP_LOGPROBS = 20  # the most the OpenAI API allows
 
 
 def is_remote(model: str) -> bool:
@@ -112,6 +113,25 @@ class OpenAIGenerator:
     def reset(self) -> None:
         """Nothing to forget here: the server manages its own prompt cache."""
 
+    def first_word_odds(self, messages: list[dict], words: tuple[str, ...]) -> dict[str, float]:
+        """The probability the model gives each word as the first of its reply to `messages`, from
+        the server's top log-probabilities of the first token (in any case, with or without a space
+        before it). Empty when the server gives none or refuses to (yesno.leaning then leans no
+        way); a server that cannot be reached is a ModelError, as for `stream`."""
+        import httpx
+        body = {"model": self.model, "messages": messages, "max_tokens": 1, "temperature": 0.0,
+                "seed": self.seed, "logprobs": True, "top_logprobs": TOP_LOGPROBS}
+        try:
+            with self._open(body) as response:
+                response.read()
+                return _first_token_odds(response.text, words)
+        except ModelError:
+            return {}
+        except httpx.TimeoutException:
+            raise ModelError(self._timed_out()) from None
+        except httpx.HTTPError as e:
+            raise ModelError(self._unreachable(e)) from None
+
     def stream(self, messages, max_tokens=384, temperature=0.0) -> Iterator[str]:
         import httpx
         body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": temperature,
@@ -164,6 +184,23 @@ def _parse(payload: str) -> dict:
     except ValueError:
         raise ModelError(f"The model server sent something that is not JSON: {payload[:200]!r}") from None
     return event if isinstance(event, dict) else {}
+
+
+def _first_token_odds(payload: str, words: tuple[str, ...]) -> dict[str, float]:
+    """Each word's probability among a chat completion's top log-probabilities for its first
+    token; {} when the completion has none."""
+    import math
+    try:
+        top = json.loads(payload)["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+        candidates = [(str(t["token"]).strip().lower(), float(t["logprob"])) for t in top]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return {}
+    wanted = {w.lower(): w for w in words}
+    odds = dict.fromkeys(words, 0.0)
+    for token, logprob in candidates:
+        if token in wanted:
+            odds[wanted[token]] += math.exp(logprob)
+    return odds
 
 
 def _message(response) -> str:

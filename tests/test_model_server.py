@@ -99,6 +99,40 @@ def test_a_broken_stream_is_a_model_error(chunks, message):
             list(OpenAIGenerator(url + "/v1").stream([{"role": "user", "content": "q"}], 16, 0.0))
 
 
+def completion_server(status: int, body: dict):
+    """An OpenAI-style server serving model 'm' that answers every chat completion with `body`."""
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+    app, seen = FastAPI(), []
+    app.get("/v1/models")(lambda: {"data": [{"id": "m"}]})
+
+    @app.post("/v1/chat/completions")
+    def chat(request: dict):
+        seen.append(request)
+        return JSONResponse(body, status_code=status)
+    return app, seen
+
+
+def first_token(*top):
+    return {"choices": [{"message": {"content": top[0][0]}, "finish_reason": "length", "logprobs": {"content": [
+        {"token": top[0][0], "logprob": top[0][1], "top_logprobs": [{"token": t, "logprob": p} for t, p in top]}]}}]}
+
+
+@pytest.mark.parametrize("status, body, odds", [
+    (200, first_token(("Yes", -0.5), (" yes", -3.0), ("No", -1.5), ("Maybe", -2.0)),
+     {"Yes": 0.6563, "No": 0.2231}),
+    (200, {"choices": [{"message": {"content": "Yes"}, "finish_reason": "length"}]}, {}),  # no logprobs given
+    (400, {"error": {"message": "logprobs is not supported"}}, {}),
+])
+def test_the_served_models_first_word_odds_come_from_the_first_tokens_logprobs(status, body, odds):
+    app, seen = completion_server(status, body)
+    with LiveServer(app) as url:
+        got = OpenAIGenerator(url + "/v1").first_word_odds([{"role": "user", "content": "q"}], ("Yes", "No"))
+    assert got.keys() == odds.keys() and all(abs(got[w] - odds[w]) < 1e-4 for w in odds)
+    assert seen[0]["max_tokens"] == 1 and seen[0]["logprobs"] is True and seen[0]["top_logprobs"] == 20
+    assert not seen[0].get("stream")
+
+
 # ---------- llama-cpp-python's server with SmolLM2 (slow) ----------
 @pytest.mark.slow
 def test_the_served_model_answers_as_the_in_process_one(real_bot, served_bot):
@@ -110,6 +144,16 @@ def test_the_served_model_answers_as_the_in_process_one(real_bot, served_bot):
                                                                        for c in local.citations]
     assert served.timings.first_token_s is not None and served.timings.completion_tokens > 0
     assert served_bot.generator.id == "smollm2-135m" and served_bot.generator.url.endswith("/v1")
+
+
+@pytest.mark.slow
+def test_the_served_model_gives_the_in_process_models_first_word_odds(real_bot, served_bot):
+    """The odds that decide a yes/no question's reading (yesno.leaning) are the same over HTTP."""
+    messages = [{"role": "user", "content": "Reply with one word, Yes or No. Is two more than one?"}]
+    local = real_bot.generator.first_word_odds(messages, ("Yes", "No"))
+    served = served_bot.generator.first_word_odds(messages, ("Yes", "No"))
+    assert served.keys() == {"Yes", "No"} and sum(served.values()) > 0.05
+    assert all(abs(served[w] - local[w]) < 0.02 for w in ("Yes", "No")), (served, local)
 
 
 @pytest.mark.slow
