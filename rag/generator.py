@@ -21,6 +21,9 @@ class Generator(Protocol):
     def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]: ...
 
 
+ALIGN = 32  # a prompt is read on from a multiple of this (LlamaGenerator.resume_at)
+
+
 class LlamaGenerator:
     """One llama.cpp model; calls are queued with a lock, never interleaved."""
 
@@ -81,6 +84,16 @@ class LlamaGenerator:
         """How many of `tokens`, from the start, the model's KV cache holds."""
         return common_prefix(self.llm._input_ids, tokens)
 
+    def resume_at(self, tokens: list[int]) -> int:
+        """Cut the KV cache back to where reading `tokens` is to resume, and return it: the prefix
+        it holds of them, rounded down to a multiple of ALIGN. llama.cpp reads a prompt in row
+        groups counted from where reading starts, and a token's logits differ with the groups
+        (up to 0.5 here): resuming at any other point would make an answer depend on the
+        question asked before it, and on whether the model had answered anything yet."""
+        keep = min(self.cached_prefix(tokens), len(tokens) - 1) // ALIGN * ALIGN
+        self.llm.n_tokens = min(self.llm.n_tokens, max(keep, 0))
+        return self.llm.n_tokens
+
     def first_word_odds(self, messages: list[dict], words: tuple[str, ...]) -> dict[str, float]:
         """The probability the model gives each word as the first of its reply to `messages`
         (in any case, with or without a space before it). The prompt read here is cached for the
@@ -96,7 +109,7 @@ class LlamaGenerator:
 
         with self.lock:
             tokens = self.prompt_tokens(messages)
-            cached = self.cached_prefix(tokens) if tokens else 0
+            cached = self.resume_at(tokens) if tokens else 0
             try:
                 self.llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0, top_k=1,
                                                 logits_processor=[keep])
@@ -129,7 +142,7 @@ class LlamaGenerator:
             tokens = self.prompt_tokens(messages)
             ahead, self._read_ahead = self._read_ahead, None
             self.last_cached = (ahead[1] if ahead and ahead[0] == tokens
-                                else self.cached_prefix(tokens) if tokens else 0)
+                                else self.resume_at(tokens) if tokens else 0)
             try:
                 for part in self.llm.create_chat_completion(
                         messages=messages, max_tokens=max_tokens, temperature=temperature,

@@ -106,6 +106,28 @@ def test_real_model_gives_its_first_word_odds_and_the_answer_reuses_that_prompt(
                             or answer.sentences)
 
 
+def test_an_answer_does_not_depend_on_what_the_model_read_before_it(real_bot, real_settings):
+    """The same prompt gives the same first-token probabilities, to the last bit, read cold,
+    after other questions' prompts and answers, and after its own answer. Qwen's Q4_K_M weights,
+    as the default model's: llama.cpp reads them in groups of 8 tokens (SmolLM2's Q4_1 token by token)."""
+    from rag import stages
+    bot = rag.Bot(real_settings.replace(model="qwen2.5-coder-0.5b"), embedder=real_bot.embedder)
+    gen, settings = bot.generator, bot.settings
+    questions = ["How much did Meta plan to spend on capex in 2025?", "What did Microsoft say about capex?",
+                 "Who founded DeepSeek?"]
+    prompts = [stages.prompt(bot.read(q), settings) for q in questions]
+    words = ("Meta", "The", "I", "$", "In")
+    gen.reset()
+    cold = gen.first_word_odds(prompts[0], words)
+    assert sum(cold.values()) > 0
+    after = []
+    for other in prompts[1:] + prompts[:1]:
+        list(gen.stream(other, max_tokens=8, temperature=0.0))
+        after.append(gen.first_word_odds(prompts[0], words))
+        assert 0 < gen.last_cached < len(gen.prompt_tokens(prompts[0]))  # the shared instructions are reused
+    assert after == [cold] * 3
+
+
 def test_the_passages_the_real_stack_reads_settle_a_yes_no_question_or_not(real_bot):
     # the corpus says Meta spends on data centers, and nothing of how they are powered: whatever
     # the model leans to, no answer; the spending itself is settled
