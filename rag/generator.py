@@ -86,13 +86,13 @@ class LlamaGenerator:
 
     def resume_at(self, tokens: list[int]) -> int:
         """Cut the KV cache back to where reading `tokens` is to resume, and return it: the prefix
-        it holds of them, rounded down to a multiple of ALIGN. llama.cpp reads a prompt in row
-        groups counted from where reading starts, and a token's logits differ with the groups
-        (up to 0.5 here): resuming at any other point would make an answer depend on the
-        question asked before it, and on whether the model had answered anything yet."""
+        it holds of them, rounded down to a multiple of ALIGN. llama.cpp multiplies Q4_K_M weights
+        by groups of 4 to 8 tokens counted from where it starts reading, and a token's logits change
+        with the grouping (by up to 0.5 for the default model): resuming anywhere else would make
+        an answer depend on the question asked before it."""
         keep = min(self.cached_prefix(tokens), len(tokens) - 1) // ALIGN * ALIGN
-        self.llm.n_tokens = min(self.llm.n_tokens, max(keep, 0))
-        return self.llm.n_tokens
+        self.llm.n_tokens = keep
+        return keep
 
     def first_word_odds(self, messages: list[dict], words: tuple[str, ...]) -> dict[str, float]:
         """The probability the model gives each word as the first of its reply to `messages`

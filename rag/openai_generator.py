@@ -4,6 +4,7 @@ vLLM, Ollama, a hosted endpoint), chosen with the model setting openai:URL."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from contextlib import contextmanager
 from functools import lru_cache
@@ -189,7 +190,6 @@ def _parse(payload: str) -> dict:
 def _first_token_odds(payload: str, words: tuple[str, ...]) -> dict[str, float]:
     """Each word's probability among a chat completion's top log-probabilities for its first
     token; {} when the completion has none."""
-    import math
     try:
         top = json.loads(payload)["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
         candidates = [(str(t["token"]).strip().lower(), float(t["logprob"])) for t in top]
