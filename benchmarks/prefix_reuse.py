@@ -56,7 +56,8 @@ def main() -> None:
 
     target = prompts[0]
     print(f"{questions[0]!r}, {len(gen.prompt_tokens(target))} prompt tokens\n")
-    print("| read before it | as llama.cpp reuses: prefix | max logit difference | aligned: prefix | max logit difference |")
+    print("| read before it | as llama.cpp reuses: prefix | max logit difference | aligned: prefix | "
+          "max logit difference |")
     print("| --- | ---: | ---: | ---: | ---: |")
     gen.reset()
     cold, _ = logits(target, aligned=False)

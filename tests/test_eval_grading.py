@@ -58,9 +58,10 @@ def test_lenient_any_gold_counts_and_no_gold_or_no_answer():
 
 # ---------- breakdowns ----------
 
-def record(answerable, refused, lenient=None, tags=(), reason="", in_passages=None, hit5=None):
+def record(answerable, refused, lenient=None, tags=(), reason="", in_passages=None, hit5=None, draft=None):
     return {"answerable": answerable, "refused": refused, "tags": list(tags), "refusal_reason": reason,
-            "verdict": {"lenient": lenient, "answer_in_passages": in_passages, "retrieval": {"hit@5": hit5}}}
+            "verdict": {"lenient": lenient, "answer_in_passages": in_passages, "retrieval": {"hit@5": hit5},
+                        "model_lenient": draft}}
 
 
 RECORDS = [
@@ -95,13 +96,17 @@ def test_by_tag_shows_the_weak_question_type():
 
 def test_refusal_reasons_right_when_the_question_was_unanswerable():
     reasons = refusal_reasons(RECORDS)
-    assert reasons == {"unverified": {"fired": 2, "right": 1, "wrong": 1},
-                       "no-relevant-passages": {"fired": 1, "right": 1, "wrong": 0}}
+    assert reasons == {"unverified": {"fired": 2, "right": 1, "wrong": 1, "right_draft": 0},
+                       "no-relevant-passages": {"fired": 1, "right": 1, "wrong": 0, "right_draft": 0}}
     assert list(reasons) == ["unverified", "no-relevant-passages"]  # most fired first
     no_reasons = [{**r, "refusal_reason": ""} for r in RECORDS]
     assert refusal_reasons(no_reasons) == {}  # before the pipeline gives reasons: no table
     assert refusal_reasons(RECORDS + [record(True, True, 0.0)])["(none given)"] == {"fired": 1, "right": 0,
-                                                                                     "wrong": 1}
+                                                                                     "wrong": 1, "right_draft": 0}
+    # a check that withholds a right draft, and one that stops a wrong one
+    withheld = [record(True, True, 0.0, reason="unsupported", draft=1.0),
+                record(True, True, 0.0, reason="unsupported", draft=0.0)]
+    assert refusal_reasons(withheld)["unsupported"] == {"fired": 2, "right": 0, "wrong": 2, "right_draft": 1}
 
 
 def test_breakdown_skips_errors_and_benchmark_records_without_answers():
@@ -178,7 +183,8 @@ def test_evaluate_tables_the_refusal_reasons(make_bot, docs_dir, fake_generator,
     fake_generator.queue("Bananas are yellow [1].")  # then the fake model refuses
     report = evaluate(bot, REASON_CASES)
     assert [c["refusal_reason"] for c in report.cases] == ["", "unverified", "unverified"]
-    assert report.to_dict()["breakdown"]["refusal_reasons"] == {"unverified": {"fired": 2, "right": 1, "wrong": 1}}
+    assert report.to_dict()["breakdown"]["refusal_reasons"] == {"unverified": {"fired": 2, "right": 1, "wrong": 1,
+                                                                                "right_draft": 0}}
     md = (report.save(tmp_path / "r") / "report.md").read_text()
-    assert "## Refusal reasons" in md and "| unverified | 2 | 1 | 1 |" in md
+    assert "## Refusal reasons" in md and "| unverified | 2 | 1 | 1 | 0 |" in md
     assert "| cherry | refused (model: unverified) | 0 |" in md

@@ -124,6 +124,7 @@ def judge(case: Case, answer, hits, refusal: str, ks=RETRIEVAL_KS) -> dict:
         "em": em, "f1": m.token_f1(prediction, golds), "contains": contains,
         "lenient": lenient,
         "model_contains": m.contains_answer(model_prediction, golds),
+        "model_lenient": m.lenient_match(model_prediction, golds) if model_text and golds else None,
         "answer_in_passages": max((m.contains_answer(t, golds) for t in passages.values()), default=0.0)
         if golds else None,
         "citations": None, "model_citations": None,
@@ -358,14 +359,18 @@ def by_tag(records) -> dict[str, dict]:
 
 
 def refusal_reasons(records) -> dict[str, dict]:
-    """Per refusal reason: how often it fired, right (unanswerable) or wrong (answerable);
+    """Per refusal reason: how often it fired, right (unanswerable) or wrong (answerable), and of
+    the wrong ones how often the model's draft was right (lenient) and a check withheld it: a
+    check that refuses an answerable question whose draft was wrong stopped a wrong answer.
     {} when no refusal gives a reason."""
     out: dict[str, dict] = {}
     for r in records:
         if r["refused"]:
-            row = out.setdefault(r.get("refusal_reason") or NO_REASON, {"fired": 0, "right": 0, "wrong": 0})
+            row = out.setdefault(r.get("refusal_reason") or NO_REASON,
+                                 {"fired": 0, "right": 0, "wrong": 0, "right_draft": 0})
             row["fired"] += 1
             row["wrong" if r["answerable"] else "right"] += 1
+            row["right_draft"] += r["answerable"] and _v(r, "model_lenient") == 1
     if set(out) <= {NO_REASON}:
         return {}
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["fired"], kv[0])))

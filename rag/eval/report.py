@@ -104,10 +104,10 @@ def breakdown_lines(breakdown: dict, metrics: dict, stages: dict | None = None) 
                 for tag, r in tags.items()]
     reasons = breakdown.get("refusal_reasons") or {}
     if reasons:
-        out += ["", "## Refusal reasons", "", "| reason | fired | right (unanswerable) | wrong (answerable) | stage |",
-                "| --- | ---: | ---: | ---: | --- |"]
-        out += [f"| {reason} | {r['fired']} | {r['right']} | {r['wrong']} | {(stages or {}).get(reason, '-')} |"
-                for reason, r in reasons.items()]
+        out += ["", "## Refusal reasons", "", "| reason | fired | right (unanswerable) | wrong (answerable) | "
+                "of them, the draft right | stage |", "| --- | ---: | ---: | ---: | ---: | --- |"]
+        out += [f"| {reason} | {r['fired']} | {r['right']} | {r['wrong']} | {r.get('right_draft', '-')} | "
+                f"{(stages or {}).get(reason, '-')} |" for reason, r in reasons.items()]
     return out
 
 
