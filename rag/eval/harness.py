@@ -370,7 +370,8 @@ def refusal_reasons(records) -> dict[str, dict]:
                                  {"fired": 0, "right": 0, "wrong": 0, "right_draft": 0})
             row["fired"] += 1
             row["wrong" if r["answerable"] else "right"] += 1
-            row["right_draft"] += r["answerable"] and _v(r, "model_lenient") == 1
+            if r["answerable"] and _v(r, "model_lenient") == 1:
+                row["right_draft"] += 1
     if set(out) <= {NO_REASON}:
         return {}
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["fired"], kv[0])))
