@@ -47,9 +47,8 @@ def main() -> None:
             if not got:
                 got.append(np.array(scores, dtype="float64"))
             return scores
-        if aligned:
-            gen.resume_at(gen.prompt_tokens(messages))
-        reused = gen.cached_prefix(gen.prompt_tokens(messages))
+        tokens = gen.prompt_tokens(messages)
+        reused = gen.resume_at(tokens) if aligned else gen.cached_prefix(tokens)
         gen.llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0, top_k=1,
                                        logits_processor=[keep])
         return got[0], reused

@@ -6,7 +6,7 @@ import atexit
 import os
 import threading
 from functools import lru_cache
-from typing import Iterator, Protocol
+from typing import Iterable, Iterator, Protocol
 
 from .errors import MissingDependency, ModelError
 from .models import resolve_model
@@ -118,13 +118,9 @@ class LlamaGenerator:
             self._read_ahead = (tokens, cached) if tokens else None
         p = np.exp(first[0] - first[0].max())
         p /= p.sum()
-        wanted = {w.lower(): w for w in words}
-        odds = dict.fromkeys(words, 0.0)
-        for i in np.argsort(-p)[:50]:  # the words' tokens are among the likeliest, or negligible
-            word = self.llm.detokenize([int(i)]).decode("utf-8", "ignore").strip().lower()
-            if word in wanted:
-                odds[wanted[word]] += float(p[i])
-        return odds
+        likeliest = np.argsort(-p)[:50]  # the words' tokens are among the likeliest, or negligible
+        return word_odds(((self.llm.detokenize([int(i)]).decode("utf-8", "ignore"), float(p[i]))
+                          for i in likeliest), words)
 
     def _too_long(self, error: ValueError) -> ModelError:
         """llama-cpp-python's error for a prompt beyond the context, as a message; others re-raised."""
@@ -156,6 +152,18 @@ class LlamaGenerator:
             # the context now holds the whole prompt (its cached prefix included) and the answer,
             # less the last token when generation stopped on it: the prompt is within a token
             self.last_usage = (max(self.llm.n_tokens - completion, 0), completion)
+
+
+def word_odds(tokens: Iterable[tuple[str, float]], words: tuple[str, ...]) -> dict[str, float]:
+    """Each word's probability as a first token, from (token text, probability) pairs: a token
+    counts for a word in any case, with or without a space before it."""
+    wanted = {w.lower(): w for w in words}
+    odds = dict.fromkeys(words, 0.0)
+    for text, p in tokens:
+        word = wanted.get(text.strip().lower())
+        if word:
+            odds[word] += p
+    return odds
 
 
 def common_prefix(a, b) -> int:

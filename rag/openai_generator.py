@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Iterator
 
 from .errors import ModelError
+from .generator import word_odds
 
 PREFIX = "openai:"
 CONNECT_TIMEOUT = 10.0
@@ -192,15 +193,10 @@ def _first_token_odds(payload: str, words: tuple[str, ...]) -> dict[str, float]:
     token; {} when the completion has none."""
     try:
         top = json.loads(payload)["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
-        candidates = [(str(t["token"]).strip().lower(), float(t["logprob"])) for t in top]
+        candidates = [(str(t["token"]), math.exp(float(t["logprob"]))) for t in top]
     except (ValueError, KeyError, IndexError, TypeError):
         return {}
-    wanted = {w.lower(): w for w in words}
-    odds = dict.fromkeys(words, 0.0)
-    for token, logprob in candidates:
-        if token in wanted:
-            odds[wanted[token]] += math.exp(logprob)
-    return odds
+    return word_odds(candidates, words)
 
 
 def _message(response) -> str:
