@@ -61,7 +61,7 @@ class Settings:
     verify: bool = True  # check every answer sentence against the passages it cites
     min_overlap: float = 0.6  # share of a sentence's content words its passages must contain
     keep_unsupported: bool = False  # show unsupported sentences instead of dropping them
-    second_look: bool = True  # when a withheld draft copies the worked example, ask again with the best passage alone
+    second_look: bool = True  # a withheld draft that copies the worked example or says the question back: ask again with the best passage alone
     # generation
     model: str = "qwen2.5-coder-1.5b"  # a preset name, a .gguf path, hf:REPO/FILE or openai:URL of a model server
     openai_model: str = ""  # with openai:URL, the served model's name (empty: the server's first model)

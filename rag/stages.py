@@ -361,14 +361,16 @@ def with_comparison(checks: list, kind: str) -> list:
 # ---------- second look ----------
 
 def second_look_wanted(turn: Turn, answer: Answer, settings: Settings) -> bool:
-    """Reading several passages, a small model sometimes copies the prompt's worked example;
-    when verification withheld such a draft, the model gets one more try on the best passage
-    alone. Not when the question needs a passage for each of its parts."""
-    s, passages = settings, turn.passages
-    return (s.verify and s.second_look and answer.refused and bool(answer.raw_text.strip())
-            and len(passages) > 1 and not turn.several_parts
-            and verify.copies_example(answer.raw_text, example_answers(s.prompts_dir),
-                                      "\n".join(h.chunk.text for h in passages), answer.query))
+    """Reading several passages, a small model sometimes copies the prompt's worked example, or
+    says the question back without its answer; when verification withheld such a draft, the
+    model gets one more try on the best passage alone. Not when the question needs a passage for
+    each of its parts, nor for a yes/no question (its answer says the question back by nature)."""
+    s, passages, draft = settings, turn.passages, answer.raw_text
+    copied = verify.copies_example(draft, example_answers(s.prompts_dir),
+                                   "\n".join(h.chunk.text for h in passages), answer.query)
+    said_back = verify.restates(draft, answer.query) and not verify.is_yes_no(answer.query)
+    return (s.verify and s.second_look and answer.refused and bool(draft.strip())
+            and len(passages) > 1 and not turn.several_parts and (copied or said_back))
 
 
 def second_look(turn: Turn, first: Answer, settings: Settings, generator) -> Answer:

@@ -249,6 +249,15 @@ def copies_example(draft: str, examples: tuple[str, ...], passages: str, questio
                or (content_words(example) & content_words(draft)) - known_words for example in examples)
 
 
+def restates(draft: str, question: str) -> bool:
+    """Does a draft only say the question back, with no content word or number of its own ("The
+    committee chose the venue." for "Which venue did the committee choose?"): it gives nothing
+    that answers."""
+    draft = MARKER.sub("", draft)
+    return bool(content_words(draft)) and not (content_words(draft) - content_words(question)
+                                               or numbers(draft) - numbers(question))
+
+
 _NEGATION = re.compile(r"\b(?:not|never|no|none|nothing|neither|nor|without|except|cannot)\b|n['’]t\b", re.I)
 _LEAST = re.compile(r"\b(?:least|fewest)\b", re.I)
 _EITHER_WAY = re.compile(r"\b(?:or|may)\s+(?:may\s+)?not\b", re.I)  # "whether or not", "may or may not"

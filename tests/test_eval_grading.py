@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 
 from rag.eval import metrics as m
-from rag.eval.harness import answer_record, breakdown, by_tag, group_row, refusal_reasons
+from rag.eval.harness import answer_record, breakdown, by_tag, group_row, refusal_reasons, second_looks
 from rag.eval.report import breakdown_lines, passages_line, summary_lines
 from rag.types import Answer, Chunk, Hit
 
@@ -109,10 +109,22 @@ def test_refusal_reasons_right_when_the_question_was_unanswerable():
     assert refusal_reasons(withheld)["unsupported"] == {"fired": 2, "right": 0, "wrong": 2, "right_draft": 1}
 
 
+def test_second_looks_count_the_answers_they_gave_and_whether_they_were_right():
+    looked = [{**record(True, False, 1.0), "second_look": True}, {**record(True, False, 0.0), "second_look": True},
+              {**record(False, False), "second_look": True}, {**record(True, True, 0.0), "second_look": False}]
+    assert second_looks(RECORDS + looked) == {"answered": 3, "right": 1, "wrong": 1, "unanswerable": 1}
+    assert second_looks(RECORDS)["answered"] == 0
+    lines = "\n".join(breakdown_lines(breakdown(RECORDS + looked), {}))
+    assert "Second look (a withheld draft asked again over the best passage alone): 3 answered, 1 right, " \
+           "1 wrong, 1 to unanswerable questions." in lines
+    assert "Second look" not in "\n".join(breakdown_lines(breakdown(RECORDS), {}))
+
+
 def test_breakdown_skips_errors_and_benchmark_records_without_answers():
     data = breakdown(RECORDS + [{"id": "x", "answerable": True, "error": "boom", "verdict": {"outcome": "error"}},
                                 {"id": "q1", "verdict": {"retrieval": {"hit@5": 1.0}}}])
-    assert data["overall"]["questions"] == 6 and set(data) == {"overall", "by_tag", "refusal_reasons"}
+    assert data["overall"]["questions"] == 6
+    assert set(data) == {"overall", "by_tag", "refusal_reasons", "second_looks"}
     assert breakdown([])["overall"]["questions"] == 0
 
 

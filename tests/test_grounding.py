@@ -539,6 +539,15 @@ def test_a_draft_that_repeats_the_worked_example():
     assert not verify.copies_example("1 in 4 [2].", examples, passages, "Where?")  # the example's [1] is no number
 
 
+def test_a_draft_that_only_says_the_question_back():
+    question = "Which venue did the committee choose?"
+    assert verify.restates("The committee chose the venue [1].", question)
+    assert verify.restates("The venue was chosen by the committee.", question)
+    assert not verify.restates("The committee chose the Corn Exchange [1].", question)
+    assert not verify.restates("The committee chose the venue in 2024 [1].", question)  # a number of its own
+    assert not verify.restates("[1]", question)  # says nothing at all
+
+
 def test_a_withheld_draft_that_copies_the_example_gets_a_second_look_at_the_best_passage(bot_over, fake_generator):
     bot = _two_firms(bot_over)
     fake_generator.queue("More than $2 billion, mainly on robots [1].", "In Ohio [1].")

@@ -269,10 +269,15 @@ def two_firms(**fields) -> Turn:
                 hit("Bolt builds its boats in Maine.", 2, "/d/b.txt"), **fields)
 
 
-def test_a_second_look_is_wanted_only_for_a_withheld_copy_of_the_worked_example():
+def test_a_second_look_is_wanted_only_for_a_withheld_copy_of_the_worked_example_or_of_the_question():
     turn = two_firms()
     copied = stages.check(turn, "More than $2 billion, mainly on robots [1].", SETTINGS)
     assert stages.second_look_wanted(turn, copied, SETTINGS)
+    drones = read("Where does Acme assemble its delivery drones?", *turn.passages)
+    said_back = stages.check(drones, "Acme assembles its delivery drones [1].", SETTINGS)
+    assert said_back.refused and stages.second_look_wanted(drones, said_back, SETTINGS)
+    withheld_yes = dataclasses.replace(said_back, query="Does Acme assemble its delivery drones?")
+    assert not stages.second_look_wanted(drones, withheld_yes, SETTINGS)  # a yes/no answer says its question back
     assert not stages.second_look_wanted(turn, copied, SETTINGS.replace(second_look=False))
     assert not stages.second_look_wanted(turn, stages.check(turn, REFUSAL, SETTINGS), SETTINGS)
     assert not stages.second_look_wanted(turn, stages.check(turn, "In Texas [1].", SETTINGS), SETTINGS)

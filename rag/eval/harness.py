@@ -377,10 +377,22 @@ def refusal_reasons(records) -> dict[str, dict]:
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["fired"], kv[0])))
 
 
+def second_looks(records) -> dict:
+    """The answers a second look gave (a withheld draft asked again over the best passage):
+    right and wrong (lenient) for answerable questions, and those given to unanswerable ones."""
+    looked = [r for r in records if r.get("second_look") and not r["refused"]]
+    return {"answered": len(looked),
+            "right": sum(1 for r in looked if r["answerable"] and _v(r, "lenient") == 1),
+            "wrong": sum(1 for r in looked if r["answerable"] and _v(r, "lenient") != 1),
+            "unanswerable": sum(1 for r in looked if not r["answerable"])}
+
+
 def breakdown(records: list[dict]) -> dict:
-    """Overall, per-tag and per-refusal-reason counts over the questions answered (no errors)."""
+    """Overall, per-tag and per-refusal-reason counts, and the second looks' answers, over the
+    questions answered (no errors)."""
     judged = [r for r in records if "refused" in r and "answerable" in r]
-    return {"overall": group_row(judged), "by_tag": by_tag(judged), "refusal_reasons": refusal_reasons(judged)}
+    return {"overall": group_row(judged), "by_tag": by_tag(judged), "refusal_reasons": refusal_reasons(judged),
+            "second_looks": second_looks(judged)}
 
 
 # ---------- the run ----------

@@ -108,6 +108,11 @@ def breakdown_lines(breakdown: dict, metrics: dict, stages: dict | None = None) 
                 "of them, the draft right | stage |", "| --- | ---: | ---: | ---: | ---: | --- |"]
         out += [f"| {reason} | {r['fired']} | {r['right']} | {r['wrong']} | {r.get('right_draft', '-')} | "
                 f"{(stages or {}).get(reason, '-')} |" for reason, r in reasons.items()]
+    looks = breakdown.get("second_looks") or {}
+    if looks.get("answered"):
+        out += ["", f"Second look (a withheld draft asked again over the best passage alone): "
+                    f"{looks['answered']} answered, {looks['right']} right, {looks['wrong']} wrong, "
+                    f"{looks['unanswerable']} to unanswerable questions."]
     return out
 
 
