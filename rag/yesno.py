@@ -10,7 +10,9 @@ model read that is closest to the question's claim, and:
   contrary of one of its words: "hard" for "easy", "after" for "before"), whatever the model
   said, and the model's "Yes" when the sentence with its neighbours holds `min_overlap` of them
   and at least one of those that are not the question's names (what the claim says of them:
-  a sentence that names Acme and Bolt as rivals does not say that Acme acquired Bolt);
+  a sentence that names Acme and Bolt as rivals does not say that Acme acquired Bolt), or
+  `min_overlap` of those that are not names (a sentence may say it of "our model" or "he",
+  named sentences before);
 - the model's "No" stands when the passages hold half of the claim's words (they are about it
   and say otherwise);
 - otherwise, or when a name of the question is in none of the passages, or when `UNSETTLED`
@@ -122,8 +124,11 @@ def decide(question: str, said: str, passages: dict[int, str], min_overlap: floa
     stated = len(words & content_words(around)) / len(words)
     if denies(question, sentence):
         return Decision("No", n, sentence) if there >= min_overlap else None
-    # the names are there (checked above): a Yes needs the claim's other words, what it says of them
-    if said == "yes" and stated >= min_overlap and (not relation or relation & content_words(around)):
+    # the names are there (checked above): a Yes needs the claim's other words, what it says of
+    # them; a sentence may state that of "our model" or "he", named in the sentences before
+    told = relation & content_words(around)
+    if said == "yes" and ((stated >= min_overlap and (not relation or told))
+                          or (relation and len(told) / len(relation) >= min_overlap)):
         return Decision("Yes", n, sentence)
     if said == "no" and there >= min_overlap / 2:
         return Decision("No", n, sentence)

@@ -34,6 +34,16 @@ def test_a_yes_needs_what_the_claim_says_of_its_names_not_the_names_alone():
     assert yesno.decide(q, "yes", stated, 0.6).said == "Yes"
 
 
+def test_a_yes_may_be_stated_of_a_name_given_sentences_before():
+    # "our robot" two sentences after the names: the sentence says what the claim says of them
+    q = "Did the Foo-7 robot from Oslo Robotics learn to climb stairs?"
+    intro = "Oslo Robotics built Foo-7 as a legged platform. Its motors were tested over a summer. "
+    stated = {1: intro + "Trained only on flat ground, our robot learned to climb stairs within a day."}
+    assert yesno.decide(q, "yes", stated, 0.6).sentence.startswith("Trained only on flat ground")
+    walked = {1: intro + "Trained only on flat ground, our robot learned to walk within a day."}
+    assert yesno.decide(q, "yes", walked, 0.6) is None
+
+
 def test_a_sentence_that_denies_the_claim_makes_the_answer_no_whatever_the_model_said():
     passages = {1: "The pump did not pass its pressure test."}
     assert yesno.decide(Q, "yes", passages, 0.6).said == "No"
