@@ -394,8 +394,9 @@ def _in_time(c: SentenceCheck, asked: set[str], passages: dict[int, str], docume
     return dataclasses.replace(c, supported=False, missing=tuple(f"{w} in {' or '.join(sorted(asked))}" for w in late))
 
 
-_CUT = re.compile(r",\s|\s\(|\s(?=(?:at|in|on|of|for|by|with|from|to|about|around|after|before|since|during|"
-                  r"including|and|while|which|who)\s)", re.I)
+_LINKS = "at|in|on|of|for|by|with|from|to|about|around|after|before|since|during|including|and|while|which|who"
+_CUT = re.compile(rf",\s|\s\(|\s(?=(?:{_LINKS})\s)", re.I)
+_DANGLING = re.compile(rf"[\s,;:-]+(?:{_LINKS})$", re.I)  # a head that ends "..., and"
 
 
 def _trimmed(sentence: str, cited: tuple[int, ...], missing: tuple[str, ...], passages: dict[int, str],
@@ -409,7 +410,8 @@ def _trimmed(sentence: str, cited: tuple[int, ...], missing: tuple[str, ...], pa
     where = [owned.get(m, w) for m, w in zip(missing, where)]
     if not missing or min(where) < 0:
         return None
-    cuts = [c.start() for c in _CUT.finditer(sentence) if c.start() < min(where)]
+    cuts = [c.start() for c in _CUT.finditer(sentence) if c.start() < min(where)
+            and not _DANGLING.search(" " + sentence[:c.start()].rstrip(" ,;:-"))]
     if not cuts:
         return None
     head = sentence[:cuts[-1]].rstrip(" ,;:-") + "."

@@ -121,6 +121,9 @@ def test_an_unsupported_ending_is_cut_off():
     assert c.dropped == "at age 59."
     (c,) = verify.check("Meta spends $75 billion [1].", PASSAGES)  # nothing is left without the number
     assert not c.supported
+    # the cut is not left hanging on the word that joined the ending
+    (c,) = verify.check("Ann Roe has retired from Bolt, and at age 59 [1].", passages)
+    assert c.supported and c.text == "Ann Roe has retired from Bolt." and c.dropped == "and at age 59."
 
 
 def test_unknown_name_is_unsupported():
