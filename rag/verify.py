@@ -396,7 +396,7 @@ def _in_time(c: SentenceCheck, asked: set[str], passages: dict[int, str], docume
 
 _LINKS = "at|in|on|of|for|by|with|from|to|about|around|after|before|since|during|including|and|while|which|who"
 _CUT = re.compile(rf",\s|\s\(|\s(?=(?:{_LINKS})\s)", re.I)
-_DANGLING = re.compile(rf"[\s,;:-]+(?:{_LINKS})$", re.I)  # a head that ends "..., and"
+_DANGLING = re.compile(rf"\b(?:{_LINKS})$", re.I)  # a head that ends "..., and"
 
 
 def _trimmed(sentence: str, cited: tuple[int, ...], missing: tuple[str, ...], passages: dict[int, str],
@@ -411,7 +411,7 @@ def _trimmed(sentence: str, cited: tuple[int, ...], missing: tuple[str, ...], pa
     if not missing or min(where) < 0:
         return None
     cuts = [c.start() for c in _CUT.finditer(sentence) if c.start() < min(where)
-            and not _DANGLING.search(" " + sentence[:c.start()].rstrip(" ,;:-"))]
+            and not _DANGLING.search(sentence[:c.start()].rstrip(" ,;:-"))]
     if not cuts:
         return None
     head = sentence[:cuts[-1]].rstrip(" ,;:-") + "."

@@ -121,12 +121,13 @@ def decide(question: str, said: str, passages: dict[int, str], min_overlap: floa
     n, sentence, around = max(candidates, key=lambda c: (len(words & content_words(c[1])),
                                                         len(words & content_words(c[2]))))
     there = len(words & passage_words) / len(words)
-    stated = len(words & content_words(around)) / len(words)
+    around_words = content_words(around)
+    stated = len(words & around_words) / len(words)
     if denies(question, sentence):
         return Decision("No", n, sentence) if there >= min_overlap else None
     # the names are there (checked above): a Yes needs the claim's other words, what it says of
     # them; a sentence may state that of "our model" or "he", named in the sentences before
-    told = relation & content_words(around)
+    told = relation & around_words
     if said == "yes" and ((stated >= min_overlap and (not relation or told))
                           or (relation and len(told) / len(relation) >= min_overlap)):
         return Decision("Yes", n, sentence)
