@@ -38,6 +38,20 @@ def clean_markers(text: str, n_passages: int) -> str:
     return re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", cleaned).strip()
 
 
+def numbered(text: str, hits) -> str:
+    """A passage cited by the file name its header shows ("[notes.txt]", "(notes.txt, page 2)")
+    instead of by its number is cited as [n], n the best-ranked passage from that file; the
+    sentence is then verified against that passage like any other citation."""
+    first: dict[str, int] = {}
+    for h in sorted(hits, key=lambda h: h.rank):
+        first.setdefault(h.chunk.name, h.rank)
+    if not first:
+        return text
+    names = "|".join(re.escape(name) for name in sorted(first, key=len, reverse=True))
+    cited = re.compile(rf"\s*[\[(]\s*({names})(?:,\s*page\s*\d+)?\s*[\])]")
+    return cited.sub(lambda m: f" [{first[m.group(1)]}]", text)
+
+
 def _once_per_sentence(text: str) -> str:
     """A passage cited twice in one sentence is cited once, at its last place: one fact, one
     marker ("Meta [1] plans $65bn [1]." -> "Meta plans $65bn [1]."). The sentence cites the same

@@ -308,7 +308,7 @@ def check(turn: Turn, raw: str, settings: Settings) -> Answer:
     refused = dict(text=refusal(s), refused=True, refusal_stage="check")
     if citations.is_refusal(raw, refusal(s)) or not raw.strip():
         return Answer(**(refused | {"refusal_stage": "generate"}), refusal_reason="model-refused", **common)
-    text = citations.clean_markers(raw, len(passages))
+    text = citations.clean_markers(citations.numbered(raw, passages), len(passages))
     query = turn.query
     if s.verify and verify.is_yes_no(query) and (said := yesno.draft_says(query, text)):
         said = yesno.leaning(turn.odds) or said

@@ -1,4 +1,4 @@
-from rag.citations import clean_markers, extract, is_refusal
+from rag.citations import clean_markers, extract, is_refusal, numbered
 from rag.types import Chunk, Hit
 
 
@@ -56,3 +56,13 @@ def test_rendered_checks_cite_each_passage_once_in_order():
 def test_a_passage_cited_twice_in_one_sentence_is_cited_once_at_its_last_place():
     assert clean_markers("Meta [1] plans $65bn [1] in 2025 [2].", 3) == "Meta plans $65bn [1] in 2025 [2]."
     assert clean_markers("A [1] and B [2], both [1]. C [1].", 3) == "A and B [2], both [1]. C [1]."
+
+
+def test_a_passage_cited_by_its_file_name_gets_its_number():
+    shown = hits(3) + [Hit(chunk=Chunk(id="c9", source="/d/f2.txt", text="more", start=90, end=94, page=None),
+                           score=0.5, rank=4)]
+    assert numbered("Sounds perfect [f2.txt].", shown) == "Sounds perfect [2]."
+    assert numbered("A (f3.txt, page 4). B [f1.txt][2]", shown) == "A [3]. B [1][2]"
+    # a name no passage has, and a file named in the sentence's own words, stay as written
+    assert numbered("See [other.txt]; f1.txt is long [1].", shown) == "See [other.txt]; f1.txt is long [1]."
+    assert clean_markers(numbered("Too [f3.txt] [3].", shown), 4) == "Too [3]."
