@@ -10,10 +10,17 @@ from .arithmetic import amounts, amounts_at
 from .chunking import sentences
 
 YEAR = re.compile(r"(?<![\w$€£.,])(?:19|20)\d\d(?![\w%]|-\d\d-\d\d)")  # "2025", "FY 2025"; not "$2025", "2025%" or a date "2025-12-05"
+# a date written day first or month first ("05/12/2025", "5.12.2025"), as a chat export stamps each
+# message: like "2025-12-05", it says when something was written, not which year it is about
+_DATE = re.compile(r"\b\d{1,2}([/.-])\d{1,2}\1(?:19|20)\d\d\b")
+
+
+def _found(text: str) -> list[str]:
+    return YEAR.findall(_DATE.sub(lambda m: " " * len(m.group()), text))
 
 
 def years(text: str) -> set[str]:
-    return set(YEAR.findall(text))
+    return set(_found(text))
 
 
 def scope(document: str, offset: int) -> set[str] | None:
@@ -27,7 +34,7 @@ def scope(document: str, offset: int) -> set[str] | None:
         if s <= offset < e:
             if own := years(document[s:e]):
                 return own
-            if before := YEAR.findall(document[start:s]):
+            if before := _found(document[start:s]):
                 return {before[-1]}
             return set() if years(document[e:end]) else None
     return None

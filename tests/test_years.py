@@ -55,3 +55,12 @@ def test_a_date_stamp_is_when_a_message_was_written_not_the_year_its_amounts_are
     (c,) = verify.check("£55,000 [1].", {1: message}, question="What will Nadia's salary be from January 2026?",
                         documents={1: message})
     assert c.supported
+
+
+def test_a_chat_exports_day_first_stamp_is_a_date_too():
+    message = "05/12/2025, 16:00 - Jamal: I've just come out of the pay review. From January you'll be on £55,000."
+    assert years.years(message) == set() and years.years("on 5.12.2025 and in 2026") == {"2026"}
+    assert years.years("from 1990-2025") == {"1990", "2025"}
+    (c,) = verify.check("£55,000 [1].", {1: message}, question="What will Nadia's salary be from January 2026?",
+                        documents={1: message})
+    assert c.supported
