@@ -5,7 +5,8 @@ model runs, so a change to the checks is measured on every suite in seconds.
     python benchmarks/replay.py reports/chat-tune-base --index .suites/chat/index [--without CHECK]
 
 Prints, per report: right answers (lenient) and correct refusals before (as saved) and now, and the
-questions whose outcome changed. The second look is not replayed (it needs the model)."""
+questions whose outcome changed. The second look and yes/no questions (their reading takes the
+model's odds of "Yes" and "No") are not replayed: they keep their saved outcome."""
 
 from __future__ import annotations
 
@@ -54,7 +55,9 @@ def verdict(case: dict, text: str, refused: bool) -> str:
 
 def replay(bot: Bot, cases: list[dict]):
     for case in cases:
-        if case.get("error") or not case["raw_text"].strip() or case.get("second_look"):
+        # a yes/no reading also takes the model's odds of "Yes" and "No", which reports do not keep
+        if (case.get("error") or not case["raw_text"].strip() or case.get("second_look")
+                or (bot.settings.verify and verify.is_yes_no(case["query"]))):
             yield case, verdict(case, case["answer"], case["refused"]), None
             continue
         answer = stages.check(saved_turn(bot, case), case["raw_text"], bot.settings)

@@ -16,7 +16,7 @@ from typing import Callable
 from . import years
 from .chunking import all_sentences
 from .citations import MARKER, markers, markers_in
-from .text import COUNT_WORDS, DIGITS, STOPWORDS, content_words, letters, number, scale_pattern, stem
+from .text import COUNT_WORDS, DIGITS, STOPWORDS, content_words, letters, months_in, number, scale_pattern, stem
 from .types import SentenceCheck
 
 _NUMBER = re.compile(DIGITS)
@@ -28,7 +28,7 @@ def quantities(text: str) -> dict[str, str]:
     "65 billion" give "65e9", "1,000" and "1000.0" give "1000"."""
     out = {}
     for m in _QUANTITY.finditer(text):
-        digits = m.group(1).replace(",", "").rstrip(".").removesuffix(".0")
+        digits = re.sub(r"^0+(?=\d)", "", m.group(1).replace(",", "").rstrip(".").removesuffix(".0"))  # "07" is 7
         _, power = number(m.group(1), m.group(2) or "")
         out.setdefault(digits + (f"e{power}" if power else ""), m.group().strip())
     return out
@@ -109,7 +109,9 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
     "sys.exception()") must be there as written, and is a claim of its own. A sentence that only
     restates the question (no content word, term or number beyond it; "MSFT" for Microsoft is no
     new word) supports nothing."""
+    # a date the passages write in digits may be written with its month's name
     joined = " ".join(passages)
+    joined += " " + " ".join(sorted(months_in(joined)))
     found = _found_numbers(joined) | years_in
     missing = [written for key, written in quantities(sentence).items() if key not in found]
     lowered = (joined + " " + names_in).lower()

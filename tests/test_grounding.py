@@ -635,3 +635,13 @@ def test_a_code_or_literal_term_is_a_claim_that_must_be_in_the_passage():
                                  passage, 0.6, "", question)
     assert not ok and "-x" in missing
     assert verify.terms("call `sys.exception()` or dict.popitem(), e.g. in the U.S.") == {"sys.exception", "dict.popitem"}
+
+
+def test_a_date_a_message_stamp_writes_in_digits_may_be_written_with_its_months_name():
+    message = "[2025-08-08 06:15] Tom: she's here."
+    other = "[2025-02-11 20:20] Tom: due date is mid August, 8 weeks to go in 2025"
+    question = "On what date was the baby born?"
+    (c,) = verify.check("August 8, 2025 [1].", {1: message, 2: other}, question=question)
+    assert c.supported and c.cited == (1,) and not c.reattributed
+    (wrong,) = verify.check("July 8, 2025 [1].", {1: message}, question=question)
+    assert not wrong.supported and wrong.missing == ("july",)

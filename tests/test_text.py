@@ -63,3 +63,10 @@ def test_a_message_body_is_the_line_without_its_time_stamp_and_writer():
     assert text.message_body("Kim: Thanks!") == "Thanks!"
     assert text.message_body("Changed in version 3.7: now ordered") == "Changed in version 3.7: now ordered"
     assert text.message_body("plain text: with a colon later") == "plain text: with a colon later"
+
+
+def test_the_month_of_a_date_written_in_digits_is_read():
+    assert text.months_in("[2025-03-07 09:12] Nadia: done") == {"march"}
+    assert text.months_in("07/03/2025, 09:12 - Nadia: done") == {"march", "july"}  # day or month first
+    assert text.months_in("on 25/12/2025 and 3.7.25") == {"december", "march", "july"}
+    assert text.months_in("version 3.11.7, 1990-2025, 12:30") == set()
