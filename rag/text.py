@@ -105,6 +105,22 @@ COUNT_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", 
                "dozens?", "hundreds?", "thousands?", "millions?", "billions?", "trillions?")
 
 
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+          "sixteen seventeen eighteen nineteen").split()
+_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
+_SPELLED = re.compile(rf"\b(?:({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS)}))\b", re.I)
+
+
+def with_digits(text: str) -> str:
+    """The text with the whole numbers from zero to ninety-nine that it writes as words written in
+    digits: "ten weeks" -> "10 weeks", "twenty-one" -> "21"."""
+    def digits(m: re.Match) -> str:
+        if m[3]:
+            return str(_UNITS.index(m[3].lower()))
+        return str(_TENS[m[1].lower()] + (_UNITS.index(m[2].lower()) if m[2] else 0))
+    return _SPELLED.sub(digits, text)
+
+
 # the power of ten each scale word or suffix stands for ("5 billion", "USD20bn", "$5m")
 SCALE = {"thousand": 3, "k": 3, "million": 6, "m": 6, "mn": 6, "billion": 9, "bn": 9, "b": 9,
          "trillion": 12, "tn": 12, "tr": 12}

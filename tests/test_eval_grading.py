@@ -200,3 +200,9 @@ def test_evaluate_tables_the_refusal_reasons(make_bot, docs_dir, fake_generator,
     md = (report.save(tmp_path / "r") / "report.md").read_text()
     assert "## Refusal reasons" in md and "| unverified | 2 | 1 | 1 | 0 |" in md
     assert "| cherry | refused (model: unverified) | 0 |" in md
+
+
+def test_a_number_written_in_words_grades_as_its_digits():
+    assert m.lenient_match("10 weeks [1]", ["ten weeks", "ten"]) == 1.0
+    assert m.lenient_match("Twenty-one people came [2].", ["21"]) == 1.0
+    assert m.lenient_match("11 weeks [1]", ["ten weeks"]) == 0.0

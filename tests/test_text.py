@@ -70,3 +70,8 @@ def test_the_month_of_a_date_written_in_digits_is_read():
     assert text.months_in("07/03/2025, 09:12 - Nadia: done") == {"march", "july"}  # day or month first
     assert text.months_in("on 25/12/2025 and 3.7.25") == {"december", "march", "july"}
     assert text.months_in("version 3.11.7, 1990-2025, 12:30") == set()
+
+
+def test_numbers_written_as_words_are_read_as_digits():
+    assert text.with_digits("ten weeks, Twenty-one people, forty two") == "10 weeks, 21 people, 42"
+    assert text.with_digits("often a tenant") == "often a tenant"

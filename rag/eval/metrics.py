@@ -17,7 +17,7 @@ import numpy as np
 
 from ..chunking import all_sentences
 from ..citations import MARKER, markers_in
-from ..text import STOPWORDS as SHARED_STOPWORDS, number, scale_pattern, stem
+from ..text import STOPWORDS as SHARED_STOPWORDS, number, scale_pattern, stem, with_digits
 
 # ---------- retrieval (document level, binary relevance) ----------
 
@@ -130,10 +130,12 @@ YES_NO = ("yes", "no")
 def _lenient(prediction: str, gold: str) -> bool:
     """Right the way a person would judge it: a "Yes"/"No" gold by the answer's first word;
     another gold when it is contained, or LENIENT_SHARE of its content words (and every
-    number in it) are in the answer."""
+    number in it) are in the answer. A number may be written in words or digits ("ten weeks"
+    is "10 weeks")."""
     gold_norm = normalize_answer(gold)
     if gold_norm in YES_NO:
         return normalize_answer(prediction).split()[:1] == [gold_norm]
+    prediction, gold = with_digits(prediction), with_digits(gold)
     if contains_answer(_WHOLE_DECIMALS.sub(r"\1", prediction), [_WHOLE_DECIMALS.sub(r"\1", gold)]):
         return True
     content = content_words(gold)
