@@ -28,7 +28,7 @@ def quantities(text: str) -> dict[str, str]:
     "65 billion" give "65e9", "1,000" and "1000.0" give "1000"."""
     out = {}
     for m in _QUANTITY.finditer(text):
-        digits = re.sub(r"^0+(?=\d)", "", m.group(1).replace(",", "").rstrip(".").removesuffix(".0"))  # "07" is 7
+        digits = m.group(1).replace(",", "").rstrip(".").removesuffix(".0")
         _, power = number(m.group(1), m.group(2) or "")
         out.setdefault(digits + (f"e{power}" if power else ""), m.group().strip())
     return out
@@ -42,7 +42,8 @@ def _found_numbers(text: str) -> set[str]:
     """What a number of a sentence may match in a passage: "$5 billion" needs 5 billions (not the
     5 of "3-5 years"), while a bare "5" may match any 5."""
     keys = numbers(text)
-    return keys | {k.split("e")[0] for k in keys}
+    # a date's "08" is the 8 of "August 8" (but an answer's "00042" is not the question's "42")
+    return keys | {k.split("e")[0] for k in keys} | {k.lstrip("0") for k in keys if re.fullmatch(r"0\d", k)}
 
 
 _NAME_WORD = re.compile(r"[A-Za-z][\w'’&.-]*")  # a word that may be a name: "Microsoft's", "AT&T", "U.S."

@@ -123,7 +123,7 @@ def contains_answer(prediction: str, golds: Sequence[str]) -> float | None:
 
 
 LENIENT_SHARE = 0.6
-_WHOLE_DECIMALS = re.compile(r"(\d)\.0+(?![\d.])")  # "£62.00" is "£62" (but "3.10" stays "3.10")
+_WHOLE_DECIMALS = re.compile(r"(\d)\.0+(?!\d|\.\d)")  # "£62.00" and "0.0." are "£62" and "0." (but "3.10" and "3.0.1" stay)
 YES_NO = ("yes", "no")
 
 
