@@ -203,6 +203,11 @@ def test_evaluate_tables_the_refusal_reasons(make_bot, docs_dir, fake_generator,
 
 
 def test_a_number_written_in_words_grades_as_its_digits():
-    assert m.lenient_match("10 weeks [1]", ["ten weeks", "ten"]) == 1.0
+    assert m.lenient_match("12 months [1]", ["twelve months", "twelve"]) == 1.0
     assert m.lenient_match("Twenty-one people came [2].", ["21"]) == 1.0
-    assert m.lenient_match("11 weeks [1]", ["ten weeks"]) == 0.0
+    assert m.lenient_match("11 months [1]", ["twelve months"]) == 0.0
+
+
+def test_a_whole_decimal_that_ends_a_sentence_is_graded_as_its_number():
+    assert m.lenient_match("The default value is 1.0.", ["1.0"]) == 1.0
+    assert m.lenient_match("It was added in 3.10.", ["3.1"]) == 0.0

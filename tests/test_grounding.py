@@ -646,5 +646,5 @@ def test_a_date_a_message_stamp_writes_in_digits_may_be_written_with_its_months_
     (wrong,) = verify.check("July 8, 2025 [1].", {1: message}, question=question)
     assert not wrong.supported and wrong.missing == ("july",)
     # a number with leading zeros is not the question's number without them
-    (padded,) = verify.check("'00042' [1].", {1: '>>> "42".zfill(5)\n\'00042\''}, question='What does "42".zfill(5) return?')
+    (padded,) = verify.check("'007' [1].", {1: '>>> "7".zfill(3)\n\'007\''}, question='What does "7".zfill(3) give?')
     assert padded.supported
