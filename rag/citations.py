@@ -38,7 +38,7 @@ def clean_markers(text: str, n_passages: int) -> str:
     return re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", cleaned).strip()
 
 
-def numbered(text: str, hits) -> str:
+def numbered(text: str, hits: list[Hit] | tuple[Hit, ...]) -> str:
     """A passage cited by the file name its header shows ("[notes.txt]", "(notes.txt, page 2)")
     instead of by its number is cited as [n], n the best-ranked passage from that file; the
     sentence is then verified against that passage like any other citation."""

@@ -82,15 +82,16 @@ def message_body(line: str) -> str:
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december")
 # a date written in digits: "2025-03-07", or day and month in either order, "07/03/2025", "3.7.25"
-_NUMERIC_DATE = re.compile(r"\b(?:\d{4}-(\d{1,2})-\d{1,2}|(\d{1,2})[/.](\d{1,2})[/.](?:\d{4}|\d{2}))\b")
+NUMERIC_DATE = re.compile(r"\b(?:\d{4}-(?P<month>\d{1,2})-\d{1,2}"
+                          r"|(?P<first>\d{1,2})(?P<sep>[/.-])(?P<second>\d{1,2})(?P=sep)(?:\d{4}|\d{2}))\b")
 
 
 def months_in(text: str) -> set[str]:
     """The names of the months of the dates a text writes in digits, so that "7 March" is found
     in a message stamped "2025-03-07"; "07/03/2025" gives March and July (day or month first)."""
     out = set()
-    for m in _NUMERIC_DATE.finditer(text):
-        for part in filter(None, m.groups()):
+    for m in NUMERIC_DATE.finditer(text):
+        for part in filter(None, (m["month"], m["first"], m["second"])):
             if 1 <= int(part) <= 12:
                 out.add(MONTHS[int(part) - 1])
     return out

@@ -8,15 +8,15 @@ import re
 
 from .arithmetic import amounts, amounts_at
 from .chunking import sentences
+from .text import NUMERIC_DATE
 
 YEAR = re.compile(r"(?<![\w$€£.,])(?:19|20)\d\d(?![\w%]|-\d\d-\d\d)")  # "2025", "FY 2025"; not "$2025", "2025%" or a date "2025-12-05"
-# a date written day first or month first ("05/12/2025", "5.12.2025"), as a chat export stamps each
-# message: like "2025-12-05", it says when something was written, not which year it is about
-_DATE = re.compile(r"\b\d{1,2}([/.-])\d{1,2}\1(?:19|20)\d\d\b")
 
 
 def _found(text: str) -> list[str]:
-    return YEAR.findall(_DATE.sub(lambda m: " " * len(m.group()), text))
+    """The years a text names, outside its dates: a date ("2025-12-05", or "05/12/2025" as a chat
+    export stamps each message) says when something was written, not which year it is about."""
+    return YEAR.findall(NUMERIC_DATE.sub(lambda m: " " * len(m.group()), text))
 
 
 def years(text: str) -> set[str]:
