@@ -97,6 +97,22 @@ def months_in(text: str) -> set[str]:
     return out
 
 
+def dates_in_words(text: str) -> str:
+    """The text with its dates written in digits written with the month's name: "2025-08-08" and
+    "08/08/2025" -> "8 August 2025"; a date is read day first unless its first number cannot be a
+    month ("12/25/2025" -> "25 December 2025")."""
+    def spelled(m: re.Match) -> str:
+        parts = re.findall(r"\d+", m.group())
+        if m["month"]:
+            year, month, day = parts
+        else:
+            day, month, year = parts if int(parts[1]) <= 12 else (parts[1], parts[0], parts[2])
+        if not 1 <= int(month) <= 12:
+            return m.group()
+        return f"{int(day)} {MONTHS[int(month) - 1].capitalize()} {year}"
+    return NUMERIC_DATE.sub(spelled, text)
+
+
 # a number written with digits: "1,200", "2.5", "65"
 DIGITS = r"\d[\d,]*(?:\.\d+)?"
 

@@ -211,3 +211,10 @@ def test_a_number_written_in_words_grades_as_its_digits():
 def test_a_whole_decimal_that_ends_a_sentence_is_graded_as_its_number():
     assert m.lenient_match("The default value is 1.0.", ["1.0"]) == 1.0
     assert m.lenient_match("It was added in 3.10.", ["3.1"]) == 0.0
+
+
+def test_a_date_in_digits_grades_as_the_date_with_its_months_name():
+    assert m.lenient_match("08/08/2025 [4]", ["8 August"]) == 1.0
+    assert m.lenient_match("She bought it on 01/06/2025 [1].", ["2025-06-01"]) == 1.0
+    assert m.lenient_match("12/25/2025", ["25 December"]) == 1.0  # not a month first: read month first
+    assert m.lenient_match("07/08/2025 [4]", ["8 August"]) == 0.0

@@ -75,3 +75,8 @@ def test_the_month_of_a_date_written_in_digits_is_read():
 def test_numbers_written_as_words_are_read_as_digits():
     assert text.with_digits("ten weeks, Twenty-one people, forty two") == "10 weeks, 21 people, 42"
     assert text.with_digits("often a tenant") == "often a tenant"
+
+
+def test_a_date_in_digits_is_written_with_its_months_name():
+    assert text.dates_in_words("on 2025-03-07 13:02, then 08/08/2025") == "on 7 March 2025 13:02, then 8 August 2025"
+    assert text.dates_in_words("version 3.11.7 in 1990-2025") == "version 3.11.7 in 1990-2025"

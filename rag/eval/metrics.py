@@ -17,7 +17,7 @@ import numpy as np
 
 from ..chunking import all_sentences
 from ..citations import MARKER, markers_in
-from ..text import STOPWORDS as SHARED_STOPWORDS, number, scale_pattern, stem, with_digits
+from ..text import STOPWORDS as SHARED_STOPWORDS, dates_in_words, number, scale_pattern, stem, with_digits
 
 # ---------- retrieval (document level, binary relevance) ----------
 
@@ -131,11 +131,11 @@ def _lenient(prediction: str, gold: str) -> bool:
     """Right the way a person would judge it: a "Yes"/"No" gold by the answer's first word;
     another gold when it is contained, or LENIENT_SHARE of its content words (and every
     number in it) are in the answer. A number may be written in words or digits ("ten weeks"
-    is "10 weeks")."""
+    is "10 weeks"), a date with its month's name or in digits ("08/08/2025" is "8 August")."""
     gold_norm = normalize_answer(gold)
     if gold_norm in YES_NO:
         return normalize_answer(prediction).split()[:1] == [gold_norm]
-    prediction, gold = with_digits(prediction), with_digits(gold)
+    prediction, gold = with_digits(dates_in_words(prediction)), with_digits(dates_in_words(gold))
     if contains_answer(_WHOLE_DECIMALS.sub(r"\1", prediction), [_WHOLE_DECIMALS.sub(r"\1", gold)]):
         return True
     content = content_words(gold)
