@@ -116,15 +116,12 @@ def dates_in_words(text: str) -> str:
 # a number written with digits: "1,200", "2.5", "65"
 DIGITS = r"\d[\d,]*(?:\.\d+)?"
 
-# counts written as words ("ten million", "four events", "hundreds of billions"); not "one"
-COUNT_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-               "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-               "dozens?", "hundreds?", "thousands?", "millions?", "billions?", "trillions?")
-
-
+# the whole numbers written as words: zero to nineteen, and the tens
 _UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
           "sixteen seventeen eighteen nineteen").split()
 _TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
+# counts written as words ("ten million", "four events", "hundreds of billions"); not "one"
+COUNT_WORDS = (*_UNITS[2:13], *_TENS, "dozens?", "hundreds?", "thousands?", "millions?", "billions?", "trillions?")
 _SPELLED = re.compile(rf"\b(?:({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS)}))\b", re.I)
 
 
