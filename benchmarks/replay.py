@@ -5,8 +5,9 @@ model runs, so a change to the checks is measured on every suite in seconds.
     python benchmarks/replay.py reports/chat-tune-base --index .suites/chat/index [--without CHECK]
 
 Prints, per report: right answers (lenient) and correct refusals before (as saved) and now, and the
-questions whose outcome changed. The second look and yes/no questions (their reading takes the
-model's odds of "Yes" and "No") are not replayed: they keep their saved outcome."""
+questions whose outcome changed. A second look is not replayed: it keeps its saved outcome, as does a
+yes/no question of a report that does not hold the model's odds of "Yes" and "No", which its
+reading takes."""
 
 from __future__ import annotations
 
@@ -55,9 +56,9 @@ def verdict(case: dict, text: str, refused: bool) -> str:
 
 def replay(bot: Bot, cases: list[dict]):
     for case in cases:
-        # a yes/no reading also takes the model's odds of "Yes" and "No", which reports do not keep
+        # a yes/no reading also takes the model's odds of "Yes" and "No", which older reports lack
         if (case.get("error") or not case["raw_text"].strip() or case.get("second_look")
-                or (bot.settings.verify and verify.is_yes_no(case["query"]))):
+                or (bot.settings.verify and verify.is_yes_no(case["query"]) and "odds" not in case)):
             yield case, verdict(case, case["answer"], case["refused"]), None
             continue
         answer = stages.check(saved_turn(bot, case), case["raw_text"], bot.settings)
@@ -69,7 +70,7 @@ def saved_turn(bot: Bot, case: dict) -> stages.Turn:
     model read (also taken as the hits), their documents, and the comparison its query asks."""
     hits = tuple(passage(bot.store, p) for p in case["passages"])
     return stages.Turn(question=case["question"], query=case["query"], compared=arithmetic.comparison(case["query"]),
-                       hits=hits, passages=hits,
+                       hits=hits, passages=hits, odds=case.get("odds"),
                        documents={h.chunk.source: bot.store.source_text(h.chunk.source) for h in hits})
 
 

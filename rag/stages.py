@@ -304,7 +304,7 @@ def check(turn: Turn, raw: str, settings: Settings) -> Answer:
     whether the model ("generate") or the check ("check") decided it."""
     s, passages = settings, list(turn.passages)
     common = dict(question=turn.question, passages=turn.passages, retrieved=turn.hits, query=turn.query,
-                  raw_text=raw, notices=turn.notices)
+                  raw_text=raw, notices=turn.notices, odds=turn.odds)
     refused = dict(text=refusal(s), refused=True, refusal_stage="check")
     if citations.is_refusal(raw, refusal(s)) or not raw.strip():
         return Answer(**(refused | {"refusal_stage": "generate"}), refusal_reason="model-refused", **common)

@@ -119,6 +119,9 @@ class Answer:
     sentences: tuple[SentenceCheck, ...] = ()  # verification of each sentence the model wrote
     retrieved: tuple[Hit, ...] = ()  # the whole chunks retrieved (passages may be parts of them)
     second_look: bool = False  # answered on a second try, from the best passage alone
+    # of a yes/no question: the weight the model gave "Yes" and "No" as its first word (None when
+    # the model cannot tell, or the question is not yes/no)
+    odds: dict | None = None
     notices: tuple[str, ...] = ()  # what the user should know about how the question was taken
     # why the answer is the refusal: "no-passages" and "no-relevant-passages" (nothing in the documents
     # is about it), "unknown-terms", "model-refused", "unsupported", "incomplete-comparison",

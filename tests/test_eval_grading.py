@@ -159,8 +159,10 @@ def test_answer_record_is_cut_from_to_dict():
                     refusal_reason="unsupported", refusal_stage="check")
     record = answer_record(answer)
     assert record["refusal_reason"] == "unsupported" and record["refusal_stage"] == "check"
-    assert {k: record[k] for k in ("answer", "raw_text", "refused", "query", "second_look")} == {
-        "answer": "I could not find it.", "raw_text": "", "refused": True, "query": "", "second_look": False}
+    assert {k: record[k] for k in ("answer", "raw_text", "refused", "query", "second_look", "odds")} == {
+        "answer": "I could not find it.", "raw_text": "", "refused": True, "query": "", "second_look": False,
+        "odds": None}
+    assert answer_record(dataclasses.replace(answer, odds={"Yes": 0.4, "No": 0.3}))["odds"] == {"Yes": 0.4, "No": 0.3}
     plain = answer_record(Answer(question="q", text="Apples are red [1].", passages=(hit,)))
     assert plain["refusal_reason"] == "" and plain["refusal_stage"] == ""
 

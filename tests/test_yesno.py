@@ -114,6 +114,8 @@ def test_the_models_odds_overrule_the_yes_its_draft_opens_with(bot_over, fake_ge
     fake_generator.queue("Yes, Tom painted his kitchen navy [1].")
     answer = bot.ask(question)
     assert not answer.refused and answer.text.startswith("No: \u201c")
+    # the Answer keeps the odds, so that a saved report's reading can be replayed without the model
+    assert answer.odds == {"Yes": 0.42, "No": 0.25} and answer.to_dict()["odds"] == answer.odds
 
 
 def test_a_yes_the_model_is_sure_of_still_needs_the_passages_to_state_it(bot_over, fake_generator):

@@ -144,7 +144,7 @@ def answer_record(answer) -> dict:
     data = answer.to_dict()  # the passages' texts are left out: the report points to them
     return {
         "answer": data["text"], "raw_text": data["raw_text"], "refused": data["refused"], "query": data["query"],
-        "second_look": data["second_look"],
+        "second_look": data["second_look"], "odds": data["odds"],
         "refusal_reason": data["refusal_reason"], "refusal_stage": data["refusal_stage"],
         "citations": [{k: c[k] for k in ("n", "chunk_id", "source", "page", "sentence")} for c in data["citations"]],
         "passages": [{k: p[k] for k in ("n", "chunk_id", "source", "score")} for p in data["passages"]],
