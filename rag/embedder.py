@@ -53,6 +53,27 @@ class _OwnCounter:
             return len(self.tokenizer.tokenize(text))
 
 
+class _Counting:
+    """Token counts on the embedder's own tokenizer (`self.tokenizer`, `self.lock`). The tokenizer
+    (Rust) fails when two threads use it at once ("Unable to create tensor", "Already borrowed"):
+    every call takes the lock; on a few cores nothing is lost by it."""
+
+    tokenizer: object
+    lock: threading.Lock
+    _counter: _OwnCounter | None = None
+
+    def count_tokens(self, text: str) -> int:
+        with self.lock:
+            return len(self.tokenizer.tokenize(text))
+
+    def token_counter(self) -> _OwnCounter:
+        """count_tokens on a tokenizer of its own: files are chunked while others are embedded."""
+        with self.lock:
+            if self._counter is None:
+                self._counter = _OwnCounter(self.tokenizer)
+            return self._counter
+
+
 def _resolve(name: str) -> str:
     packaged = PACKAGED.get(name.lower())
     if packaged is None:
@@ -74,7 +95,7 @@ def _quiet_transformers() -> None:
         pass
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(_Counting):
     def __init__(self, name: str):
         try:
             from sentence_transformers import SentenceTransformer
@@ -91,20 +112,6 @@ class SentenceTransformerEmbedder:
                        else self.model.get_sentence_embedding_dimension())
         self.tokenizer = self.model.tokenizer
         self.lock = threading.Lock()
-        self._counter: _OwnCounter | None = None
-
-    # the tokenizer (Rust) fails when two threads use it at once ("Unable to create tensor",
-    # "Already borrowed"): every call takes the lock; on a few cores nothing is lost by it
-    def count_tokens(self, text: str) -> int:
-        with self.lock:
-            return len(self.tokenizer.tokenize(text))
-
-    def token_counter(self) -> _OwnCounter:
-        """count_tokens on a tokenizer of its own: files are chunked while others are embedded."""
-        with self.lock:
-            if self._counter is None:
-                self._counter = _OwnCounter(self.tokenizer)
-            return self._counter
 
     def embed_documents(self, texts, progress=False) -> np.ndarray:
         with self.lock:
@@ -253,7 +260,7 @@ class _SessionPool:
                 self._changed.notify_all()
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(_Counting):
     """A sentence-transformers model with mean pooling and normalisation (MiniLM), run by
     onnxruntime on int8 weights exported locally (about three times as fast as torch).
 
@@ -298,18 +305,6 @@ class OnnxEmbedder:
         self.pool = _SessionPool(self.sessions)
         self.id = f"{name}+onnx-int8"
         self.lock = threading.Lock()
-        self._counter: _OwnCounter | None = None
-
-    def count_tokens(self, text: str) -> int:
-        with self.lock:
-            return len(self.tokenizer.tokenize(text))
-
-    def token_counter(self) -> _OwnCounter:
-        """count_tokens on a tokenizer of its own: files are chunked while others are embedded."""
-        with self.lock:
-            if self._counter is None:
-                self._counter = _OwnCounter(self.tokenizer)
-            return self._counter
 
     def _ids(self, texts: list[str]) -> list[dict[str, np.ndarray]]:
         feeds = []
