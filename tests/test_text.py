@@ -27,8 +27,8 @@ def test_content_words_leave_out_stop_words_and_short_words():
 def test_grounding_the_chat_and_the_eval_share_one_list_and_one_stemmer():
     from rag import verify
     from rag.eval import metrics
-    from ui import app
-    assert verify.STOPWORDS is text.STOPWORDS and app.STOPWORDS is text.STOPWORDS
+    from ui import render
+    assert verify.STOPWORDS is text.STOPWORDS and render.STOPWORDS is text.STOPWORDS
     assert text.STOPWORDS <= metrics.STOPWORDS
     assert verify.content_words is text.content_words
     assert metrics.words("plans") == [text.stem("plans")]

@@ -7,6 +7,7 @@ import pytest
 
 from rag.errors import ModelError
 from rag.server import load_ui
+from ui import render
 
 ui = load_ui()
 
@@ -93,22 +94,22 @@ def test_sources_mark_the_cited_sentence_and_escape_document_text(make_bot, tmp_
             '<mark>purple</mark>.</span> Lemons are sour.') in sources
     assert "Lemons are sour." in sources and "<mark>Lemons" not in sources
     assert "notes.txt" in sources and 'id="rag-src-1-1"' in sources
-    assert 'Also read, not cited (1)' in sources and ui.NOT_CITED in sources and ui.CITED in sources
+    assert 'Also read, not cited (1)' in sources and render.NOT_CITED in sources and render.CITED in sources
     assert "Cited for: “Plums and grapes are &lt;b&gt;purple&lt;/b&gt;.”" in sources
 
 
 def test_highlight_marks_only_the_shared_words_of_the_best_sentences():
     passage = "Cars are fast. Apples are red and sweet. Trains are long."
-    assert ui.highlight(passage, ["The apples are red."]) == (
+    assert render.highlight(passage, ["The apples are red."]) == (
         'Cars are fast. <span class="rag-support"><mark>Apples</mark> are <mark>red</mark> and sweet.</span> '
         'Trains are long.', True)
-    assert ui.highlight(passage, ["Apples are sweet.", "Trains are long."])[0] == (
+    assert render.highlight(passage, ["Apples are sweet.", "Trains are long."])[0] == (
         'Cars are fast. <span class="rag-support"><mark>Apples</mark> are red and <mark>sweet</mark>.</span> '
         '<span class="rag-support"><mark>Trains</mark> are <mark>long</mark>.</span>')
-    assert ui.highlight("It cost 7 dollars. Or 9.", ["It costs 7 dollars."])[0] == (
+    assert render.highlight("It cost 7 dollars. Or 9.", ["It costs 7 dollars."])[0] == (
         '<span class="rag-support">It <mark>cost</mark> <mark>7</mark> <mark>dollars</mark>.</span> Or 9.')
-    assert ui.highlight(passage, ["Nothing shared here"]) == (passage, False)  # no whole-passage mark
-    assert ui.highlight("a <b> & c", ["zzz"]) == ("a &lt;b&gt; &amp; c", False)
+    assert render.highlight(passage, ["Nothing shared here"]) == (passage, False)  # no whole-passage mark
+    assert render.highlight("a <b> & c", ["zzz"]) == ("a &lt;b&gt; &amp; c", False)
 
 
 def test_a_citation_that_shares_no_word_with_its_sentence_is_marked_weak(bot):
@@ -118,10 +119,10 @@ def test_a_citation_that_shares_no_word_with_its_sentence_is_marked_weak(bot):
     cite = Citation(n=1, chunk_id=space.id, source=space.source, page=None, start=space.start, end=space.end,
                     text=space.text, sentence="Pears grow slowly.", supported=True)
     answer = Answer(question="q", text="Pears grow slowly [1].", citations=(cite,), passages=(hit,))
-    assert ui.weak_citations(answer) == {1}
-    html = ui.answer_sources(1, answer)
-    assert ui.WEAK in html and "no words of the sentence are in this passage" in html and "<mark>" not in html
-    assert 'class="rag-cite rag-weak"' in ui.linkify(answer.text, 1, answer.passages, {1})
+    assert render.weak_citations(answer) == {1}
+    html = render.answer_sources(1, answer)
+    assert render.WEAK in html and "no words of the sentence are in this passage" in html and "<mark>" not in html
+    assert 'class="rag-cite rag-weak"' in render.linkify(answer.text, 1, answer.passages, {1})
 
 
 def test_every_sentence_citing_a_passage_is_marked_in_it(chat, fake_generator):
@@ -178,7 +179,7 @@ def test_history_is_per_session_and_new_chat_clears_it(chat, fake_generator):
     assert [q for q, _ in ui.history_of(alice)] == ["What colour are apples?", "And bananas?"]
 
     cleared = chat.new_chat()
-    assert cleared[0] == [] and cleared[2] == [] and cleared[1] == ui.NO_SOURCES
+    assert cleared[0] == [] and cleared[2] == [] and cleared[1] == render.NO_SOURCES
     since = len(fake_generator.seen)
     run_chat(chat, "What colour are cherries?", cleared[2])
     assert "What colour are apples?" not in seen_text(fake_generator, since)
@@ -398,18 +399,18 @@ def test_status_line_and_empty_index(make_bot):
     chat = ui.ChatUI(make_bot())
     assert "No documents yet" in chat.status_line() and "model `" in chat.status_line()
     assert chat.documents_table() == []
-    assert "No documents yet" in ui.empty_chat([])
+    assert "No documents yet" in render.empty_chat([])
 
 
 def test_an_empty_chat_lists_the_documents_and_example_questions(chat):
     from rag.types import IndexedFile
     files = chat.bot.documents()
-    text = ui.empty_chat(files)
+    text = render.empty_chat(files)
     assert "Your documents (2):" in text and "- Space · `space.md`" in text
     titled = [IndexedFile(f"/d/{i}.txt", "0", 1, "", title) for i, title in enumerate([
         "Here are all the things Tesla, Meta and Microsoft CEOs said", "U.S. markets panicked over DeepSeek’s models",
         "MSFT CFO on Microsoft's capex", "Spending on AI infrastructure"])]
-    assert ui.example_questions(titled) == ["What do my documents say about Microsoft?",
+    assert render.example_questions(titled) == ["What do my documents say about Microsoft?",
                                             "What do my documents say about Tesla?",
                                             "What do my documents say about Meta?"]
 
