@@ -229,10 +229,17 @@ _YES_NO_QUESTION = re.compile(r"^\W*(?:is|are|was|were|am|do|does|did|has|have|h
                               r"shall|may|might|must|isn['’]t|aren['’]t|wasn['’]t|doesn['’]t|didn['’]t)\b", re.I)
 
 
+# a phrase before the comma that a yes/no question may open with ("In 1972, did Norway join ...?"),
+# not a question word ("In what year, did ...?" asks which year)
+_FRONTED = re.compile(r"^(?![^,?]*\b(?:what|which|who|whom|whose|when|where|why|how)\b)[^,?]{3,80},\s*")
+
+
 def is_yes_no(question: str) -> bool:
-    """A question answered by yes or no: it opens with an auxiliary verb and offers no choice
+    """A question answered by yes or no: it opens with an auxiliary verb, or with a phrase and a
+    comma before one ("With stochastic gradients, does momentum ...?"), and offers no choice
     ("Is it A or B?" asks which)."""
-    return bool(_YES_NO_QUESTION.match(question)) and not re.search(r"\bor\b", question, re.I)
+    asked = _FRONTED.sub("", question.strip(), count=1)
+    return bool(_YES_NO_QUESTION.match(asked)) and not re.search(r"\bor\b", question, re.I)
 
 
 def claim_words(question: str) -> set[str]:

@@ -594,6 +594,9 @@ def test_yes_no_questions():
     assert verify.is_yes_no("Isn't the ferry running on Sundays?")
     assert not verify.is_yes_no("Is the ferry run by Acme or by Bolt?")  # a choice asks which
     assert not verify.is_yes_no("When did the ferry start?")
+    # a phrase and a comma may come before the auxiliary verb, but not a question word
+    assert verify.is_yes_no("On Sundays, does the ferry run?")
+    assert not verify.is_yes_no("In what year, did the ferry start?")
 
 
 def test_answer_checks_are_named_and_documented():
