@@ -11,8 +11,6 @@ import random
 import time
 from pathlib import Path
 
-import numpy as np
-
 from rag import bench
 from rag.chunking import chunk_document
 from rag.embedder import load_embedder

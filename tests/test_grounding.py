@@ -1,7 +1,5 @@
 """Compact context, citation verification, abstention and follow-up rewriting (with fakes)."""
 
-import numpy as np
-
 from rag import context, conjunction, followup, verify
 from rag.fakes import FakeEmbedder
 from rag.types import Chunk, Hit
