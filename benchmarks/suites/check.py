@@ -22,6 +22,9 @@ For every question it checks:
   as whole words);
 - the split: "tune" or "heldout"; within every primary tag the halves differ by at most one
   and, for tags with two or more questions, both halves have some.
+how_long.jsonl, if the suite has one (check_how_long): "how long between two events" questions,
+checked for fields, tags, sources in the corpus, the near misses' absent key terms
+(how_long_absent.json) and split balance (the golds are computed, not looked for in the text).
 And per suite the counts the brief asks for (30+ single-fact, 10+ yes-no with Yes and No
 about even, 8+ when/which-first, 8+ two-docs, 6+ lists, 5+ follow-ups, 12+ unanswerable, 80+
 in all). It prints counts per tag and split, and every problem; the exit status is 1 if any."""
@@ -43,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 SUITES = ("chat", "manual", "encyclopedia", "papers")
 FIELDS = ("id", "question", "answers", "sources", "answerable", "history", "tags", "split")
 TAGS = ("single-fact", "yes-no", "when", "which-first", "two-docs", "list", "number", "follow-up",
-        "unanswerable")
+        "unanswerable", "how-long")
 MINIMUM = {"all": 80, "single-fact": 30, "yes-no": 10, "when/which-first": 8, "two-docs": 8,
            "list": 6, "follow-up": 5, "unanswerable": 12}
 
@@ -259,17 +262,67 @@ def check_probes(name: str) -> list[str]:
     return problems
 
 
+HOW_LONG_TAGS = ("how-long", "two-docs", "unanswerable")
+
+
+def check_how_long(name: str) -> tuple[list[str], dict]:
+    """how_long.jsonl, if the suite has one: questions on the time between two dated events, a set
+    of their own. Fields as questions.jsonl, the first tag "how-long", the others from
+    HOW_LONG_TAGS; an answerable one has answers and sources in the corpus (two for two-docs);
+    an unanswerable one has neither, and key terms (how_long_absent.json) none of which the
+    corpus holds; the halves differ by at most one. The golds are computed differences ("26
+    days"), so they are not looked for in the text. Returns the problems and counts per split."""
+    path = HERE / name / "how_long.jsonl"
+    if not path.exists():
+        return [], {}
+    absent = json.loads((HERE / name / "how_long_absent.json").read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as tmp:
+        files = build.build(name, Path(tmp))
+    corpus_all = squash("\n".join(files.values()))
+    questions = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    problems = []
+    for q in questions:
+        where = f"{name}: {path.name} ({q.get('id')})"
+        problems += check_fields(q, where)
+        tags = q.get("tags") or [""]
+        if tags[0] != "how-long" or set(tags) - set(HOW_LONG_TAGS) or ("unanswerable" in tags) == q.get("answerable"):
+            problems.append(f"{where}: tags {tags} (the first 'how-long'; 'unanswerable' as the answerable flag says)")
+        if q.get("answerable") != bool(q.get("answers")) or q.get("answerable") != bool(q.get("sources")):
+            problems.append(f"{where}: answers and sources go with an answerable question, and only there")
+        problems += [f"{where}: source {s!r} is not a file of the corpus"
+                     for s in q.get("sources", ()) if s not in files]
+        if "two-docs" in tags and len(set(q.get("sources", ()))) < 2:
+            problems.append(f"{where}: two-docs with fewer than two sources")
+        if not q.get("answerable"):
+            terms = absent.get(q.get("id"), {}).get("absent")
+            if not terms:
+                problems.append(f"{where}: no key terms for it in how_long_absent.json")
+            problems += [f"{where}: key term {t!r} occurs in the corpus" for t in terms or () if occurs(t, corpus_all)]
+    split = Counter(q.get("split") for q in questions)
+    if set(split) - {"tune", "heldout"} or abs(split["tune"] - split["heldout"]) > 1:
+        problems.append(f"{name}: {path.name}: split {dict(split)} (tune and heldout, differing by one at most)")
+    counts = {kind: Counter(q["split"] for q in questions if keep(q)) for kind, keep in (
+        ("all", lambda q: True), ("answerable", lambda q: q.get("answerable")),
+        ("unanswerable", lambda q: not q.get("answerable")), ("two-docs", lambda q: "two-docs" in q.get("tags", ())))}
+    return problems, counts
+
+
 def main(argv: list[str]) -> int:
     names = argv or list(SUITES)
     failed = False
     for name in names:
         problems, summary = check_suite(name)
         problems += check_probes(name)
+        how_long_problems, how_long = check_how_long(name)
+        problems += how_long_problems
         print(f"== {name}: {summary['questions']} questions over {summary['corpus files']} files; "
               f"split {summary['split']}; yes/no {summary['yes/no']}")
         print("   tags (any position): " + ", ".join(f"{t} {n}" for t, n in summary["tags"].items()))
         print("   primary tag tune/heldout: " + ", ".join(
             f"{t} {c.get('tune', 0)}/{c.get('heldout', 0)}" for t, c in summary["primary"].items()))
+        if how_long:
+            print("   how_long.jsonl tune/heldout: " + ", ".join(f"{k} {c.get('tune', 0)}/{c.get('heldout', 0)}"
+                                                          for k, c in how_long.items()))
         for p in problems:
             print("   PROBLEM " + p)
         print(f"   {'FAILED' if problems else 'OK'}: {len(problems)} problems")
