@@ -95,6 +95,19 @@ def test_number_forms():
     assert m.number_forms("DeepSeek R1 on H100 chips [2]") == set()
 
 
+def test_a_computed_interval_is_judged_by_its_dates_and_its_count():
+    passages = ["France took Algeria in 1830.", "Algeria became independent in 1962."]
+    right = "1830 [1] 1962 [2] From 1830 to 1962 is 132 years (computed) [1][2]."
+    assert m.unsupported_numbers(right, passages) == []
+    assert m.unsupported_numbers(right.replace("132", "130"), passages) == ["130"]
+    assert m.supports("From 1830 to 1962 is 132 years (computed).", passages)
+    assert not m.supports("From 1830 to 1962 is 132 years (computed).", passages[:1])  # one date unread
+    assert m.interval_right("From 24 September to 15 November is 52 days (computed).")
+    assert m.interval_right("From 7 March 2025 to 1 April 2025 is 3 weeks and 4 days (computed).")
+    assert not m.interval_right("From 1573 to 1685 is 111 years (computed).")
+    assert not m.interval_right("From the vote to the strike is 4 days (computed).")  # no dates to check
+
+
 def test_unsupported_numbers():
     passages = ["Meta would spend more than $60 billion in 2025.", "Training took 1000 GPUs."]
     assert m.unsupported_numbers("Meta will spend $60 billion in 2025 using 1,000 GPUs.", passages) == []

@@ -6,6 +6,7 @@ answer sentences, no refusals...); aggregates skip None values and report how ma
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 import string
@@ -193,10 +194,13 @@ def number_forms(text: str) -> set[str]:
 
 def unsupported_numbers(answer: str, passages: Sequence[str], question: str = "") -> list[str]:
     """Numbers in the answer that appear in no passage (nor in the question) and are not the
-    ratio of two that do ("$60 billion is about 12 times $5 billion")."""
+    ratio of two that do ("$60 billion is about 12 times $5 billion"), nor the right count of a
+    computed interval ("From 1830 to 1962 is 132 years (computed)")."""
     known = number_forms(question)
     for p in passages:
         known |= number_forms(p)
+    answer = _COMPUTED_INTERVAL.sub(lambda m: f"From {m['a']} to {m['b']}" if interval_right(m.group())
+                                    else m.group(), MARKER.sub("", answer))
     mentions = number_mentions(answer)
     found = [max(float(f) for f in forms) for _, forms in mentions if forms & known]
     return [raw for raw, forms in mentions if not forms & known and not _ratio_of(float(min(forms)), found)]
@@ -206,6 +210,42 @@ def _ratio_of(value: float, found: list[float]) -> bool:
     """Is value, within 10%, how many times one found number is another?"""
     return any(b > 0 and a > b and abs(a / b - value) <= 0.1 * value
                for a in found for b in found)
+
+
+# a sentence the program computed: "From 24 September to 15 November is 52 days (computed)."
+_COMPUTED_INTERVAL = re.compile(r"From (?P<a>[^.]+?) to (?P<b>[^.]+?) is (?P<n>\d+) (?P<unit>day|week|month|year)s?"
+                                r"(?: and \d+ days?)?(?:, about \d+ \w+)? \(computed\)")
+_DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%B %d, %Y", "%B %Y", "%Y", "%d %B", "%B %d")
+
+
+def _read_date(text: str) -> tuple[datetime.datetime, str] | None:
+    """(the date, the format it was read with), with a few common formats; None otherwise."""
+    for f in _DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(text.strip(), f), f
+        except ValueError:
+            continue
+    return None
+
+
+def interval_right(sentence: str) -> bool:
+    """Is a computed interval's count right for its two dates, read here on their own (not with
+    the program's reading)? A date without a year takes the other's; between two dates with
+    months, years and months may be one fewer (the later one's day comes before the earlier's)."""
+    m = _COMPUTED_INTERVAL.search(sentence)
+    read = m and (_read_date(m["a"]), _read_date(m["b"]))
+    if not read or None in read:
+        return False
+    (a, a_format), (b, b_format) = read
+    if ("%Y" in a_format) != ("%Y" in b_format):
+        a, b = (a.replace(year=b.year), b) if "%Y" in b_format else (a, b.replace(year=a.year))
+    n, unit = int(m["n"]), m["unit"]
+    if unit == "year":
+        both_months = a_format != "%Y" and b_format != "%Y"
+        return n == b.year - a.year or both_months and n == b.year - a.year - 1
+    months = (b.year - a.year) * 12 + b.month - a.month
+    days = (b - a).days
+    return {"day": days == n, "week": days // 7 == n, "month": n in (months, months - 1)}[unit]
 
 
 # ---------- citations (lexical support, no judge model) ----------
@@ -234,10 +274,14 @@ def names(sentence: str) -> set[str]:
 
 def supports(sentence: str, passages: Sequence[str], threshold: float = SUPPORT_THRESHOLD) -> bool:
     """The passages together contain at least `threshold` of the sentence's content words,
-    and every number and capitalised name in it."""
+    and every number and capitalised name in it; for a computed interval, its two dates' numbers,
+    and its count is right (`interval_right`)."""
     if not passages:
         return False
     joined = "\n".join(passages)
+    if m := _COMPUTED_INTERVAL.search(sentence):  # its dates from the passages, its count right
+        known = number_forms(joined)
+        return interval_right(sentence) and all(forms & known for _, forms in number_mentions(m["a"] + " " + m["b"]))
     vocabulary = set(words(joined))
     content = content_words(sentence)
     if content and len(content & vocabulary) / len(content) < threshold:
