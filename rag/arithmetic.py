@@ -32,9 +32,10 @@ _OF_A_AND_B_WHICH = re.compile(rf"^of\s+(.+?)\s+(?:and|or)\s+(.+?),\s*{_WHICH}.*
 
 @dataclass(frozen=True)
 class Comparison:
-    kind: str  # "times", "larger" or "smaller": what the program works out from the two amounts
-    first: str  # what the first amount is of ("Acme's 2024 budget")
+    kind: str  # "times", "larger" or "smaller" of two amounts, or "interval": the time between two dates
+    first: str  # what the first amount is of ("Acme's 2024 budget"), or the first event
     second: str
+    unit: str = ""  # of an interval: "days", "weeks", "months" or "years" as asked, "" for any
 
 
 def comparison(question: str) -> Comparison | None:

@@ -267,6 +267,8 @@ class Bot:
         written = time.perf_counter()
         yield Progress("checking", written - begun)
         answer = stages.check(turn, draft.text, s)
+        if stages.interval_unworked(turn, answer):
+            answer = stages.asked_plainly(turn, answer, s, self.generator)
         if stages.second_look_wanted(turn, answer, s):
             answer = stages.second_look(turn, answer, s, self.generator)
         done = time.perf_counter()

@@ -14,9 +14,10 @@ wires them together and owns the models, the store and the lock.
       │ generate        the model streams its draft
       ▼
     str pieces, then Draft(text, first token, tokens)
-      │ check           citations verified, answer checks, a comparison worked out
+      │ check           citations verified, answer checks, a comparison or interval worked out
       ▼
-    Answer  ── withheld, copies the worked example ──▶ second_look ──▶ Answer
+    Answer  ── an interval without two dates ──▶ asked_plainly ──▶ Answer
+            ── withheld, copies the worked example ──▶ second_look ──▶ Answer
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from . import arithmetic, citations, conjunction, followup, injection, verify, years, yesno
+from . import arithmetic, citations, conjunction, followup, injection, intervals, verify, years, yesno
 from . import context as compact
 from .arithmetic import Comparison
 from .config import Settings
@@ -45,7 +46,7 @@ class Turn:
     history: tuple = ()
     query: str = ""  # what is searched (a follow-up made standalone)
     standalone: str | None = None  # the rewritten follow-up, None when the model reads the chat itself
-    compared: Comparison | None = None  # of a "how many times / which is larger" question
+    compared: Comparison | None = None  # of a "how many times / which is larger / how long between" question
     parts: tuple[str, ...] = ()  # the queries searched: the query, or one per side or part
     rankings: tuple[tuple[Hit, ...], ...] = ()  # one per part, instructions to the assistant left out
     hits: tuple[Hit, ...] = ()  # the chunks retrieved, taken in turn from the rankings, numbered
@@ -89,11 +90,11 @@ def plan(question: str, history: History, settings: Settings,
          rewrite: Callable[[str, History], str | None]) -> Turn:
     """The question and history within limits, the retrieval query (a follow-up made standalone
     by `rewrite`, which is called only when one leans on the conversation) and the parts to
-    search: the two sides of a comparison, the two halves of a "both A and B" question, or the
-    query alone."""
+    search: the two sides of a comparison or the two events of an interval, the two halves of
+    a "both A and B" question, or the query alone."""
     question, history, notices = within_limits(question, history, settings.max_question_chars)
     query, standalone = follow_up(question, history, settings, rewrite)
-    compared = arithmetic.comparison(query) if settings.verify else None
+    compared = (arithmetic.comparison(query) or intervals.interval(query)) if settings.verify else None
     # "A is how many times B?" and "named both as A and as B" retrieve for A and for B: one query may miss one
     parts = (compared.first, compared.second) if compared else conjunction.parts(query) or (query,)
     return Turn(question=question, history=tuple(history), query=query, standalone=standalone,
@@ -244,7 +245,7 @@ def build_context(turn: Turn, settings: Settings, embedder, sentences) -> Turn:
     # a "how much" question does, and a bonus there only brought in other amounts (SQuAD)
     budget = settings.context_tokens // len(turn.parts)
     passages = in_turn([compact.select(q, embedder.embed_query(q), list(ranking), sentences, budget,
-                                       wants_amount=bool(turn.compared))
+                                       wants_amount=bool(turn.compared) and turn.compared.kind != "interval")
                         for q, ranking in zip(turn.parts, turn.rankings)])
     return dataclasses.replace(turn, passages=tuple(passages))
 
@@ -257,8 +258,9 @@ def asked(turn: Turn, settings: Settings) -> tuple[str, tuple]:
     two amounts (check works out the comparison)."""
     in_chat = bool(turn.history) and turn.standalone is None
     if turn.compared:
-        question = template(settings.prompts_dir, "compare").format(first=turn.compared.first,
-                                                                    second=turn.compared.second)
+        name = "interval" if turn.compared.kind == "interval" else "compare"
+        question = template(settings.prompts_dir, name).format(first=turn.compared.first,
+                                                               second=turn.compared.second)
     else:
         question = turn.question if in_chat else turn.query
     return question, turn.history if in_chat else ()
@@ -326,7 +328,9 @@ def check(turn: Turn, raw: str, settings: Settings) -> Answer:
         both_years = years.years(compared.first) & years.years(compared.second) if compared else None
         checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap, query,
                               {h.rank: turn.documents.get(h.chunk.source, "") for h in passages}, both_years)
-        if compared:
+        if compared and compared.kind == "interval":
+            checks = with_interval(checks, compared.unit, {h.rank: h.chunk.text for h in passages})
+        elif compared:
             checks = with_comparison(checks, compared.kind)
         supported = {n for c in checks if c.supported for n in c.cited}
         cited_documents = "\n".join(turn.documents.get(source, "") for source in
@@ -356,6 +360,41 @@ def with_comparison(checks: list, kind: str) -> list:
         return checks
     cited = tuple(dict.fromkeys(first.cited + second.cited))
     return [*checks, SentenceCheck(sentence, cited, True, computed=True)]
+
+
+def with_interval(checks: list, unit: str, passages: dict[int, str]) -> list:
+    """The verified sentences, then the time between the first two dates they state (a date
+    without a year takes the year of the passage it cites)."""
+    dated = []  # (date, the sentence's citations)
+    for c in checks:
+        if c.supported and c.cited:
+            year = intervals.passage_year(passages[c.cited[0]])
+            dated += [(when, c.cited) for when in intervals.dates_in(c.text, year)]
+    if len(dated) < 2:
+        return checks
+    (first, first_cited), (second, second_cited) = dated[:2]
+    sentence = intervals.computed_sentence(first, second, unit)
+    if sentence is None:
+        return checks
+    return [*checks, SentenceCheck(sentence, tuple(dict.fromkeys(first_cited + second_cited)), True, computed=True)]
+
+
+def interval_unworked(turn: Turn, answer: Answer) -> bool:
+    """An interval question whose draft gave no two verified dates: the documents may state the
+    time itself ("four days after the banquet") rather than two dates."""
+    return (turn.compared is not None and turn.compared.kind == "interval" and answer.refused
+            and answer.refusal_stage == "check")
+
+
+def asked_plainly(turn: Turn, first: Answer, settings: Settings, generator) -> Answer:
+    """The question asked as it is, over the same passages, and that draft checked: it must give
+    a time span its passages state (`intervals.stated_spans`). The first answer's refusal stands
+    when this one is refused too."""
+    plain = dataclasses.replace(turn, compared=None)
+    *_, draft = generate(plain, settings, generator)
+    answer = check(plain, draft.text, settings)
+    stated = intervals.stated_spans(answer.text, "\n".join(h.chunk.text for h in turn.passages))
+    return first if answer.refused or not stated else dataclasses.replace(answer, second_look=True)
 
 
 # ---------- second look ----------

@@ -649,3 +649,34 @@ def test_a_date_a_message_stamp_writes_in_digits_may_be_written_with_its_months_
     # a number with leading zeros is not the question's number without them
     (padded,) = verify.check("'007' [1].", {1: '>>> "7".zfill(3)\n\'007\''}, question='What does "7".zfill(3) give?')
     assert padded.supported
+
+
+# ---------- the time between two events ----------
+def _dated_bot(bot_over):
+    return bot_over({
+        "move.txt": "[2025-03-07 09:00] Sam: the van came today, I have moved to Leeds.\n",
+        "lab.txt": "[2025-04-01 08:30] Sam: first day at the lab today, the badge works.\n",
+    })
+
+
+def test_the_time_between_two_events_is_computed_from_their_verified_dates(bot_over, fake_generator):
+    bot = _dated_bot(bot_over)
+    hits = bot.retrieve("Sam moved to Leeds")
+    n_move = 1 if "moved" in hits[0].chunk.text else 2
+    fake_generator.queue(f"Sam moved to Leeds on 2025-03-07 [{n_move}]. "
+                         f"Sam's first day at the lab was 2025-04-01 [{3 - n_move}]. That is a month.")
+    answer = bot.ask("How many days passed between Sam's move to Leeds and Sam's first day at the lab?")
+    prompt = fake_generator.seen[-1][-1]["content"]
+    assert "the program works it out" in prompt and "the date of Sam's move to Leeds" in prompt
+    assert not answer.refused and answer.sentences[-1].computed
+    assert answer.text.endswith("From 2025-03-07 to 2025-04-01 is 25 days (computed) [1][2].")
+    assert "That is a month" not in answer.text
+
+
+def test_a_how_long_question_without_two_dates_is_asked_as_it_is(bot_over, fake_generator):
+    bot = bot_over({"strike.txt": "The strike began at the docks. It ended four days after the vote.\n"})
+    fake_generator.queue("The strike began at the docks [1].")  # no dates: nothing to work out
+    fake_generator.queue("Four days after the vote [1].")
+    answer = bot.ask("How long after the vote did the strike end?")
+    assert "How long after the vote did the strike end?" in fake_generator.seen[-1][-1]["content"]
+    assert not answer.refused and answer.second_look and answer.text == "Four days after the vote [1]."

@@ -1,0 +1,186 @@
+"""The time between two events, worked out by the program, not the model: "How long was it
+between A and B?", "How many days passed between A and B?", "How many years after (before) A
+was B?".
+
+A small model copies a date well and counts the days between two badly. For such a question the
+model is asked for the date of each event with its citation, as it is asked for the two amounts
+of a comparison (`rag.arithmetic`); once both sentences are verified, the time between the dates
+they state is computed here and added as a sentence that cites both."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+
+from .arithmetic import Comparison
+from .citations import MARKER
+from .text import MONTHS, with_digits
+
+UNITS = ("days", "weeks", "months", "years")
+
+_PASSED = r"(?:(?:have|had|has)\s+)?(?:passed|elapsed|gone\s+by|went\s+by|were\s+there|was\s+it|is\s+it|are\s+there)"
+# "How long was it between A and B?"  "How many days passed between A and B?"
+_BETWEEN = re.compile(rf"^\W*how\s+(?:long|much\s+time|many\s+(?P<unit>{'|'.join(UNITS)}))(?:\s+{_PASSED})?"
+                      r"\s+between\s+(?P<events>.+?)\W*$", re.I | re.S)
+# "How many years after A was B?"  "How long before A did B start?"
+_AFTER = re.compile(rf"^\W*how\s+(?:long|much\s+time|many\s+(?P<unit>{'|'.join(UNITS)}))\s+(?:after|before)\s+"
+                    r"(?P<first>.+?)\s+(?:was|were|did|had|is|does)\s+(?P<second>.+?)\W*$", re.I | re.S)
+# where "A and B" divides: best before a word an event's name opens with ("the", "her", "Nadia's")
+_EVENT_START = re.compile(r"(?:the|a|an|his|her|their|its|our|my|[A-Z][\w'’.-]*['’]s?)\b")
+
+
+def interval(question: str) -> Comparison | None:
+    """The two events a question asks the time between, or None for another question. The events
+    of "between A and B" divide at an "and" that does not join two capitalised words (which name
+    one thing: "the French and Indian War", "van der Maaten and Hinton"), the first one before a
+    word an event opens with ("the", "her", "Nadia's") if any: "the start of the French and
+    Indian War and the revocation of the Edict" divides before "the revocation"."""
+    question = question.strip()
+    if m := _BETWEEN.match(question):
+        events = m["events"]
+        cuts = list(re.finditer(r"\s+and\s+", events))
+        apart = [c for c in cuts if not (_capitalised_before(events, c.start()) and events[c.end():][:1].isupper())]
+        opening = [c for c in apart if _EVENT_START.match(events, c.end())]
+        cut = (opening or apart or cuts or [None])[0]
+        if cut is None:
+            return None
+        first, second = events[:cut.start()].strip(" ,"), events[cut.end():].strip(" ,")
+        if first and second:
+            return Comparison("interval", first, second, unit=(m["unit"] or "").lower())
+        return None
+    if m := _AFTER.match(question):
+        return Comparison("interval", m["first"].strip(" ,"), m["second"].strip(" ,"), unit=(m["unit"] or "").lower())
+    return None
+
+
+def _capitalised_before(text: str, end: int) -> bool:
+    words = text[:end].split()
+    return bool(words) and words[-1][:1].isupper()
+
+
+@dataclass(frozen=True)
+class When:
+    year: int
+    month: int | None  # None: only the year is known
+    day: int | None
+    written: str  # as the text writes it
+
+    def date(self) -> datetime.date | None:
+        return datetime.date(self.year, self.month, self.day) if self.month and self.day else None
+
+
+# a month's name as dates write it, capitalised, whole or cut short ("May", "Sept.", "Oct"):
+# "5 may be" is no date
+_MONTH = r"(?P<month>" + "|".join(f"{m}|{m[:4]}|{m[:3]}" for m in map(str.capitalize, MONTHS)) + r")\.?"
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>1\d{3}|20\d{2})"
+_DATES = [  # the most precise first: where two match at one place, the first wins
+    re.compile(r"\b(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})\b"),
+    re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?\b"),
+    re.compile(rf"\b{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?\b(?!:)"),
+    re.compile(rf"\b{_MONTH}\s+(?:of\s+)?{_YEAR}\b"),
+    re.compile(rf"(?<![\w$€£.,]){_YEAR}(?![\w%,.]\d|\d|%)"),
+]
+
+
+def _month(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    return next(n for n, name in enumerate(MONTHS, start=1) if name.startswith(text.lower().rstrip(".")[:3]))
+
+
+def dates_in(text: str, year: int | None = None) -> list[When]:
+    """The dates a text states, in order: "2025-03-07", "7 March 2025", "March 7, 2025",
+    "October 1973", "1636". A day and month without a year take `year` (the year of the passage
+    they come from), and are left out without one. A bare number is a year only from 1000 to
+    2099 and not as an amount ("$2025", "1,500")."""
+    text = MARKER.sub("", text)
+    found: list[tuple[int, int, When]] = []
+    for pattern in _DATES:
+        for m in pattern.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e, _ in found):
+                continue
+            groups = m.groupdict()
+            y = int(groups["year"]) if groups.get("year") else year
+            if y is None:
+                continue
+            month = _month(groups["month"]) if groups.get("month") else None
+            day = int(groups["day"]) if groups.get("day") else None
+            if month is not None and not 1 <= month <= 12 or day is not None and not _real(y, month, day):
+                continue
+            found.append((m.start(), m.end(), When(y, month, day, m.group().strip())))
+    return [w for _, _, w in sorted(found, key=lambda f: f[0])]
+
+
+def _real(year: int, month: int, day: int) -> bool:
+    try:
+        datetime.date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def passage_year(text: str) -> int | None:
+    """The year a passage's dates without one belong to: the first full date or year it states
+    (a chat line's stamp "[2025-03-07 10:35]"), None when it states none."""
+    found = dates_in(text)
+    return found[0].year if found else None
+
+
+def between(a: When, b: When, unit: str = "") -> str | None:
+    """The time from the earlier to the later date, in the unit asked ("days", "weeks", "months",
+    "years"; "" picks one): "25 days", "3 weeks and 4 days", "2 months", "163 years", "254 days,
+    about 8 months". Dates known only to the month or year give months or years. None for no time between them,
+    or days or weeks asked of dates without a day."""
+    a, b = sorted((a, b), key=lambda w: (w.year, w.month or 0, w.day or 0))
+    da, db = a.date(), b.date()
+    if not (da and db):
+        if unit in ("days", "weeks"):
+            return None
+        months = (b.year - a.year) * 12 + b.month - a.month if a.month and b.month else None
+        if months is not None and (months < 12 or months < 24 and unit != "years"):
+            return _count(months, "month") if months else None
+        return _count(b.year - a.year, "year") if b.year > a.year else None
+    days = (db - da).days
+    months = (db.year - da.year) * 12 + db.month - da.month - (db.day < da.day)
+    if days <= 0:
+        return None
+    if unit == "weeks":
+        weeks, rest = divmod(days, 7)
+        return _count(weeks, "week") + (f" and {_count(rest, 'day')}" if rest else "")
+    if unit == "months" and months:
+        return _count(months, "month")
+    if unit == "years" and months >= 12:
+        return _count(months // 12, "year")
+    if days < 60 or unit:
+        return _count(days, "day")
+    about = _count(round(days / 30.44), "month") if days < 730 else _count(round(days / 365.25), "year")
+    return f"{_count(days, 'day')}, about {about}"
+
+
+_SPAN = re.compile(r"\b(\d+)\s+(day|week|month|year)s?\b", re.I)
+
+
+def stated_spans(answer: str, passages: str) -> bool:
+    """Does the answer give a time span ("four days", "14 weeks"), and do the passages state each
+    one it gives? A span the program did not count must be one the documents state: the model's
+    own count of the days between two dates is not trusted."""
+    def spans(text: str) -> set[tuple[int, str]]:
+        return {(int(n), unit.lower()) for n, unit in _SPAN.findall(with_digits(MARKER.sub("", text)))}
+    given = spans(answer)
+    return bool(given) and given <= spans(passages)
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}" + ("" if n == 1 else "s")
+
+
+def computed_sentence(first: When, second: When, unit: str = "") -> str | None:
+    """"From 7 March 2025 to 1 April 2025 is 25 days (computed)."; None when the two dates give
+    no time between them in the unit asked."""
+    span = between(first, second, unit)
+    if span is None:
+        return None
+    early, late = sorted((first, second), key=lambda w: (w.year, w.month or 0, w.day or 0))
+    return f"From {early.written} to {late.written} is {span} (computed)."

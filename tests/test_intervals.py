@@ -1,0 +1,60 @@
+"""The time between two events is computed by the program from two verified dates, never taken
+from the model; a question whose documents give no two dates is asked as it is."""
+
+from rag import intervals
+from rag.arithmetic import Comparison
+
+
+def test_the_two_events_of_a_how_long_question():
+    assert intervals.interval("How long was it between Sam's move and her first day at the lab?") == \
+        Comparison("interval", "Sam's move", "her first day at the lab")
+    assert intervals.interval("How many weeks passed between the survey and the vote?") == \
+        Comparison("interval", "the survey", "the vote", unit="weeks")
+    # "and" inside an event's name: the events divide before the word the second one opens with
+    assert intervals.interval("How many years passed between the start of the Lake and River Act and "
+                              "the founding of the port?") == \
+        Comparison("interval", "the start of the Lake and River Act", "the founding of the port", unit="years")
+    assert intervals.interval("How many years after the founding of the port was the bridge opened?") == \
+        Comparison("interval", "the founding of the port", "the bridge opened", unit="years")
+    assert intervals.interval("How many days before the vote did the strike end?") == \
+        Comparison("interval", "the vote", "the strike end", unit="days")
+    assert intervals.interval("How long did the strike last?") is None
+    assert intervals.interval("Which came first, the survey or the vote?") is None
+    assert intervals.interval("How many days passed between?") is None
+
+
+def test_dates_are_read_as_texts_write_them():
+    when = intervals.When
+    assert intervals.dates_in("It opened on 7 March 2025 [1].") == [when(2025, 3, 7, "7 March 2025")]
+    assert intervals.dates_in("[2025-03-07 10:35] Sam: see you Sept. 14", year=2025) == \
+        [when(2025, 3, 7, "2025-03-07"), when(2025, 9, 14, "Sept. 14")]
+    assert intervals.dates_in("It began in October 1973, the port in 1636.") == \
+        [when(1973, 10, None, "October 1973"), when(1636, None, None, "1636")]
+    assert intervals.dates_in("on March 7, 2025") == [when(2025, 3, 7, "March 7, 2025")]
+    # a day and month without a year need the passage's year; amounts and "may" the verb are no dates
+    assert intervals.dates_in("see you 14 September") == []
+    assert intervals.dates_in("It costs $2025, 1,500 people 5 may come.") == []
+    assert intervals.dates_in("on 31 February 2025") == [when(2025, 2, None, "February 2025")]  # no such day
+
+
+def test_the_time_between_is_given_in_the_unit_asked():
+    d = {text: intervals.dates_in(text)[0] for text in
+         ("7 March 2025", "1 April 2025", "3 January 2025", "14 September 2025", "1636", "1816",
+          "October 1973", "March 1974")}
+    assert intervals.computed_sentence(d["1 April 2025"], d["7 March 2025"]) == \
+        "From 7 March 2025 to 1 April 2025 is 25 days (computed)."
+    assert intervals.between(d["7 March 2025"], d["1 April 2025"], "weeks") == "3 weeks and 4 days"
+    assert intervals.between(d["3 January 2025"], d["14 September 2025"]) == "254 days, about 8 months"
+    assert intervals.between(d["3 January 2025"], d["14 September 2025"], "months") == "8 months"
+    assert intervals.between(d["1636"], d["1816"]) == "180 years"
+    assert intervals.between(d["1636"], d["1816"], "days") is None  # years give no days
+    assert intervals.between(d["October 1973"], d["March 1974"], "years") == "5 months"
+    assert intervals.between(d["7 March 2025"], d["7 March 2025"]) is None
+
+
+def test_a_time_span_the_program_did_not_count_must_be_stated_in_the_passages():
+    passages = "The strike ended four days after the vote. The talks took 3 weeks."
+    assert intervals.stated_spans("Four days after the vote [1].", passages)
+    assert intervals.stated_spans("3 weeks [1]", passages)
+    assert not intervals.stated_spans("5 days [1]", passages)  # the model's own count
+    assert not intervals.stated_spans("After the vote [1].", passages)  # no span at all
