@@ -21,7 +21,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rag import arithmetic, stages, verify  # noqa: E402
+from rag import stages, verify  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.eval.metrics import lenient_match  # noqa: E402
 from rag.pipeline import Bot  # noqa: E402
@@ -69,7 +69,7 @@ def saved_turn(bot: Bot, case: dict) -> stages.Turn:
     """The turn a report's case was answered from, as the check stage reads it: the passages the
     model read (also taken as the hits), their documents, and the comparison its query asks."""
     hits = tuple(passage(bot.store, p) for p in case["passages"])
-    return stages.Turn(question=case["question"], query=case["query"], compared=arithmetic.comparison(case["query"]),
+    return stages.Turn(question=case["question"], query=case["query"], compared=stages.comparison_of(case["query"]),
                        hits=hits, passages=hits, odds=case.get("odds"),
                        documents={h.chunk.source: bot.store.source_text(h.chunk.source) for h in hits})
 

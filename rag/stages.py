@@ -86,6 +86,12 @@ def refusal(settings: Settings) -> str:
 
 # ---------- plan ----------
 
+def comparison_of(query: str) -> Comparison | None:
+    """The two amounts a question compares (`arithmetic.comparison`) or the two events it asks
+    the time between (`intervals.interval`), or None."""
+    return arithmetic.comparison(query) or intervals.interval(query)
+
+
 def plan(question: str, history: History, settings: Settings,
          rewrite: Callable[[str, History], str | None]) -> Turn:
     """The question and history within limits, the retrieval query (a follow-up made standalone
@@ -94,7 +100,7 @@ def plan(question: str, history: History, settings: Settings,
     a "both A and B" question, or the query alone."""
     question, history, notices = within_limits(question, history, settings.max_question_chars)
     query, standalone = follow_up(question, history, settings, rewrite)
-    compared = (arithmetic.comparison(query) or intervals.interval(query)) if settings.verify else None
+    compared = comparison_of(query) if settings.verify else None
     # "A is how many times B?" and "named both as A and as B" retrieve for A and for B: one query may miss one
     parts = (compared.first, compared.second) if compared else conjunction.parts(query) or (query,)
     return Turn(question=question, history=tuple(history), query=query, standalone=standalone,
