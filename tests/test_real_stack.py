@@ -181,6 +181,24 @@ def test_real_ratio_question_searches_both_sides_and_computes_the_ratio(real_bot
     assert answer.refused or (answer.sentences[-1].computed and "(computed)" in answer.text)
 
 
+def test_real_interval_question_searches_both_events_and_counts_the_days(real_bot, real_settings, tmp_path):
+    docs = tmp_path / "diary"
+    docs.mkdir()
+    (docs / "move.txt").write_text("[2025-03-07 09:00] Sam: the van came this morning. I have moved to Leeds.\n")
+    (docs / "lab.txt").write_text("[2025-04-01 08:30] Sam: first day at the lab today. The badge works.\n")
+    for n in range(4):  # other days, so that each event has to be searched for
+        (docs / f"day{n}.txt").write_text(f"[2025-05-0{n + 1} 12:00] Sam: lunch in the park again, day {n}.\n")
+    bot = rag.Bot(real_settings.replace(index_dir=str(tmp_path / "index")), embedder=real_bot.embedder)
+    bot.ingest([docs])
+    answer = bot.ask("How many days passed between Sam's move to Leeds and Sam's first day at the lab?")
+    shown = " ".join(h.chunk.text for h in answer.passages)
+    assert "moved to Leeds" in shown and "first day at the lab" in shown  # one search per event
+    # whatever the tiny model writes, a count shown to the user is one the program made, or one
+    # the passages state
+    computed = [s for s in answer.sentences if s.computed]
+    assert answer.refused or answer.second_look or (computed and "is 25 days (computed)" in answer.text)
+
+
 def _cli(args, settings, **kw):
     env = {**os.environ, "RAG_MODEL": "smollm2-135m", "RAG_MAX_TOKENS": "64", "RAG_INDEX_DIR": settings.index_dir}
     return subprocess.run([sys.executable, "-m", "rag.cli", *args], env=env, capture_output=True, text=True,
