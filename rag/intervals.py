@@ -131,8 +131,8 @@ def passage_year(text: str) -> int | None:
 def between(a: When, b: When, unit: str = "") -> str | None:
     """The time from the earlier to the later date, in the unit asked ("days", "weeks", "months",
     "years"; "" picks one): "25 days", "3 weeks and 4 days", "2 months", "163 years", "254 days,
-    about 8 months". Dates known only to the month or year give months or years. None for no time between them,
-    or days or weeks asked of dates without a day."""
+    about 8 months". Dates known only to the month or year give months or years. None for no time
+    between them, or for days or weeks asked of dates without a day."""
     a, b = sorted((a, b), key=lambda w: (w.year, w.month or 0, w.day or 0))
     da, db = a.date(), b.date()
     if not (da and db):
