@@ -22,9 +22,10 @@ For every question it checks:
   as whole words);
 - the split: "tune" or "heldout"; within every primary tag the halves differ by at most one
   and, for tags with two or more questions, both halves have some.
-how_long.jsonl, if the suite has one (check_how_long): "how long between two events" questions,
-checked for fields, tags, sources in the corpus, the near misses' absent key terms
-(how_long_absent.json) and split balance (the golds are computed, not looked for in the text).
+how_long.jsonl and order.jsonl, if the suite has them (check_question_set): "how long between two
+events" and "did A happen before/after B" questions, checked for fields, tags, sources in the
+corpus, the near misses' absent key terms (how_long_absent.json, order_absent.json) and split
+balance (the golds are computed, not looked for in the text).
 And per suite the counts the brief asks for (30+ single-fact, 10+ yes-no with Yes and No
 about even, 8+ when/which-first, 8+ two-docs, 6+ lists, 5+ follow-ups, 12+ unanswerable, 80+
 in all). It prints counts per tag and split, and every problem; the exit status is 1 if any."""
@@ -46,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 SUITES = ("chat", "manual", "encyclopedia", "papers")
 FIELDS = ("id", "question", "answers", "sources", "answerable", "history", "tags", "split")
 TAGS = ("single-fact", "yes-no", "when", "which-first", "two-docs", "list", "number", "follow-up",
-        "unanswerable", "how-long")
+        "unanswerable", "how-long", "before-after")
 MINIMUM = {"all": 80, "single-fact": 30, "yes-no": 10, "when/which-first": 8, "two-docs": 8,
            "list": 6, "follow-up": 5, "unanswerable": 12}
 
@@ -262,20 +263,24 @@ def check_probes(name: str) -> list[str]:
     return problems
 
 
-HOW_LONG_TAGS = ("how-long", "two-docs", "unanswerable")
+QUESTION_SETS = (("how_long.jsonl", "how-long"), ("order.jsonl", "before-after"))
 
 
-def check_how_long(name: str) -> tuple[list[str], dict]:
-    """how_long.jsonl, if the suite has one: questions on the time between two dated events, a set
-    of their own. Fields as questions.jsonl, the first tag "how-long", the others from
-    HOW_LONG_TAGS; an answerable one has answers and sources in the corpus (two for two-docs);
-    an unanswerable one has neither, and key terms (how_long_absent.json) none of which the
-    corpus holds; the halves differ by at most one. The golds are computed differences ("26
-    days"), so they are not looked for in the text. Returns the problems and counts per split."""
-    path = HERE / name / "how_long.jsonl"
+def check_question_set(name: str, filename: str, first_tag: str) -> tuple[list[str], dict]:
+    """A question set of its own on two dated events, if the suite has the file: how_long.jsonl
+    (first tag "how-long", the time between them) or order.jsonl ("before-after", did one come
+    before the other). Fields as questions.jsonl, the first tag first_tag, the others from
+    "two-docs" and "unanswerable"; an answerable one has answers and sources in the corpus (two
+    for two-docs); an unanswerable one has neither, and key terms (STEM_absent.json beside the
+    file) none of which the corpus holds; the halves differ by at most one. The golds are
+    computed ("26 days", "Yes"), so they are not looked for in the text. Returns the problems and
+    counts per split."""
+    path = HERE / name / filename
     if not path.exists():
         return [], {}
-    absent = json.loads((HERE / name / "how_long_absent.json").read_text(encoding="utf-8"))
+    allowed = (first_tag, "two-docs", "unanswerable")
+    absent_name = f"{path.stem}_absent.json"
+    absent = json.loads((HERE / name / absent_name).read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as tmp:
         files = build.build(name, Path(tmp))
     corpus_all = squash("\n".join(files.values()))
@@ -285,8 +290,8 @@ def check_how_long(name: str) -> tuple[list[str], dict]:
         where = f"{name}: {path.name} ({q.get('id')})"
         problems += check_fields(q, where)
         tags = q.get("tags") or [""]
-        if tags[0] != "how-long" or set(tags) - set(HOW_LONG_TAGS) or ("unanswerable" in tags) == q.get("answerable"):
-            problems.append(f"{where}: tags {tags} (the first 'how-long'; 'unanswerable' as the answerable flag says)")
+        if tags[0] != first_tag or set(tags) - set(allowed) or ("unanswerable" in tags) == q.get("answerable"):
+            problems.append(f"{where}: tags {tags} (the first {first_tag!r}; 'unanswerable' as the answerable flag says)")
         if q.get("answerable") != bool(q.get("answers")) or q.get("answerable") != bool(q.get("sources")):
             problems.append(f"{where}: answers and sources go with an answerable question, and only there")
         problems += [f"{where}: source {s!r} is not a file of the corpus"
@@ -296,7 +301,7 @@ def check_how_long(name: str) -> tuple[list[str], dict]:
         if not q.get("answerable"):
             terms = absent.get(q.get("id"), {}).get("absent")
             if not terms:
-                problems.append(f"{where}: no key terms for it in how_long_absent.json")
+                problems.append(f"{where}: no key terms for it in {absent_name}")
             problems += [f"{where}: key term {t!r} occurs in the corpus" for t in terms or () if occurs(t, corpus_all)]
     split = Counter(q.get("split") for q in questions)
     if set(split) - {"tune", "heldout"} or abs(split["tune"] - split["heldout"]) > 1:
@@ -313,16 +318,19 @@ def main(argv: list[str]) -> int:
     for name in names:
         problems, summary = check_suite(name)
         problems += check_probes(name)
-        how_long_problems, how_long = check_how_long(name)
-        problems += how_long_problems
+        sets = {}
+        for filename, first_tag in QUESTION_SETS:
+            set_problems, sets[filename] = check_question_set(name, filename, first_tag)
+            problems += set_problems
         print(f"== {name}: {summary['questions']} questions over {summary['corpus files']} files; "
               f"split {summary['split']}; yes/no {summary['yes/no']}")
         print("   tags (any position): " + ", ".join(f"{t} {n}" for t, n in summary["tags"].items()))
         print("   primary tag tune/heldout: " + ", ".join(
             f"{t} {c.get('tune', 0)}/{c.get('heldout', 0)}" for t, c in summary["primary"].items()))
-        if how_long:
-            print("   how_long.jsonl tune/heldout: " + ", ".join(f"{k} {c.get('tune', 0)}/{c.get('heldout', 0)}"
-                                                          for k, c in how_long.items()))
+        for filename, counts in sets.items():
+            if counts:
+                print(f"   {filename} tune/heldout: " + ", ".join(f"{k} {c.get('tune', 0)}/{c.get('heldout', 0)}"
+                                                            for k, c in counts.items()))
         for p in problems:
             print("   PROBLEM " + p)
         print(f"   {'FAILED' if problems else 'OK'}: {len(problems)} problems")
