@@ -1,6 +1,6 @@
-"""The time between two events, worked out by the program, not the model: "How long was it
-between A and B?", "How many days passed between A and B?", "How many years after (before) A
-was B?".
+"""The time between two events, and their order, worked out by the program, not the model: "How
+long was it between A and B?", "How many days passed between A and B?", "How many years after
+(before) A was B?", "Did A happen before B?".
 
 A small model copies a date well and counts the days between two badly. For such a question the
 model is asked for the date of each event with its citation, as it is asked for the two amounts
@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from .arithmetic import Comparison
 from .citations import MARKER
-from .text import MONTHS, with_digits
+from .text import MONTHS, content_words, with_digits
 
 UNITS = ("days", "weeks", "months", "years")
+KINDS = ("interval", "before", "after")  # the Comparison kinds of this module: worked out from two dates
 
 _PASSED = r"(?:(?:have|had|has)\s+)?(?:passed|elapsed|gone\s+by|went\s+by|were\s+there|was\s+it|is\s+it|are\s+there)"
 # "How long was it between A and B?"  "How many days passed between A and B?"
@@ -52,6 +53,20 @@ def interval(question: str) -> Comparison | None:
     if m := _AFTER.match(question):
         return Comparison("interval", m["first"].strip(" ,"), m["second"].strip(" ,"), unit=(m["unit"] or "").lower())
     return None
+
+
+# "Did A happen before B?"  "Was A after B?"  "Did Nadia adopt Pickle before she moved?"
+_ORDER = re.compile(r"^\W*(?:did|was|were|had|has|is|does)\s+(?P<first>.+?)\s+(?:(?:happen|come|take\s+place|occur)"
+                    r"\s+)?(?P<kind>before|after)\s+(?P<second>.+?)\W*$", re.I | re.S)
+
+
+def order(question: str) -> Comparison | None:
+    """The two events a yes/no question asks the order of ("Did A happen before B?": kind
+    "before"), or None for another question."""
+    m = _ORDER.match(question.strip())
+    if not m or " or " in m["second"]:  # "... before A or B?" offers a choice
+        return None
+    return Comparison(m["kind"].lower(), m["first"].strip(" ,"), m["second"].strip(" ,"))
 
 
 def _capitalised_before(text: str, end: int) -> bool:
@@ -95,6 +110,12 @@ def dates_in(text: str, year: int | None = None) -> list[When]:
     "October 1973", "1636". A day and month without a year take `year` (the year of the passage
     they come from), and are left out without one. A bare number is a year only from 1000 to
     2099 and not as an amount ("$2025", "1,500")."""
+    return [w for w, _ in dated_phrases(text, year)]
+
+
+def dated_phrases(text: str, year: int | None = None) -> list[tuple[When, str]]:
+    """dates_in(), each with the words that go with it: the text from the date before it (or the
+    start) to its end ("Sam moved to Leeds on 2025-03-07")."""
     text = MARKER.sub("", text)
     found: list[tuple[int, int, When]] = []
     for pattern in _DATES:
@@ -110,7 +131,26 @@ def dates_in(text: str, year: int | None = None) -> list[When]:
             if month is not None and not 1 <= month <= 12 or day is not None and not _real(y, month, day):
                 continue
             found.append((m.start(), m.end(), When(y, month, day, m.group().strip())))
-    return [w for _, _, w in sorted(found, key=lambda f: f[0])]
+    found.sort(key=lambda f: f[0])
+    return [(w, text[(found[i - 1][1] if i else 0):end]) for i, (_, end, w) in enumerate(found)]
+
+
+def of_events(dated: list[tuple[When, str]], first: str, second: str) -> tuple[int, int]:
+    """Which of the dates (with their words) is the first event's and which the second's: each goes
+    to the event whose words it shares more of ("Sam moved to Leeds on 2025-03-07" to "Sam's move
+    to Leeds"); where the words do not tell, the dates are taken in the order asked. Indexes into
+    `dated`, which holds two dates or more."""
+    events = content_words(first), content_words(second)
+    leans = [len(content_words(words) & events[0]) - len(content_words(words) & events[1]) for _, words in dated]
+    a = next((i for i, lean in enumerate(leans) if lean > 0), None)
+    b = next((i for i, lean in enumerate(leans) if lean < 0), None)
+    if a is None and b is None:
+        return 0, 1
+    if a is None:
+        a = next(i for i in range(len(dated)) if i != b)
+    if b is None:
+        b = next(i for i in range(len(dated)) if i != a)
+    return a, b
 
 
 def _real(year: int, month: int, day: int) -> bool:
@@ -174,6 +214,21 @@ def stated_spans(answer: str, passages: str) -> bool:
 
 def _count(n: int, unit: str) -> str:
     return f"{n} {unit}" + ("" if n == 1 else "s")
+
+
+def _at(w: When, precision: int) -> tuple[int, ...]:
+    return (w.year, w.month or 0, w.day or 0)[:precision]
+
+
+def order_sentence(first: When, second: When, kind: str) -> str | None:
+    """The answer to "Did A happen before (after) B?" from A's and B's dates: "Yes: 1598 is before
+    1754 (computed)."; None when the dates, to the precision both give, are the same."""
+    precision = min(3 if w.day else 2 if w.month else 1 for w in (first, second))
+    a, b = _at(first, precision), _at(second, precision)
+    if a == b:
+        return None
+    said = "Yes" if (a < b) == (kind == "before") else "No"
+    return f"{said}: {first.written} is {'before' if a < b else 'after'} {second.written} (computed)."
 
 
 def computed_sentence(first: When, second: When, unit: str = "") -> str | None:

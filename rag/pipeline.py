@@ -196,17 +196,21 @@ class Bot:
     def read(self, question: str, history: History = (), k: int | None = None) -> Turn:
         """The stages before generation (rag.stages): plan the question, retrieve for each of its
         parts, build the context."""
-        s = self.settings
         start = time.perf_counter()
-        turn = stages.plan(question, history, s, self._standalone)
+        turn = stages.plan(question, history, self.settings, self._standalone)
+        return self._gather(dataclasses.replace(turn, start=start), k)
+
+    def _gather(self, turn: Turn, k: int | None = None) -> Turn:
+        """Retrieve for each part of a planned turn and build its context."""
+        s = self.settings
         planned = time.perf_counter()
         turn = stages.retrieve(turn, s, search=lambda q: self.retrieve(q, k), naming=self._passages_naming,
                                source_text=lambda source: self.store.source_text(source))
         retrieved = time.perf_counter()
         turn = stages.build_context(turn, s, self.embedder, self._sentence_vectors())
         built = time.perf_counter()
-        return dataclasses.replace(turn, start=start, timings=Timings(
-            plan_s=planned - start, retrieve_s=retrieved - planned, context_s=built - retrieved))
+        return dataclasses.replace(turn, timings=Timings(
+            plan_s=planned - turn.start, retrieve_s=retrieved - planned, context_s=built - retrieved))
 
     def _sentence_vectors(self) -> CachedEmbedder:
         """The compact context's cache of sentence vectors, for the current embedder."""
@@ -267,8 +271,9 @@ class Bot:
         written = time.perf_counter()
         yield Progress("checking", written - begun)
         answer = stages.check(turn, draft.text, s)
-        if stages.interval_unworked(turn, answer):
-            answer = stages.asked_plainly(turn, answer, s, self.generator)
+        if stages.interval_unworked(turn, answer):  # answered as it would be without working out
+            plain = self._gather(stages.as_asked(turn), k)
+            answer = stages.asked_plainly(plain, answer, s, self.generator, turn.compared.kind == "interval")
         if stages.second_look_wanted(turn, answer, s):
             answer = stages.second_look(turn, answer, s, self.generator)
         done = time.perf_counter()

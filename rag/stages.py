@@ -14,9 +14,9 @@ wires them together and owns the models, the store and the lock.
       │ generate        the model streams its draft
       ▼
     str pieces, then Draft(text, first token, tokens)
-      │ check           citations verified, answer checks, a comparison or interval worked out
+      │ check           citations verified, answer checks, a comparison, interval or order worked out
       ▼
-    Answer  ── an interval without two dates ──▶ asked_plainly ──▶ Answer
+    Answer  ── an interval or order without two dates ──▶ as_asked, asked_plainly ──▶ Answer
             ── withheld, copies the worked example ──▶ second_look ──▶ Answer
 """
 
@@ -87,9 +87,9 @@ def refusal(settings: Settings) -> str:
 # ---------- plan ----------
 
 def comparison_of(query: str) -> Comparison | None:
-    """The two amounts a question compares (`arithmetic.comparison`) or the two events it asks
-    the time between (`intervals.interval`), or None."""
-    return arithmetic.comparison(query) or intervals.interval(query)
+    """The two amounts a question compares (`arithmetic.comparison`), or the two events it asks
+    the time between (`intervals.interval`) or the order of (`intervals.order`), or None."""
+    return arithmetic.comparison(query) or intervals.interval(query) or intervals.order(query)
 
 
 def plan(question: str, history: History, settings: Settings,
@@ -251,7 +251,7 @@ def build_context(turn: Turn, settings: Settings, embedder, sentences) -> Turn:
     # a "how much" question does, and a bonus there only brought in other amounts (SQuAD)
     budget = settings.context_tokens // len(turn.parts)
     passages = in_turn([compact.select(q, embedder.embed_query(q), list(ranking), sentences, budget,
-                                       wants_amount=bool(turn.compared) and turn.compared.kind != "interval")
+                                       wants_amount=bool(turn.compared) and turn.compared.kind not in intervals.KINDS)
                         for q, ranking in zip(turn.parts, turn.rankings)])
     return dataclasses.replace(turn, passages=tuple(passages))
 
@@ -264,7 +264,7 @@ def asked(turn: Turn, settings: Settings) -> tuple[str, tuple]:
     two amounts (check works out the comparison)."""
     in_chat = bool(turn.history) and turn.standalone is None
     if turn.compared:
-        name = "interval" if turn.compared.kind == "interval" else "compare"
+        name = {"interval": "interval", "before": "order", "after": "order"}.get(turn.compared.kind, "compare")
         question = template(settings.prompts_dir, name).format(first=turn.compared.first,
                                                                second=turn.compared.second)
     else:
@@ -318,7 +318,7 @@ def check(turn: Turn, raw: str, settings: Settings) -> Answer:
         return Answer(**(refused | {"refusal_stage": "generate"}), refusal_reason="model-refused", **common)
     text = citations.clean_markers(citations.numbered(raw, passages), len(passages))
     query = turn.query
-    if s.verify and verify.is_yes_no(query) and (said := yesno.draft_says(query, text)):
+    if s.verify and verify.is_yes_no(query) and not turn.compared and (said := yesno.draft_says(query, text)):
         said = yesno.leaning(turn.odds) or said
         decision = yesno.decide(query, said, {h.rank: h.chunk.text for h in passages}, s.min_overlap)
         if decision is None:
@@ -334,8 +334,8 @@ def check(turn: Turn, raw: str, settings: Settings) -> Answer:
         both_years = years.years(compared.first) & years.years(compared.second) if compared else None
         checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap, query,
                               {h.rank: turn.documents.get(h.chunk.source, "") for h in passages}, both_years)
-        if compared and compared.kind == "interval":
-            checks = with_interval(checks, compared.unit, {h.rank: h.chunk.text for h in passages})
+        if compared and compared.kind in intervals.KINDS:
+            checks = with_dates(checks, compared, {h.rank: h.chunk.text for h in passages})
         elif compared:
             checks = with_comparison(checks, compared.kind)
         supported = {n for c in checks if c.supported for n in c.cited}
@@ -368,38 +368,54 @@ def with_comparison(checks: list, kind: str) -> list:
     return [*checks, SentenceCheck(sentence, cited, True, computed=True)]
 
 
-def with_interval(checks: list, unit: str, passages: dict[int, str]) -> list:
-    """The verified sentences, then the time between the first two dates they state (a date
-    without a year takes the year of the passage it cites)."""
-    dated = []  # (date, the sentence's citations)
+def with_dates(checks: list, compared: Comparison, passages: dict[int, str]) -> list:
+    """The verified sentences with what the dates they state answer: the time between the two
+    events' dates after the sentences, or, for "Did A happen before B?", the Yes or No before them (its
+    first word answers the question). A date without a year takes the year of the passage it
+    cites; each date goes to the event whose words it shares (`intervals.of_events`)."""
+    dated, cites = [], []  # (date, its words), the citations of its sentence
     for c in checks:
         if c.supported and c.cited:
-            year = intervals.passage_year(passages[c.cited[0]])
-            dated += [(when, c.cited) for when in intervals.dates_in(c.text, year)]
+            found = intervals.dated_phrases(c.text, intervals.passage_year(passages[c.cited[0]]))
+            dated += found
+            cites += [c.cited] * len(found)
     if len(dated) < 2:
         return checks
-    (first, first_cited), (second, second_cited) = dated[:2]
-    sentence = intervals.computed_sentence(first, second, unit)
-    if sentence is None:
-        return checks
-    return [*checks, SentenceCheck(sentence, tuple(dict.fromkeys(first_cited + second_cited)), True, computed=True)]
+    a, b = intervals.of_events(dated, compared.first, compared.second)
+    first, second = dated[a][0], dated[b][0]
+    cited = tuple(dict.fromkeys(cites[a] + cites[b]))
+    if compared.kind == "interval":
+        sentence = intervals.computed_sentence(first, second, compared.unit)
+        return checks if sentence is None else [*checks, SentenceCheck(sentence, cited, True, computed=True)]
+    sentence = intervals.order_sentence(first, second, compared.kind)
+    return checks if sentence is None else [SentenceCheck(sentence, cited, True, computed=True), *checks]
 
 
 def interval_unworked(turn: Turn, answer: Answer) -> bool:
-    """An interval question whose draft gave no two verified dates: the documents may state the
-    time itself ("four days after the banquet") rather than two dates."""
-    return (turn.compared is not None and turn.compared.kind == "interval" and answer.refused
+    """An interval or order question whose draft gave no two verified dates: the documents may
+    state the time itself ("four days after the banquet") or the order in words ("after its
+    merger") rather than two dates."""
+    return (turn.compared is not None and turn.compared.kind in intervals.KINDS and answer.refused
             and answer.refusal_stage == "check")
 
 
-def asked_plainly(turn: Turn, first: Answer, settings: Settings, generator) -> Answer:
-    """The question asked as it is, over the same passages, and that draft checked: it must give
-    a time span its passages state (`intervals.stated_spans`). The first answer's refusal stands
-    when this one is refused too."""
-    plain = dataclasses.replace(turn, compared=None)
-    *_, draft = generate(plain, settings, generator)
-    answer = check(plain, draft.text, settings)
-    stated = intervals.stated_spans(answer.text, "\n".join(h.chunk.text for h in turn.passages))
+def as_asked(turn: Turn) -> Turn:
+    """The turn planned as a question that nothing is worked out for: one search for the query."""
+    return dataclasses.replace(turn, compared=None, parts=(turn.query,), rankings=(), hits=(), passages=(),
+                               documents={}, refusal_reason="")
+
+
+def asked_plainly(turn: Turn, first: Answer, settings: Settings, generator, interval: bool) -> Answer:
+    """A turn read `as_asked`, answered and checked (a yes/no question as any other, with the
+    model's odds); for an interval the answer must give a time span its passages state
+    (`intervals.stated_spans`). The first answer's refusal stands when this one is refused too,
+    or when the search found nothing relevant."""
+    if turn.refusal_reason:
+        return first
+    turn = lean(turn, settings, generator)
+    *_, draft = generate(turn, settings, generator)
+    answer = check(turn, draft.text, settings)
+    stated = not interval or intervals.stated_spans(answer.text, "\n".join(h.chunk.text for h in turn.passages))
     return first if answer.refused or not stated else dataclasses.replace(answer, second_look=True)
 
 

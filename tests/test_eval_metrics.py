@@ -108,6 +108,13 @@ def test_a_computed_interval_is_judged_by_its_dates_and_its_count():
     assert not m.interval_right("From the vote to the strike is 4 days (computed).")  # no dates to check
 
 
+def test_a_computed_order_is_judged_by_its_dates():
+    passages = ["The edict was issued in 1598.", "The war began in 1754."]
+    assert m.supports("Yes: 1598 is before 1754 (computed).", passages)
+    assert not m.supports("Yes: 1754 is before 1598 (computed).", passages)  # the wrong way round
+    assert not m.supports("Yes: 1598 is before 1754 (computed).", passages[:1])
+
+
 def test_unsupported_numbers():
     passages = ["Meta would spend more than $60 billion in 2025.", "Training took 1000 GPUs."]
     assert m.unsupported_numbers("Meta will spend $60 billion in 2025 using 1,000 GPUs.", passages) == []

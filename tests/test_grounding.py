@@ -680,3 +680,15 @@ def test_a_how_long_question_without_two_dates_is_asked_as_it_is(bot_over, fake_
     answer = bot.ask("How long after the vote did the strike end?")
     assert "How long after the vote did the strike end?" in fake_generator.seen[-1][-1]["content"]
     assert not answer.refused and answer.second_look and answer.text == "Four days after the vote [1]."
+
+
+def test_before_or_after_is_answered_from_the_two_verified_dates(bot_over, fake_generator):
+    bot = _dated_bot(bot_over)
+    hits = bot.retrieve("Sam moved to Leeds")
+    n_move = 1 if "moved" in hits[0].chunk.text else 2
+    fake_generator.queue(f"Sam moved to Leeds on 2025-03-07 [{n_move}]. "
+                         f"Sam's first day at the lab was 2025-04-01 [{3 - n_move}].")
+    answer = bot.ask("Did Sam's first day at the lab come before Sam's move to Leeds?")
+    assert "the program works it out from their dates" in fake_generator.seen[-1][-1]["content"]
+    assert not answer.refused and answer.sentences[0].computed
+    assert answer.text.startswith("No: 2025-04-01 is after 2025-03-07 (computed) [")

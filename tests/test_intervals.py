@@ -58,3 +58,29 @@ def test_a_time_span_the_program_did_not_count_must_be_stated_in_the_passages():
     assert intervals.stated_spans("3 weeks [1]", passages)
     assert not intervals.stated_spans("5 days [1]", passages)  # the model's own count
     assert not intervals.stated_spans("After the vote [1].", passages)  # no span at all
+
+
+def test_the_two_events_of_a_before_or_after_question():
+    assert intervals.order("Did Sam move to Leeds before the lab opened?") == \
+        Comparison("before", "Sam move to Leeds", "the lab opened")
+    assert intervals.order("Was the vote held after the strike?") == Comparison("after", "the vote held", "the strike")
+    assert intervals.order("Did it rain before the vote or the strike?") is None  # a choice
+    assert intervals.order("Did the strike end?") is None
+
+
+def test_the_order_of_two_dates_answers_yes_or_no_first():
+    d = {text: intervals.dates_in(text)[0] for text in ("1598", "1754", "March 2025", "7 March 2025", "1 April 2025")}
+    assert intervals.order_sentence(d["1598"], d["1754"], "before") == "Yes: 1598 is before 1754 (computed)."
+    assert intervals.order_sentence(d["1598"], d["1754"], "after") == "No: 1598 is before 1754 (computed)."
+    assert intervals.order_sentence(d["1 April 2025"], d["7 March 2025"], "after") == \
+        "Yes: 1 April 2025 is after 7 March 2025 (computed)."
+    assert intervals.order_sentence(d["March 2025"], d["7 March 2025"], "before") is None  # the same, to the month
+
+
+def test_each_date_goes_to_the_event_whose_words_it_shares():
+    dated = intervals.dated_phrases("Sam's first day at the lab was 2025-04-01, and Sam moved to Leeds on 2025-03-07.")
+    assert [words.strip(" ,") for _, words in dated] == ["Sam's first day at the lab was 2025-04-01",
+                                                         "and Sam moved to Leeds on 2025-03-07"]
+    assert intervals.of_events(dated, "Sam's move to Leeds", "Sam's first day at the lab") == (1, 0)
+    bare = intervals.dated_phrases("1598 1754")
+    assert intervals.of_events(bare, "the edict", "the war") == (0, 1)  # no words: the order asked

@@ -248,6 +248,23 @@ def interval_right(sentence: str) -> bool:
     return {"day": days == n, "week": days // 7 == n, "month": n in (months, months - 1)}[unit]
 
 
+# "Yes: 1598 is before 1754 (computed)." for "Did A happen before B?"
+_COMPUTED_ORDER = re.compile(r"(?:Yes|No): (?P<a>[^.]+?) is (?P<rel>before|after) (?P<b>[^.]+?) \(computed\)")
+
+
+def order_right(sentence: str) -> bool:
+    """Does a computed order sentence say rightly which of its two dates comes first, the dates
+    read here on their own? A date without a year takes the other's."""
+    m = _COMPUTED_ORDER.search(sentence)
+    read = m and (_read_date(m["a"]), _read_date(m["b"]))
+    if not read or None in read:
+        return False
+    (a, a_format), (b, b_format) = read
+    if ("%Y" in a_format) != ("%Y" in b_format):
+        a, b = (a.replace(year=b.year), b) if "%Y" in b_format else (a, b.replace(year=a.year))
+    return a != b and (a < b) == (m["rel"] == "before")
+
+
 # ---------- citations (lexical support, no judge model) ----------
 
 # the shared stop words, and the words an answer uses to point at its sources
@@ -274,14 +291,15 @@ def names(sentence: str) -> set[str]:
 
 def supports(sentence: str, passages: Sequence[str], threshold: float = SUPPORT_THRESHOLD) -> bool:
     """The passages together contain at least `threshold` of the sentence's content words,
-    and every number and capitalised name in it; for a computed interval, its two dates' numbers,
-    and its count is right (`interval_right`)."""
+    and every number and capitalised name in it; for a computed interval or order, its two
+    dates' numbers, and what it says of them is right (`interval_right`, `order_right`)."""
     if not passages:
         return False
     joined = "\n".join(passages)
-    if m := _COMPUTED_INTERVAL.search(sentence):  # its dates from the passages, its count right
-        known = number_forms(joined)
-        return interval_right(sentence) and all(forms & known for _, forms in number_mentions(m["a"] + " " + m["b"]))
+    for pattern, right in ((_COMPUTED_INTERVAL, interval_right), (_COMPUTED_ORDER, order_right)):
+        if m := pattern.search(sentence):  # its dates from the passages, what it says of them right
+            known = number_forms(joined)
+            return right(sentence) and all(forms & known for _, forms in number_mentions(m["a"] + " " + m["b"]))
     vocabulary = set(words(joined))
     content = content_words(sentence)
     if content and len(content & vocabulary) / len(content) < threshold:
