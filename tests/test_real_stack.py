@@ -181,7 +181,7 @@ def test_real_ratio_question_searches_both_sides_and_computes_the_ratio(real_bot
     assert answer.refused or (answer.sentences[-1].computed and "(computed)" in answer.text)
 
 
-def test_real_interval_question_searches_both_events_and_counts_the_days(real_bot, real_settings, tmp_path):
+def _diary_bot(real_bot, real_settings, tmp_path):
     docs = tmp_path / "diary"
     docs.mkdir()
     (docs / "move.txt").write_text("[2025-03-07 09:00] Sam: the van came this morning. I have moved to Leeds.\n")
@@ -190,6 +190,20 @@ def test_real_interval_question_searches_both_events_and_counts_the_days(real_bo
         (docs / f"day{n}.txt").write_text(f"[2025-05-0{n + 1} 12:00] Sam: lunch in the park again, day {n}.\n")
     bot = rag.Bot(real_settings.replace(index_dir=str(tmp_path / "index")), embedder=real_bot.embedder)
     bot.ingest([docs])
+    return bot
+
+
+def test_real_order_question_is_answered_from_the_dates_or_as_any_yes_no_question(real_bot, real_settings, tmp_path):
+    bot = _diary_bot(real_bot, real_settings, tmp_path)
+    answer = bot.ask("Did Sam's first day at the lab come before Sam's move to Leeds?")
+    computed = [s for s in answer.sentences if s.computed]
+    # whatever the tiny model writes, an order shown is the program's, and right
+    assert not computed or answer.text.startswith("No: 2025-04-01 is after 2025-03-07 (computed)")
+    assert answer.refused or computed or answer.second_look  # worked out, or asked as it is
+
+
+def test_real_interval_question_searches_both_events_and_counts_the_days(real_bot, real_settings, tmp_path):
+    bot = _diary_bot(real_bot, real_settings, tmp_path)
     answer = bot.ask("How many days passed between Sam's move to Leeds and Sam's first day at the lab?")
     shown = " ".join(h.chunk.text for h in answer.passages)
     assert "moved to Leeds" in shown and "first day at the lab" in shown  # one search per event
