@@ -228,17 +228,26 @@ def _read_date(text: str) -> tuple[datetime.datetime, str] | None:
     return None
 
 
+def _read_dates(m: re.Match) -> tuple[tuple[datetime.datetime, str], tuple[datetime.datetime, str]] | None:
+    """The dates a computed sentence names ("a" and "b"), each with its format; a date without a
+    year takes the other's. None when either cannot be read."""
+    a, b = _read_date(m["a"]), _read_date(m["b"])
+    if a is None or b is None:
+        return None
+    if ("%Y" in a[1]) != ("%Y" in b[1]):
+        a, b = ((a[0].replace(year=b[0].year), a[1]), b) if "%Y" in b[1] else (a, (b[0].replace(year=a[0].year), b[1]))
+    return a, b
+
+
 def interval_right(sentence: str) -> bool:
     """Is a computed interval's count right for its two dates, read here on their own (not with
     the program's reading)? A date without a year takes the other's; between two dates with
     months, years and months may be one fewer (the later one's day comes before the earlier's)."""
     m = _COMPUTED_INTERVAL.search(sentence)
-    read = m and (_read_date(m["a"]), _read_date(m["b"]))
-    if not read or None in read:
+    read = m and _read_dates(m)
+    if not read:
         return False
     (a, a_format), (b, b_format) = read
-    if ("%Y" in a_format) != ("%Y" in b_format):
-        a, b = (a.replace(year=b.year), b) if "%Y" in b_format else (a, b.replace(year=a.year))
     n, unit = int(m["n"]), m["unit"]
     if unit == "year":
         both_months = a_format != "%Y" and b_format != "%Y"
@@ -256,12 +265,10 @@ def order_right(sentence: str) -> bool:
     """Does a computed order sentence say rightly which of its two dates comes first, the dates
     read here on their own? A date without a year takes the other's."""
     m = _COMPUTED_ORDER.search(sentence)
-    read = m and (_read_date(m["a"]), _read_date(m["b"]))
-    if not read or None in read:
+    read = m and _read_dates(m)
+    if not read:
         return False
-    (a, a_format), (b, b_format) = read
-    if ("%Y" in a_format) != ("%Y" in b_format):
-        a, b = (a.replace(year=b.year), b) if "%Y" in b_format else (a, b.replace(year=a.year))
+    (a, _), (b, _) = read
     return a != b and (a < b) == (m["rel"] == "before")
 
 
