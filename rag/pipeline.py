@@ -271,7 +271,7 @@ class Bot:
         written = time.perf_counter()
         yield Progress("checking", written - begun)
         answer = stages.check(turn, draft.text, s)
-        if stages.interval_unworked(turn, answer):  # answered as it would be without working out
+        if stages.dates_unworked(turn, answer):  # answered as it would be without working out
             plain = self._gather(stages.as_asked(turn), k)
             answer = stages.asked_plainly(plain, answer, s, self.generator, turn.compared.kind == "interval")
         if stages.second_look_wanted(turn, answer, s):

@@ -46,7 +46,7 @@ class Turn:
     history: tuple = ()
     query: str = ""  # what is searched (a follow-up made standalone)
     standalone: str | None = None  # the rewritten follow-up, None when the model reads the chat itself
-    compared: Comparison | None = None  # of a "how many times / which is larger / how long between" question
+    compared: Comparison | None = None  # "how many times / which is larger / how long between / before B?"
     parts: tuple[str, ...] = ()  # the queries searched: the query, or one per side or part
     rankings: tuple[tuple[Hit, ...], ...] = ()  # one per part, instructions to the assistant left out
     hits: tuple[Hit, ...] = ()  # the chunks retrieved, taken in turn from the rankings, numbered
@@ -96,8 +96,8 @@ def plan(question: str, history: History, settings: Settings,
          rewrite: Callable[[str, History], str | None]) -> Turn:
     """The question and history within limits, the retrieval query (a follow-up made standalone
     by `rewrite`, which is called only when one leans on the conversation) and the parts to
-    search: the two sides of a comparison or the two events of an interval, the two halves of
-    a "both A and B" question, or the query alone."""
+    search: the two sides of a comparison or the two events of an interval or order, the two
+    halves of a "both A and B" question, or the query alone."""
     question, history, notices = within_limits(question, history, settings.max_question_chars)
     query, standalone = follow_up(question, history, settings, rewrite)
     compared = comparison_of(query) if settings.verify else None
@@ -370,9 +370,9 @@ def with_comparison(checks: list, kind: str) -> list:
 
 def with_dates(checks: list, compared: Comparison, passages: dict[int, str]) -> list:
     """The verified sentences with what the dates they state answer: the time between the two
-    events' dates after the sentences, or, for "Did A happen before B?", the Yes or No before them (its
-    first word answers the question). A date without a year takes the year of the passage it
-    cites; each date goes to the event whose words it shares (`intervals.of_events`)."""
+    events' dates after the sentences, or, for "Did A happen before B?", the Yes or No before
+    them (its first word answers the question). A date without a year takes the year of the
+    passage it cites; each date goes to the event whose words it shares (`intervals.of_events`)."""
     dated, cites = [], []  # (date, its words), the citations of its sentence
     for c in checks:
         if c.supported and c.cited:
@@ -391,7 +391,7 @@ def with_dates(checks: list, compared: Comparison, passages: dict[int, str]) -> 
     return checks if sentence is None else [SentenceCheck(sentence, cited, True, computed=True), *checks]
 
 
-def interval_unworked(turn: Turn, answer: Answer) -> bool:
+def dates_unworked(turn: Turn, answer: Answer) -> bool:
     """An interval or order question whose draft gave no two verified dates: the documents may
     state the time itself ("four days after the banquet") or the order in words ("after its
     merger") rather than two dates."""

@@ -118,7 +118,7 @@ class Answer:
     raw_text: str = ""  # the model's output before marker clean-up
     sentences: tuple[SentenceCheck, ...] = ()  # verification of each sentence the model wrote
     retrieved: tuple[Hit, ...] = ()  # the whole chunks retrieved (passages may be parts of them)
-    second_look: bool = False  # answered on a second try (the best passage alone; an interval asked as it is)
+    second_look: bool = False  # answered on a second try (the best passage alone; a date question asked as it is)
     # of a yes/no question: the weight the model gave "Yes" and "No" as its first word (None when
     # the model cannot tell, or the question is not yes/no)
     odds: dict | None = None

@@ -234,8 +234,11 @@ def _read_dates(m: re.Match) -> tuple[tuple[datetime.datetime, str], tuple[datet
     a, b = _read_date(m["a"]), _read_date(m["b"])
     if a is None or b is None:
         return None
-    if ("%Y" in a[1]) != ("%Y" in b[1]):
-        a, b = ((a[0].replace(year=b[0].year), a[1]), b) if "%Y" in b[1] else (a, (b[0].replace(year=a[0].year), b[1]))
+    (a_date, a_format), (b_date, b_format) = a, b
+    if "%Y" in a_format and "%Y" not in b_format:
+        b = b_date.replace(year=a_date.year), b_format
+    elif "%Y" in b_format and "%Y" not in a_format:
+        a = a_date.replace(year=b_date.year), a_format
     return a, b
 
 
