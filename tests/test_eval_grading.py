@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 
 from rag.eval import metrics as m
-from rag.eval.harness import answer_record, breakdown, by_tag, group_row, refusal_reasons, second_looks
+from rag.eval.harness import answer_record, breakdown, by_gold_read, by_tag, group_row, refusal_reasons, second_looks
 from rag.eval.report import breakdown_lines, passages_line, summary_lines
 from rag.types import Answer, Chunk, Hit
 
@@ -109,6 +109,18 @@ def test_refusal_reasons_right_when_the_question_was_unanswerable():
     assert refusal_reasons(withheld)["unsupported"] == {"fired": 2, "right": 0, "wrong": 2, "right_draft": 1}
 
 
+def test_answers_are_split_by_whether_their_gold_was_read():
+    rows = by_gold_read(RECORDS + [record(True, False, 1.0, in_passages=0.0), record(True, False, 1.0)])
+    assert rows == {"read": {"questions": 2, "right": 1, "wrong": 0, "refused": 1},
+                    "not read": {"questions": 2, "right": 1, "wrong": 1, "refused": 0}}
+    assert list(rows) == ["read", "not read"]
+    md = "\n".join(breakdown_lines(breakdown(RECORDS), METRICS))
+    assert "| yes | 2 | 1 | 0 | 1 |" in md and "| no | 1 | 0 | 1 | 0 |" in md
+    assert by_gold_read([record(True, False, 1.0), record(False, True)]) == {}  # no gold located: no table
+    yes_no = {**record(True, False, 1.0, in_passages=0.0), "answers": ["Yes"]}
+    assert by_gold_read([yes_no]) == {}
+
+
 def test_second_looks_count_the_answers_they_gave_and_whether_they_were_right():
     looked = [{**record(True, False, 1.0), "second_look": True}, {**record(True, False, 0.0), "second_look": True},
               {**record(False, False), "second_look": True}, {**record(True, True, 0.0), "second_look": False}]
@@ -124,7 +136,7 @@ def test_breakdown_skips_errors_and_benchmark_records_without_answers():
     data = breakdown(RECORDS + [{"id": "x", "answerable": True, "error": "boom", "verdict": {"outcome": "error"}},
                                 {"id": "q1", "verdict": {"retrieval": {"hit@5": 1.0}}}])
     assert data["overall"]["questions"] == 6
-    assert set(data) == {"overall", "by_tag", "refusal_reasons", "second_looks"}
+    assert set(data) == {"overall", "by_tag", "refusal_reasons", "by_gold_read", "second_looks"}
     assert breakdown([])["overall"]["questions"] == 0
 
 

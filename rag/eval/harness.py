@@ -387,12 +387,30 @@ def second_looks(records) -> dict:
             "unanswerable": sum(1 for r in looked if not r["answerable"])}
 
 
+def by_gold_read(records) -> dict[str, dict]:
+    """The answerable questions graded, split by whether a gold answer was in the passages the model
+    read: right, wrong and refused in each. Misses with the gold read are the reading's (the model,
+    the checks); misses without it are the search's and the context's, and a wrong answer there is
+    one given from passages that did not hold it. A yes/no question is left out: its gold ("Yes")
+    is not a span of the text. {} when no question says where its gold was."""
+    out: dict[str, dict] = {}
+    for r in records:
+        read, right = _v(r, "answer_in_passages"), _v(r, "lenient")
+        golds = r.get("answers") or []
+        if not r["answerable"] or read is None or right is None or (golds and m.normalize_answer(golds[0]) in m.YES_NO):
+            continue
+        row = out.setdefault("read" if read else "not read", {"questions": 0, "right": 0, "wrong": 0, "refused": 0})
+        row["questions"] += 1
+        row["refused" if r["refused"] else "right" if right == 1 else "wrong"] += 1
+    return dict(sorted(out.items(), key=lambda kv: kv[0] != "read"))
+
+
 def breakdown(records: list[dict]) -> dict:
-    """Overall, per-tag and per-refusal-reason counts, and the second looks' answers, over the
-    questions answered (no errors)."""
+    """Overall, per-tag and per-refusal-reason counts, the answers by whether their gold was read,
+    and the second looks' answers, over the questions answered (no errors)."""
     judged = [r for r in records if "refused" in r and "answerable" in r]
     return {"overall": group_row(judged), "by_tag": by_tag(judged), "refusal_reasons": refusal_reasons(judged),
-            "second_looks": second_looks(judged)}
+            "by_gold_read": by_gold_read(judged), "second_looks": second_looks(judged)}
 
 
 # ---------- the run ----------

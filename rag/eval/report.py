@@ -102,6 +102,12 @@ def breakdown_lines(breakdown: dict, metrics: dict, stages: dict | None = None) 
                 f"{_share(r['correct_refusals'], r['unanswerable'])} | "
                 f"{fmt(r['over_refusal'])} | {fmt(r['gold_in_passages'])} | {fmt(r['hit@5'])} |"
                 for tag, r in tags.items()]
+    read = breakdown.get("by_gold_read") or {}
+    if read:
+        out += ["", "## Answers by whether their gold was read", "",
+                "| gold in the passages read | questions | right | wrong | refused |", "| --- | ---: | ---: | ---: | ---: |"]
+        out += [f"| {'yes' if key == 'read' else 'no'} | {r['questions']} | {r['right']} | {r['wrong']} | "
+                f"{r['refused']} |" for key, r in read.items()]
     reasons = breakdown.get("refusal_reasons") or {}
     if reasons:
         out += ["", "## Refusal reasons", "", "| reason | fired | right (unanswerable) | wrong (answerable) | "
