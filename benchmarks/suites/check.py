@@ -22,10 +22,11 @@ For every question it checks:
   as whole words);
 - the split: "tune" or "heldout"; within every primary tag the halves differ by at most one
   and, for tags with two or more questions, both halves have some.
-how_long.jsonl and order.jsonl, if the suite has them (check_question_set): "how long between two
-events" and "did A happen before/after B" questions, checked for fields, tags, sources in the
-corpus, the near misses' absent key terms (how_long_absent.json, order_absent.json) and split
-balance (the golds are computed, not looked for in the text).
+how_long.jsonl, order.jsonl and facts.jsonl, if the suite has them (check_question_set): "how long
+between two events", "did A happen before/after B" and single-fact questions, checked for fields,
+tags, sources in the corpus, the near misses' absent key terms (how_long_absent.json,
+order_absent.json) and split balance; a fact's gold is looked for in its sources (the others'
+golds are computed).
 And per suite the counts the brief asks for (30+ single-fact, 10+ yes-no with Yes and No
 about even, 8+ when/which-first, 8+ two-docs, 6+ lists, 5+ follow-ups, 12+ unanswerable, 80+
 in all). It prints counts per tag and split, and every problem; the exit status is 1 if any."""
@@ -263,24 +264,27 @@ def check_probes(name: str) -> list[str]:
     return problems
 
 
-QUESTION_SETS = (("how_long.jsonl", "how-long"), ("order.jsonl", "before-after"))
+# (file, its first tag, whether its golds are spans of the sources' text)
+QUESTION_SETS = (("how_long.jsonl", "how-long", False), ("order.jsonl", "before-after", False),
+                 ("facts.jsonl", "single-fact", True))
 
 
-def check_question_set(name: str, filename: str, first_tag: str) -> tuple[list[str], dict]:
-    """A question set of its own on two dated events, if the suite has the file: how_long.jsonl
-    (first tag "how-long", the time between them) or order.jsonl ("before-after", did one come
-    before the other). Fields as questions.jsonl, the first tag first_tag, the others from
-    "two-docs" and "unanswerable"; an answerable one has answers and sources in the corpus (two
-    for two-docs); an unanswerable one has neither, and key terms (STEM_absent.json beside the
-    file) none of which the corpus holds; the halves differ by at most one. The golds are
-    computed ("26 days", "Yes"), so they are not looked for in the text. Returns the problems and
-    counts per split."""
+def check_question_set(name: str, filename: str, first_tag: str, spans: bool = False) -> tuple[list[str], dict]:
+    """A question set of its own, if the suite has the file: how_long.jsonl (first tag
+    "how-long", the time between two dated events), order.jsonl ("before-after", did one come
+    before the other) or facts.jsonl ("single-fact"). Fields as questions.jsonl, the first tag
+    first_tag, the others from "two-docs" and "unanswerable"; an answerable one has answers and
+    sources in the corpus (two for two-docs), and with `spans` a gold in its sources' text (the
+    golds of the other two are computed, "26 days", "Yes"); an unanswerable one has neither, and
+    key terms (STEM_absent.json beside the file) none of which the corpus holds; the halves differ
+    by at most one. Returns the problems and counts per split."""
     path = HERE / name / filename
     if not path.exists():
         return [], {}
     allowed = (first_tag, "two-docs", "unanswerable")
     absent_name = f"{path.stem}_absent.json"
-    absent = json.loads((HERE / name / absent_name).read_text(encoding="utf-8"))
+    absent_path = HERE / name / absent_name
+    absent = json.loads(absent_path.read_text(encoding="utf-8")) if absent_path.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
         files = build.build(name, Path(tmp))
     corpus_all = squash("\n".join(files.values()))
@@ -298,6 +302,8 @@ def check_question_set(name: str, filename: str, first_tag: str) -> tuple[list[s
                      for s in q.get("sources", ()) if s not in files]
         if "two-docs" in tags and len(set(q.get("sources", ()))) < 2:
             problems.append(f"{where}: two-docs with fewer than two sources")
+        if spans and q.get("answerable") and not gold_in_text(q, "\n".join(files.get(s, "") for s in q["sources"])):
+            problems.append(f"{where}: no gold answer occurs in its sources")
         if not q.get("answerable"):
             terms = absent.get(q.get("id"), {}).get("absent")
             if not terms:
@@ -319,8 +325,8 @@ def main(argv: list[str]) -> int:
         problems, summary = check_suite(name)
         problems += check_probes(name)
         sets = {}
-        for filename, first_tag in QUESTION_SETS:
-            set_problems, sets[filename] = check_question_set(name, filename, first_tag)
+        for filename, first_tag, spans in QUESTION_SETS:
+            set_problems, sets[filename] = check_question_set(name, filename, first_tag, spans)
             problems += set_problems
         print(f"== {name}: {summary['questions']} questions over {summary['corpus files']} files; "
               f"split {summary['split']}; yes/no {summary['yes/no']}")

@@ -1,12 +1,12 @@
 """Assign the tune / held-out split of a suite, once.
 
-    python benchmarks/suites/split.py NAME
+    python benchmarks/suites/split.py NAME [FILE]      (FILE default: questions.jsonl)
 
 Shuffles the question ids with random.Random(20261201), then, within each primary tag (the first
 tag of a question), puts the first half of the shuffled ids in "tune" and the rest in "heldout".
 When a tag has an odd count, the extra question goes to tune and heldout in turn (tags in
 alphabetical order, tune first), so the halves differ by at most one. The split is written into
-benchmarks/suites/NAME/questions.jsonl. A file that already has a split is refused: the split is
+benchmarks/suites/NAME/FILE. A file that already has a split is refused: the split is
 made once and never redone (held-out questions must stay unseen)."""
 
 from __future__ import annotations
@@ -40,12 +40,12 @@ def assign(questions: list[dict]) -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
+    if len(argv) not in (1, 2):
         print(__doc__)
         return 2
-    path = HERE / argv[0] / "questions.jsonl"
+    path = HERE / argv[0] / (argv[1] if len(argv) == 2 else "questions.jsonl")
     questions = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if any("split" in q for q in questions):
+    if any(q.get("split") for q in questions):
         print(f"{path} is already split; the split is made once and not redone", file=sys.stderr)
         return 1
     split = assign(questions)
