@@ -22,7 +22,7 @@ For every question it checks:
   as whole words);
 - the split: "tune" or "heldout"; within every primary tag the halves differ by at most one
   and, for tags with two or more questions, both halves have some.
-how_long.jsonl, order.jsonl and facts.jsonl, if the suite has them (check_question_set): "how long
+how_long.jsonl, order.jsonl, facts.jsonl and facts2.jsonl, if the suite has them (check_question_set): "how long
 between two events", "did A happen before/after B" and single-fact questions, checked for fields,
 tags, sources in the corpus, the near misses' absent key terms (how_long_absent.json,
 order_absent.json) and split balance; a fact's gold is looked for in its sources (the others'
@@ -266,7 +266,7 @@ def check_probes(name: str) -> list[str]:
 
 # (file, its first tag, whether its golds are spans of the sources' text)
 QUESTION_SETS = (("how_long.jsonl", "how-long", False), ("order.jsonl", "before-after", False),
-                 ("facts.jsonl", "single-fact", True))
+                 ("facts.jsonl", "single-fact", True), ("facts2.jsonl", "single-fact", True))
 
 
 def check_question_set(name: str, filename: str, first_tag: str, spans: bool = False) -> tuple[list[str], dict]:
