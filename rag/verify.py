@@ -270,7 +270,9 @@ def restates(draft: str, question: str) -> bool:
 
 _NEGATION = re.compile(r"\b(?:not|never|no|none|nothing|neither|nor|without|except|cannot)\b|n['’]t\b", re.I)
 _LEAST = re.compile(r"\b(?:least|fewest)\b", re.I)
-_EITHER_WAY = re.compile(r"\b(?:or|may)\s+(?:may\s+)?not\b", re.I)  # "whether or not", "may or may not"
+# a "not" that negates nothing asked: "whether or not", "may or may not", and one that qualifies what is
+# counted ("How long is the talk, not counting questions?", "... not including VAT")
+_EITHER_WAY = re.compile(r"\b(?:or|may)\s+(?:may\s+)?not\b|\bnot\s+(?=(?:counting|including)\b)", re.I)
 
 
 _PREFIXED = re.compile(r"\b(?:un|non-?)([a-z]{4,})\b", re.I)  # "uninvited", "non-member"

@@ -349,6 +349,10 @@ def test_a_question_about_what_is_not_so_needs_a_passage_that_says_so():
     assert not verify.opposite("What territory wasn't ceded?", "France ceded all but New Orleans, which it didn't cede.")
     assert verify.opposite("What is the least used reduction?", "Karp reductions are the most used.")
     assert not verify.opposite("Can it be solved whether or not the input is large?", "It can be solved.")
+    # a "not" that qualifies what is counted asks for no contrary
+    assert not verify.opposite("How long is the talk, not counting Q&A?", "The talk is 25 minutes plus 5 for Q&A.")
+    assert not verify.opposite("What does the room cost, not including VAT?", "The room is £80 plus VAT.")
+    assert verify.opposite("What was not counted in the census?", "Every household was counted in the census.")
     assert not verify.opposite("What was needed?", "Imperialism was needed.")
     assert verify.opposite("Who uninvited Washington?", "Saint-Pierre invited Washington to dine.")
     assert not verify.opposite("Who uninvited Washington?", "Saint-Pierre uninvited Washington.")
