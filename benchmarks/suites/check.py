@@ -22,9 +22,9 @@ For every question it checks:
   as whole words);
 - the split: "tune" or "heldout"; within every primary tag the halves differ by at most one
   and, for tags with two or more questions, both halves have some.
-how_long.jsonl, order.jsonl, facts.jsonl and facts2.jsonl, if the suite has them (check_question_set): "how long
-between two events", "did A happen before/after B" and single-fact questions, checked for fields,
-tags, sources in the corpus, the near misses' absent key terms (how_long_absent.json,
+The question sets of QUESTION_SETS, if the suite has them (check_question_set): "how long between
+two events", "did A happen before/after B" and single-fact questions, checked for fields, tags,
+sources in the corpus, the near misses' absent key terms (how_long_absent.json,
 order_absent.json) and split balance; a fact's gold is looked for in its sources (the others'
 golds are computed).
 And per suite the counts the brief asks for (30+ single-fact, 10+ yes-no with Yes and No
@@ -272,10 +272,10 @@ QUESTION_SETS = (("how_long.jsonl", "how-long", False), ("order.jsonl", "before-
 def check_question_set(name: str, filename: str, first_tag: str, spans: bool = False) -> tuple[list[str], dict]:
     """A question set of its own, if the suite has the file: how_long.jsonl (first tag
     "how-long", the time between two dated events), order.jsonl ("before-after", did one come
-    before the other) or facts.jsonl ("single-fact"). Fields as questions.jsonl, the first tag
+    before the other) or facts.jsonl and facts2.jsonl ("single-fact"). Fields as questions.jsonl, the first tag
     first_tag, the others from "two-docs" and "unanswerable"; an answerable one has answers and
     sources in the corpus (two for two-docs), and with `spans` a gold in its sources' text (the
-    golds of the other two are computed, "26 days", "Yes"); an unanswerable one has neither, and
+    golds of the first two are computed, "26 days", "Yes"); an unanswerable one has neither, and
     key terms (STEM_absent.json beside the file) none of which the corpus holds; the halves differ
     by at most one. Returns the problems and counts per split."""
     path = HERE / name / filename
