@@ -337,11 +337,18 @@ _AUXILIARY = r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|
 # "Which [new Nvidia chips] does ...": up to four words between the question word and a verb
 _TYPE_PHRASE = re.compile(rf"^(\W*(?:which|what)\s+)(?!{_AUXILIARY}\b)((?:[\w'’&.-]+\s+){{0,3}}?[\w'’&.-]+)"
                           rf"\s+(?={_AUXILIARY}\b)", re.I)
+# a clause that sets something aside from what is asked: "..., not counting Q&A?", "excluding VAT"
+_SET_ASIDE = re.compile(r"\b(?:not\s+(?:counting|including)|excluding)\b[^,;:?!.]*", re.I)
+
+
 def unknown_terms(question: str, documents: str) -> list[str]:
     """Names (after a sentence's first word), code or literal terms (`terms`) and numbers of a
     question that the documents never mention: a question about "Amazon", or about
     "asyncio.TaskGroup", over documents without it cannot be answered from them. A dotted term
-    is mentioned when its last part is ("popitem()" on the dict page answers "dict.popitem()")."""
+    is mentioned when its last part is ("popitem()" on the dict page answers "dict.popitem()").
+    What a question sets aside ("How long is the talk, not counting Q&A?") is not what it asks
+    about: documents that never mention it may still answer."""
+    question = _SET_ASIDE.sub("", question)
     lowered = documents.lower()
     # the first word of each sentence is capitalised as a first word, not as a name
     after_first = [" ".join(_NAME_WORD.findall(question[s:e])[1:]) for s, e in all_sentences(question)]

@@ -245,6 +245,14 @@ def test_unknown_terms_of_a_question():
     assert verify.unknown_terms("Meta spends. Does Amazon?", docs) == ["amazon"]
 
 
+def test_what_a_question_sets_aside_need_not_be_in_the_documents():
+    docs = "Jamal: The talk slot is 25 minutes plus questions. The room is £80 a night."
+    assert verify.unknown_terms("How long is the talk slot, not counting Q&A?", docs) == []
+    assert verify.unknown_terms("What does the room cost excluding VAT?", docs) == []
+    assert verify.unknown_terms("How long is the Q&A?", docs) == ["q&a"]
+    assert verify.unknown_terms("What does the room cost, not including VAT, at the Hilton?", docs) == ["hilton"]
+
+
 def test_a_code_term_the_documents_never_mention_is_unknown():
     docs = "Dictionaries: popitem() removes and returns a pair. Run python with -O to optimise."
     assert verify.unknown_terms("What does asyncio.TaskGroup do?", docs) == ["asyncio.taskgroup"]
