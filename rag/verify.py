@@ -116,15 +116,18 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
     found = _found_numbers(joined) | years_in
     missing = [written for key, written in quantities(sentence).items() if key not in found]
     lowered = (joined + " " + names_in).lower()
-    missing += [n for n in names(sentence) if n not in lowered]
+    missing += [n for n in names(sentence) if not _mentioned(n, lowered)]
     new_terms = terms(sentence) - terms(question)
     missing += [t for t in sorted(new_terms) if t not in joined.lower()]
     if len(passages) > 1 and not missing:
         missing += _mixed(sentence, passages)
     words = content_words(sentence) - META
     asked = content_words(question)
-    added = words - asked - set(short_forms(sentence, asked))
-    if not (added or new_terms or numbers(sentence) - numbers(question)):
+    short = set(short_forms(sentence, asked))
+    added = words - asked - short
+    # a short name ("room B", "Plan A") is the answer's claim even when no content word is new
+    new_names = set(names(sentence)) - set(names(question)) - set(letters(question)) - short
+    if not (added or new_terms or new_names or numbers(sentence) - numbers(question)):
         return False, tuple(missing)
     there = content_words(joined)
     overlap = len(words & there) / len(words) if words else 1.0
@@ -132,6 +135,14 @@ def support(sentence: str, passages: list[str], min_overlap: float = 0.5, names_
     # word ("Meta would not spend money on deepfakes") is not supported by the restated part
     added_overlap = len(added & there) / len(added) if added else 1.0
     return (not missing and min(overlap, added_overlap) >= min_overlap), tuple(missing)
+
+
+def _mentioned(name: str, lowered: str) -> bool:
+    """Is a lower-cased name in the lower-cased text? A name of one or two characters ("b" of
+    "room B", "ai") only as a word of its own, not inside another ("about")."""
+    if len(name) > 2:
+        return name in lowered
+    return re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", lowered) is not None
 
 
 def denies(question: str, sentence: str) -> bool:

@@ -236,6 +236,17 @@ def test_restating_the_question_is_not_an_answer():
     assert not c.supported  # "MSFT" is the question's Microsoft, not an answer
 
 
+def test_a_short_name_is_an_answer_that_its_passage_must_hold_as_a_word():
+    talk = {1: "[2025-10-04 09:15] Jamal: You're on at 14:30 on the first day, room B."}
+    question = "Which room was Nadia's talk scheduled in?"
+    assert verify.check("Room B [1].", talk, question=question)[0].supported  # "B" is what it adds
+    assert not verify.check("Room C [1].", talk, question=question)[0].supported
+    assert not verify.check("Room A [1].", talk, question=question)[0].supported  # "a" only inside "day"
+    assert not verify.check("Room [1].", talk, question=question)[0].supported  # only the question's word
+    sne = {1: "t-SNE takes time quadratic in the number of points n."}
+    assert not verify.check("It is O(n^2) [1].", sne, question="What is the time complexity of t-SNE?")[0].supported
+
+
 def test_unknown_terms_of_a_question():
     docs = "Meta will spend $60 billion in 2025. Microsoft spends too."
     assert verify.unknown_terms("How much will Amazon spend in 2025?", docs) == ["amazon"]
