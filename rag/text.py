@@ -35,12 +35,25 @@ told:tell thought:think threw:throw thrown:throw understood:understand woke:wake
 wrote:write written:write""".split())
 
 
+# a verb made of one of these and an irregular verb keeps the verb's past forms: overtook, withheld
+_VERB_PREFIXES = ("over", "under", "mis", "out", "with", "fore", "up")
+
+
+def _prefixed_irregular(word: str) -> str | None:
+    """"overtook" -> "overtake", "misled" -> "mislead": an irregular past form after a prefix."""
+    for prefix in _VERB_PREFIXES:
+        if word.startswith(prefix) and word[len(prefix):] in _IRREGULAR:
+            return prefix + _IRREGULAR[word[len(prefix):]]
+    return None
+
+
 def stem(word: str) -> str:
     """A light stemmer, enough to match "used"/"use", "planned"/"plans", "Microsoft's"/"Microsoft",
-    and a common irregular verb's past forms with its base ("became"/"become", "wrote"/"write").
+    and a common irregular verb's past forms with its base ("became"/"become", "wrote"/"write",
+    "overtook"/"overtake").
     (Snowball's English stemmer was measured in its place and changed answers for the worse:
     docs/decisions.md.)"""
-    word = _IRREGULAR.get(word, word)
+    word = _IRREGULAR.get(word) or _prefixed_irregular(word) or word
     for suffix in ("'s", "’s", "ies", "es", "s", "ing", "ed", "d"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]

@@ -16,6 +16,11 @@ def test_an_irregular_verb_form_stems_as_its_base_form():
     assert text.stem("wrote") == text.stem("written") == text.stem("writes")
     assert text.stem("bought") == text.stem("buying")
     assert text.content_words("Who wrote it?") == text.content_words("Who writes it?")
+    # a prefixed irregular verb too: "Nadia overtook Ollie" answers "Where did Nadia overtake Ollie?"
+    assert text.stem("overtook") == text.stem("overtake") == text.stem("overtakes")
+    assert text.stem("withheld") == text.stem("withhold") and text.stem("misled") == text.stem("mislead")
+    assert text.stem("outsold") == text.stem("outsell")
+    assert text.stem("upset") == "upset"  # "set" is no irregular form here
 
 
 def test_content_words_leave_out_stop_words_and_short_words():
