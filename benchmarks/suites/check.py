@@ -266,13 +266,15 @@ def check_probes(name: str) -> list[str]:
 
 # (file, its first tag, whether its golds are spans of the sources' text)
 QUESTION_SETS = (("how_long.jsonl", "how-long", False), ("order.jsonl", "before-after", False),
-                 ("facts.jsonl", "single-fact", True), ("facts2.jsonl", "single-fact", True))
+                 ("facts.jsonl", "single-fact", True), ("facts2.jsonl", "single-fact", True),
+                 ("which_first.jsonl", "which-first", True))
 
 
 def check_question_set(name: str, filename: str, first_tag: str, spans: bool = False) -> tuple[list[str], dict]:
     """A question set of its own, if the suite has the file: how_long.jsonl (first tag
     "how-long", the time between two dated events), order.jsonl ("before-after", did one come
-    before the other) or facts.jsonl and facts2.jsonl ("single-fact"). Fields as questions.jsonl, the first tag
+    before the other), facts.jsonl and facts2.jsonl ("single-fact") or which_first.jsonl
+    ("which-first", which of two dated events came first). Fields as questions.jsonl, the first tag
     first_tag, the others from "two-docs" and "unanswerable"; an answerable one has answers and
     sources in the corpus (two for two-docs), and with `spans` a gold in its sources' text (the
     golds of the first two are computed, "26 days", "Yes"); an unanswerable one has neither, and
