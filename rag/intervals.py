@@ -1,6 +1,6 @@
 """The time between two events, and their order, worked out by the program, not the model: "How
 long was it between A and B?", "How many days passed between A and B?", "How many years after
-(before) A was B?", "Did A happen before B?".
+(before) A was B?", "Did A happen before B?", "Which came first, and in what year: A or B?".
 
 A small model copies a date well and counts the days between two badly. For such a question the
 model is asked for the date of each event with its citation, as it is asked for the two amounts
@@ -18,7 +18,7 @@ from .citations import MARKER
 from .text import MONTHS, content_words, with_digits
 
 UNITS = ("days", "weeks", "months", "years")
-KINDS = ("interval", "before", "after")  # the Comparison kinds of this module: worked out from two dates
+KINDS = ("interval", "before", "after", "first")  # the Comparison kinds of this module: worked out from two dates
 
 _PASSED = r"(?:(?:have|had|has)\s+)?(?:passed|elapsed|gone\s+by|went\s+by|were\s+there|was\s+it|is\s+it|are\s+there)"
 # "How long was it between A and B?"  "How many days passed between A and B?"
@@ -67,6 +67,29 @@ def order(question: str) -> Comparison | None:
     if not m or " or " in m["second"]:  # "... before A or B?" offers a choice
         return None
     return Comparison(m["kind"].lower(), m["first"].strip(" ,"), m["second"].strip(" ,"))
+
+
+# "Which came first, and in what year: A or B?"  "Which is older, A or B?"  "What happened earlier: A or B?"
+_FIRST = re.compile(r"^\W*(?:which|what)\s+(?:[\w'’-]+\s+){0,3}?(?:first|older|earlier|sooner)\b(?P<rest>.*?)[\s?.!]*$",
+                    re.I | re.S)
+
+
+def first_of(question: str) -> Comparison | None:
+    """The two events a question asks which came first of (kind "first"), or None for another
+    question. The events follow the last colon, or else the comma after "first", and divide at
+    their "or" (", or" when there are several). Not for a version ("in which version"), which
+    is no date."""
+    m = _FIRST.match(question.strip())
+    if not m or re.search(r"\bversions?\b", question, re.I):
+        return None
+    rest = m["rest"]
+    events = rest.rsplit(":", 1)[1] if ":" in rest else rest.split(",", 1)[1] if rest.startswith(",") else ""
+    cuts = [c for c in re.finditer(r",?\s+or\s+", events)]
+    cuts = [c for c in cuts if c.group().startswith(",")] or cuts if len(cuts) > 1 else cuts
+    if len(cuts) != 1 or "," in events[:cuts[0].start()] and not cuts[0].group().startswith(","):
+        return None  # "A, B or C" offers three
+    first, second = events[:cuts[0].start()].strip(" ,"), events[cuts[0].end():].strip(" ,")
+    return Comparison("first", first, second) if first and second else None
 
 
 def _capitalised_before(text: str, end: int) -> bool:
@@ -229,6 +252,18 @@ def order_sentence(first: When, second: When, kind: str) -> str | None:
         return None
     said = "Yes" if (a < b) == (kind == "before") else "No"
     return f"{said}: {first.written} is {'before' if a < b else 'after'} {second.written} (computed)."
+
+
+def first_sentence(first: When, second: When, events: tuple[str, str]) -> str | None:
+    """The answer to "Which came first: A or B?" from A's and B's dates: "The revocation came
+    first: 1685 is before 1754 (computed)."; None when the dates, to the precision both give,
+    are the same."""
+    precision = min(3 if w.day else 2 if w.month else 1 for w in (first, second))
+    a, b = _at(first, precision), _at(second, precision)
+    if a == b:
+        return None
+    (early, event), late = ((first, events[0]), second) if a < b else ((second, events[1]), first)
+    return f"{event[:1].upper()}{event[1:]} came first: {early.written} is before {late.written} (computed)."
 
 
 def computed_sentence(first: When, second: When, unit: str = "") -> str | None:

@@ -88,8 +88,10 @@ def refusal(settings: Settings) -> str:
 
 def comparison_of(query: str) -> Comparison | None:
     """The two amounts a question compares (`arithmetic.comparison`), or the two events it asks
-    the time between (`intervals.interval`) or the order of (`intervals.order`), or None."""
-    return arithmetic.comparison(query) or intervals.interval(query) or intervals.order(query)
+    the time between (`intervals.interval`), the order of (`intervals.order`) or which came first
+    of (`intervals.first_of`), or None."""
+    return (arithmetic.comparison(query) or intervals.interval(query) or intervals.order(query)
+            or intervals.first_of(query))
 
 
 def plan(question: str, history: History, settings: Settings,
@@ -264,7 +266,8 @@ def asked(turn: Turn, settings: Settings) -> tuple[str, tuple]:
     two amounts (check works out the comparison)."""
     in_chat = bool(turn.history) and turn.standalone is None
     if turn.compared:
-        name = {"interval": "interval", "before": "order", "after": "order"}.get(turn.compared.kind, "compare")
+        name = {"interval": "interval", "before": "order", "after": "order", "first": "first"}.get(
+            turn.compared.kind, "compare")
         question = template(settings.prompts_dir, name).format(first=turn.compared.first,
                                                                second=turn.compared.second)
     else:
@@ -371,7 +374,8 @@ def with_comparison(checks: list, kind: str) -> list:
 def with_dates(checks: list, compared: Comparison, passages: dict[int, str]) -> list:
     """The verified sentences with what the dates they state answer: the time between the two
     events' dates after the sentences, or, for "Did A happen before B?", the Yes or No before
-    them (its first word answers the question). A date without a year takes the year of the
+    them (its first word answers the question), or for "Which came first: A or B?" the event that
+    came first, before them. A date without a year takes the year of the
     passage it cites; each date goes to the event whose words it shares (`intervals.of_events`)."""
     dated, cites = [], []  # (date, its words), the citations of its sentence
     for c in checks:
@@ -387,7 +391,10 @@ def with_dates(checks: list, compared: Comparison, passages: dict[int, str]) -> 
     if compared.kind == "interval":
         sentence = intervals.computed_sentence(first, second, compared.unit)
         return checks if sentence is None else [*checks, SentenceCheck(sentence, cited, True, computed=True)]
-    sentence = intervals.order_sentence(first, second, compared.kind)
+    if compared.kind == "first":
+        sentence = intervals.first_sentence(first, second, (compared.first, compared.second))
+    else:
+        sentence = intervals.order_sentence(first, second, compared.kind)
     return checks if sentence is None else [SentenceCheck(sentence, cited, True, computed=True), *checks]
 
 

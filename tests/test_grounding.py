@@ -715,3 +715,16 @@ def test_before_or_after_is_answered_from_the_two_verified_dates(bot_over, fake_
     assert "the program works it out from their dates" in fake_generator.seen[-1][-1]["content"]
     assert not answer.refused and answer.sentences[0].computed
     assert answer.text.startswith("No: 2025-04-01 is after 2025-03-07 (computed) [")
+
+
+def test_which_came_first_is_answered_from_the_two_verified_dates(bot_over, fake_generator):
+    bot = _dated_bot(bot_over)
+    hits = bot.retrieve("Sam moved to Leeds")
+    n_move = 1 if "moved" in hits[0].chunk.text else 2
+    fake_generator.queue(f"Sam's first day at the lab was 2025-04-01 [{3 - n_move}]. "
+                         f"Sam moved to Leeds on 2025-03-07 [{n_move}].")
+    answer = bot.ask("Which came first, and on what date: Sam's first day at the lab or Sam's move to Leeds?")
+    prompt = fake_generator.seen[-1][-1]["content"]
+    assert "which of two events came first" in prompt and "the date of Sam's first day at the lab" in prompt
+    assert not answer.refused and answer.sentences[0].computed
+    assert answer.text.startswith("Sam's move to Leeds came first: 2025-03-07 is before 2025-04-01 (computed) [")

@@ -77,6 +77,27 @@ def test_the_order_of_two_dates_answers_yes_or_no_first():
     assert intervals.order_sentence(d["March 2025"], d["7 March 2025"], "before") is None  # the same, to the month
 
 
+def test_the_two_events_of_a_which_came_first_question():
+    assert intervals.first_of("Which was founded first, and in what year: Harvard or the University of Warsaw?") == \
+        Comparison("first", "Harvard", "the University of Warsaw")
+    assert intervals.first_of("Which is older, the edict or the war?") == Comparison("first", "the edict", "the war")
+    # several "or": the one after a comma divides; a comma inside an event stays
+    assert intervals.first_of("Which was introduced first: t-SNE, by van der Maaten and Hinton, or iGANs?") == \
+        Comparison("first", "t-SNE, by van der Maaten and Hinton", "iGANs")
+    assert intervals.first_of("Which came first: the vote, the strike or the deal?") is None  # three to order
+    assert intervals.first_of("Which came first, and in which version: f-strings or walrus?") is None  # no date
+    assert intervals.first_of("Which team came first?") is None
+    assert intervals.first_of("What is the oldest building?") is None
+
+
+def test_the_earlier_date_names_the_event_that_came_first():
+    d = {text: intervals.dates_in(text)[0] for text in ("1598", "1754", "March 2025", "7 March 2025")}
+    events = ("the edict", "the war")
+    assert intervals.first_sentence(d["1598"], d["1754"], events) == "The edict came first: 1598 is before 1754 (computed)."
+    assert intervals.first_sentence(d["1754"], d["1598"], events) == "The war came first: 1598 is before 1754 (computed)."
+    assert intervals.first_sentence(d["March 2025"], d["7 March 2025"], events) is None  # the same, to the month
+
+
 def test_each_date_goes_to_the_event_whose_words_it_shares():
     dated = intervals.dated_phrases("Sam's first day at the lab was 2025-04-01, and Sam moved to Leeds on 2025-03-07.")
     assert [words.strip(" ,") for _, words in dated] == ["Sam's first day at the lab was 2025-04-01",

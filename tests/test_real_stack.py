@@ -202,6 +202,17 @@ def test_real_order_question_is_answered_from_the_dates_or_as_any_yes_no_questio
     assert answer.refused or computed or answer.second_look  # worked out, or asked as it is
 
 
+def test_real_which_came_first_question_names_the_earlier_event_from_the_dates(real_bot, real_settings, tmp_path):
+    bot = _diary_bot(real_bot, real_settings, tmp_path)
+    answer = bot.ask("Which came first, and on what date: Sam's first day at the lab or Sam's move to Leeds?")
+    shown = " ".join(h.chunk.text for h in answer.passages)
+    assert "moved to Leeds" in shown and "first day at the lab" in shown  # one search per event
+    computed = [s for s in answer.sentences if s.computed]
+    # whatever the tiny model writes, an order shown is the program's, and right
+    assert not computed or answer.text.startswith("Sam's move to Leeds came first: 2025-03-07 is before 2025-04-01")
+    assert answer.refused or computed or answer.second_look  # worked out, or asked as it is
+
+
 def test_real_interval_question_searches_both_events_and_counts_the_days(real_bot, real_settings, tmp_path):
     bot = _diary_bot(real_bot, real_settings, tmp_path)
     answer = bot.ask("How many days passed between Sam's move to Leeds and Sam's first day at the lab?")
