@@ -83,9 +83,15 @@ def first_of(question: str) -> Comparison | None:
     if not m or re.search(r"\bversions?\b", question, re.I):
         return None
     rest = m["rest"]
-    events = rest.rsplit(":", 1)[1] if ":" in rest else rest.split(",", 1)[1] if rest.startswith(",") else ""
-    cuts = [c for c in re.finditer(r",?\s+or\s+", events)]
-    cuts = [c for c in cuts if c.group().startswith(",")] or cuts if len(cuts) > 1 else cuts
+    if ":" in rest:
+        events = rest.rsplit(":", 1)[1]
+    elif rest.startswith(","):
+        events = rest[1:]
+    else:
+        return None
+    cuts = list(re.finditer(r",?\s+or\s+", events))
+    if len(cuts) > 1:
+        cuts = [c for c in cuts if c.group().startswith(",")]
     if len(cuts) != 1 or "," in events[:cuts[0].start()] and not cuts[0].group().startswith(","):
         return None  # "A, B or C" offers three
     first, second = events[:cuts[0].start()].strip(" ,"), events[cuts[0].end():].strip(" ,")

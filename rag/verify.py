@@ -142,7 +142,7 @@ def _mentioned(name: str, lowered: str) -> bool:
     "room B", "ai") only as a word of its own, not inside another ("about")."""
     if len(name) > 2:
         return name in lowered
-    return re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", lowered) is not None
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", lowered) is not None
 
 
 def denies(question: str, sentence: str) -> bool:
