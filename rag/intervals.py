@@ -83,8 +83,8 @@ def first_of(question: str) -> Comparison | None:
     if not m or re.search(r"\bversions?\b", question, re.I):
         return None
     rest = m["rest"]
-    if ":" in rest:
-        events = rest.rsplit(":", 1)[1]
+    if re.search(r":\s", rest):  # not the colon of a time, "9:00"
+        events = re.split(r":\s", rest)[-1]
     elif rest.startswith(","):
         events = rest[1:]
     else:
