@@ -70,8 +70,8 @@ def order(question: str) -> Comparison | None:
 
 
 # "Which came first, and in what year: A or B?"  "Which is older, A or B?"  "What happened earlier: A or B?"
-_FIRST = re.compile(r"^\W*(?:which|what)\s+(?:[\w'’-]+\s+){0,3}?(?:first|older|earlier|sooner)\b(?P<rest>.*?)[\s?.!]*$",
-                    re.I | re.S)
+_FIRST = re.compile(r"^\W*(?:which|what)\s+(?:[\w'’-]+\s+){0,3}?(?:first|older|earlier|sooner)\b"
+                    r"(?P<rest>.*?)[\s?.!]*$", re.I | re.S)
 
 
 def first_of(question: str) -> Comparison | None:

@@ -675,21 +675,25 @@ def test_a_date_a_message_stamp_writes_in_digits_may_be_written_with_its_months_
 
 
 # ---------- the time between two events ----------
-def _dated_bot(bot_over):
-    return bot_over({
+def _asked_of_dated_bot(bot_over, fake_generator, question, more=""):
+    """The answer to a question over two dated messages, when the model gives both dates (each
+    citing its own message) and then `more`; and the prompt it read."""
+    bot = bot_over({
         "move.txt": "[2025-03-07 09:00] Sam: the van came today, I have moved to Leeds.\n",
         "lab.txt": "[2025-04-01 08:30] Sam: first day at the lab today, the badge works.\n",
     })
-
-
-def test_the_time_between_two_events_is_computed_from_their_verified_dates(bot_over, fake_generator):
-    bot = _dated_bot(bot_over)
     hits = bot.retrieve("Sam moved to Leeds")
     n_move = 1 if "moved" in hits[0].chunk.text else 2
     fake_generator.queue(f"Sam moved to Leeds on 2025-03-07 [{n_move}]. "
-                         f"Sam's first day at the lab was 2025-04-01 [{3 - n_move}]. That is a month.")
-    answer = bot.ask("How many days passed between Sam's move to Leeds and Sam's first day at the lab?")
-    prompt = fake_generator.seen[-1][-1]["content"]
+                         f"Sam's first day at the lab was 2025-04-01 [{3 - n_move}].{more}")
+    answer = bot.ask(question)
+    return answer, fake_generator.seen[-1][-1]["content"]
+
+
+def test_the_time_between_two_events_is_computed_from_their_verified_dates(bot_over, fake_generator):
+    answer, prompt = _asked_of_dated_bot(
+        bot_over, fake_generator, "How many days passed between Sam's move to Leeds and Sam's first day at the lab?",
+        " That is a month.")
     assert "the program works it out" in prompt and "the date of Sam's move to Leeds" in prompt
     assert not answer.refused and answer.sentences[-1].computed
     assert answer.text.endswith("From 2025-03-07 to 2025-04-01 is 25 days (computed) [1][2].")
@@ -706,25 +710,16 @@ def test_a_how_long_question_without_two_dates_is_asked_as_it_is(bot_over, fake_
 
 
 def test_before_or_after_is_answered_from_the_two_verified_dates(bot_over, fake_generator):
-    bot = _dated_bot(bot_over)
-    hits = bot.retrieve("Sam moved to Leeds")
-    n_move = 1 if "moved" in hits[0].chunk.text else 2
-    fake_generator.queue(f"Sam moved to Leeds on 2025-03-07 [{n_move}]. "
-                         f"Sam's first day at the lab was 2025-04-01 [{3 - n_move}].")
-    answer = bot.ask("Did Sam's first day at the lab come before Sam's move to Leeds?")
-    assert "the program works it out from their dates" in fake_generator.seen[-1][-1]["content"]
+    answer, prompt = _asked_of_dated_bot(bot_over, fake_generator,
+                                         "Did Sam's first day at the lab come before Sam's move to Leeds?")
+    assert "the program works it out from their dates" in prompt
     assert not answer.refused and answer.sentences[0].computed
     assert answer.text.startswith("No: 2025-04-01 is after 2025-03-07 (computed) [")
 
 
 def test_which_came_first_is_answered_from_the_two_verified_dates(bot_over, fake_generator):
-    bot = _dated_bot(bot_over)
-    hits = bot.retrieve("Sam moved to Leeds")
-    n_move = 1 if "moved" in hits[0].chunk.text else 2
-    fake_generator.queue(f"Sam's first day at the lab was 2025-04-01 [{3 - n_move}]. "
-                         f"Sam moved to Leeds on 2025-03-07 [{n_move}].")
-    answer = bot.ask("Which came first, and on what date: Sam's first day at the lab or Sam's move to Leeds?")
-    prompt = fake_generator.seen[-1][-1]["content"]
+    question = "Which came first, and on what date: Sam's first day at the lab or Sam's move to Leeds?"
+    answer, prompt = _asked_of_dated_bot(bot_over, fake_generator, question)
     assert "which of two events came first" in prompt and "the date of Sam's first day at the lab" in prompt
     assert not answer.refused and answer.sentences[0].computed
     assert answer.text.startswith("Sam's move to Leeds came first: 2025-03-07 is before 2025-04-01 (computed) [")
