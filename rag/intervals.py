@@ -249,26 +249,31 @@ def _at(w: When, precision: int) -> tuple[int, ...]:
     return (w.year, w.month or 0, w.day or 0)[:precision]
 
 
+def _earlier(first: When, second: When) -> bool | None:
+    """Is the first date before the second, to the precision both give? None when they are the same."""
+    precision = min(3 if w.day else 2 if w.month else 1 for w in (first, second))
+    a, b = _at(first, precision), _at(second, precision)
+    return None if a == b else a < b
+
+
 def order_sentence(first: When, second: When, kind: str) -> str | None:
     """The answer to "Did A happen before (after) B?" from A's and B's dates: "Yes: 1598 is before
     1754 (computed)."; None when the dates, to the precision both give, are the same."""
-    precision = min(3 if w.day else 2 if w.month else 1 for w in (first, second))
-    a, b = _at(first, precision), _at(second, precision)
-    if a == b:
+    earlier = _earlier(first, second)
+    if earlier is None:
         return None
-    said = "Yes" if (a < b) == (kind == "before") else "No"
-    return f"{said}: {first.written} is {'before' if a < b else 'after'} {second.written} (computed)."
+    said = "Yes" if earlier == (kind == "before") else "No"
+    return f"{said}: {first.written} is {'before' if earlier else 'after'} {second.written} (computed)."
 
 
 def first_sentence(first: When, second: When, events: tuple[str, str]) -> str | None:
     """The answer to "Which came first: A or B?" from A's and B's dates: "The revocation came
     first: 1685 is before 1754 (computed)."; None when the dates, to the precision both give,
     are the same."""
-    precision = min(3 if w.day else 2 if w.month else 1 for w in (first, second))
-    a, b = _at(first, precision), _at(second, precision)
-    if a == b:
+    earlier = _earlier(first, second)
+    if earlier is None:
         return None
-    (early, event), late = ((first, events[0]), second) if a < b else ((second, events[1]), first)
+    (early, event), late = ((first, events[0]), second) if earlier else ((second, events[1]), first)
     return f"{event[:1].upper()}{event[1:]} came first: {early.written} is before {late.written} (computed)."
 
 
