@@ -92,8 +92,8 @@ def first_of(question: str) -> Comparison | None:
     cuts = list(re.finditer(r",?\s+or\s+", events))
     if len(cuts) > 1:
         cuts = [c for c in cuts if c.group().startswith(",")]
-    if len(cuts) != 1 or "," in events[:cuts[0].start()] and not cuts[0].group().startswith(","):
-        return None  # "A, B or C" offers three
+    if len(cuts) != 1 or re.search(r",\s", events[:cuts[0].start()]) and not cuts[0].group().startswith(","):
+        return None  # "A, B or C" offers three; the comma of "the ',' option" divides nothing
     first, second = events[:cuts[0].start()].strip(" ,"), events[cuts[0].end():].strip(" ,")
     return Comparison("first", first, second) if first and second else None
 

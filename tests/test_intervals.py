@@ -87,6 +87,8 @@ def test_the_two_events_of_a_which_came_first_question():
     assert intervals.first_of("Which left earlier, the 9:00 or the 10:30 train?") == \
         Comparison("first", "the 9:00", "the 10:30 train")
     assert intervals.first_of("Which came first: the vote, the strike or the deal?") is None  # three to order
+    assert intervals.first_of("Which came first: the ',' option or the '_' option?") == \
+        Comparison("first", "the ',' option", "the '_' option")
     assert intervals.first_of("Which came first, and in which version: f-strings or walrus?") is None  # no date
     assert intervals.first_of("Which team came first?") is None
     assert intervals.first_of("What is the oldest building?") is None
