@@ -128,6 +128,20 @@ _DATES = [  # the most precise first: where two match at one place, the first wi
 ]
 
 
+# "2025-03-07_chat_with_Tom.txt", "20250307 notes.md", "2025_03_07.txt": a date a file is named by
+_NAME_DATE = re.compile(r"(?<!\d)(?P<year>1\d{3}|20\d{2})(?P<sep>[-_.]?)(?P<month>0[1-9]|1[0-2])(?P=sep)"
+                        r"(?P<day>0[1-9]|[12]\d|3[01])(?!\d)")
+
+
+def name_date(name: str) -> str | None:
+    """The date a file's name gives, as "2025-03-07", or None: a diary, a day's log or a meeting's
+    notes is often dated by its name alone ("2025-03-07_chat_with_Tom.txt", "20250307 notes.md")."""
+    m = _NAME_DATE.search(name)
+    if not m or not _real(int(m["year"]), int(m["month"]), int(m["day"])):
+        return None
+    return f"{m['year']}-{m['month']}-{m['day']}"
+
+
 def _month(text: str) -> int:
     if text.isdigit():
         return int(text)

@@ -308,12 +308,23 @@ def generate(turn: Turn, settings: Settings, generator) -> Iterator[str | Draft]
 
 # ---------- check ----------
 
+def evidence(passages) -> dict[int, str]:
+    """What the model read of each passage, by its number: the text, and the date its header's
+    file name gives (`intervals.name_date`), which may be all that dates the text ("Moved to Leeds
+    today." in "2025-03-07 diary.txt")."""
+    out = {}
+    for h in passages:
+        date = intervals.name_date(h.chunk.name)
+        out[h.rank] = h.chunk.text if not date or date in h.chunk.text else f"({date})\n{h.chunk.text}"
+    return out
+
+
 def check(turn: Turn, raw: str, settings: Settings) -> Answer:
     """A draft made the Answer, or the refusal: markers cleaned, a yes/no question decided on a
     passage sentence, each sentence verified against the passages it cites, a comparison worked
     out, and the answer checks (verify.failed_check). The refusal says why (refusal_reason) and
     whether the model ("generate") or the check ("check") decided it."""
-    s, passages = settings, list(turn.passages)
+    s, passages, read = settings, list(turn.passages), evidence(turn.passages)
     common = dict(question=turn.question, passages=turn.passages, retrieved=turn.hits, query=turn.query,
                   raw_text=raw, notices=turn.notices, odds=turn.odds)
     refused = dict(text=refusal(s), refused=True, refusal_stage="check")
@@ -323,7 +334,7 @@ def check(turn: Turn, raw: str, settings: Settings) -> Answer:
     query = turn.query
     if s.verify and verify.is_yes_no(query) and not turn.compared and (said := yesno.draft_says(query, text)):
         said = yesno.leaning(turn.odds) or said
-        decision = yesno.decide(query, said, {h.rank: h.chunk.text for h in passages}, s.min_overlap)
+        decision = yesno.decide(query, said, read, s.min_overlap)
         if decision is None:
             return Answer(**refused, refusal_reason="yes-no-undecided", **common)
         sentence = SentenceCheck(decision.text, (decision.passage,), True)
@@ -335,16 +346,16 @@ def check(turn: Turn, raw: str, settings: Settings) -> Answer:
         compared = turn.compared
         # each side of a comparison may be of its own year: only a year both name is checked
         both_years = years.years(compared.first) & years.years(compared.second) if compared else None
-        checks = verify.check(text, {h.rank: h.chunk.text for h in passages}, s.min_overlap, query,
+        checks = verify.check(text, read, s.min_overlap, query,
                               {h.rank: turn.documents.get(h.chunk.source, "") for h in passages}, both_years)
         if compared and compared.kind in intervals.KINDS:
-            checks = with_dates(checks, compared, {h.rank: h.chunk.text for h in passages})
+            checks = with_dates(checks, compared, read)
         elif compared:
             checks = with_comparison(checks, compared.kind)
         supported = {n for c in checks if c.supported for n in c.cited}
         cited_documents = "\n".join(turn.documents.get(source, "") for source in
                                     {h.chunk.source for h in passages if h.rank in supported})
-        cited_passages = "\n".join(h.chunk.text for h in passages if h.rank in supported)
+        cited_passages = "\n".join(read[n] for n in sorted(supported))
         reason = ("unsupported" if not supported
                   else verify.failed_check(query, verify.render(checks), cited_documents, cited_passages)
                   or ("incomplete-comparison" if compared and not any(c.computed for c in checks)

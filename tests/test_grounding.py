@@ -690,6 +690,18 @@ def _asked_of_dated_bot(bot_over, fake_generator, question, more=""):
     return answer, fake_generator.seen[-1][-1]["content"]
 
 
+def test_a_date_only_the_file_name_gives_supports_an_answer(bot_over, fake_generator):
+    """The model reads each passage under its file's name; a diary dated by its name alone
+    dates what it says."""
+    bot = bot_over({"2025-03-07 diary.txt": "Moved to Leeds today. The van was late and it rained all day.\n"})
+    for draft in ("I moved to Leeds on 2025-03-07 [1].", "On 7 March 2025 [1]."):
+        fake_generator.queue(draft)
+        answer = bot.ask("When did I move to Leeds?")
+        assert not answer.refused and answer.text == draft
+    fake_generator.queue("On 8 March 2025 [1].")  # a date the file does not give
+    assert bot.ask("When did I move to Leeds?").refused
+
+
 def test_the_time_between_two_events_is_computed_from_their_verified_dates(bot_over, fake_generator):
     answer, prompt = _asked_of_dated_bot(
         bot_over, fake_generator, "How many days passed between Sam's move to Leeds and Sam's first day at the lab?",

@@ -102,6 +102,16 @@ def test_the_earlier_date_names_the_event_that_came_first():
     assert intervals.first_sentence(d["March 2025"], d["7 March 2025"], events) is None  # the same, to the month
 
 
+def test_the_date_a_file_is_named_by():
+    assert intervals.name_date("2025-03-07_chat_with_Tom.txt") == "2025-03-07"
+    assert intervals.name_date("20250307 standup notes.md") == "2025-03-07"
+    assert intervals.name_date("diary 2025_03_07.txt") == "2025-03-07"
+    assert intervals.name_date("003_1e363a2095f710fa.txt") is None  # digits, no date
+    assert intervals.name_date("2025-02-30.txt") is None  # no such day
+    assert intervals.name_date("2025-03_07.txt") is None  # one separator or none
+    assert intervals.name_date("v12025030712.txt") is None  # within a longer number
+
+
 def test_each_date_goes_to_the_event_whose_words_it_shares():
     dated = intervals.dated_phrases("Sam's first day at the lab was 2025-04-01, and Sam moved to Leeds on 2025-03-07.")
     assert [words.strip(" ,") for _, words in dated] == ["Sam's first day at the lab was 2025-04-01",
