@@ -1,17 +1,25 @@
-"""Write the chat suite's corpus again as WhatsApp exports, to see whether the answers depend on
-the file layout: one file per contact ("WhatsApp Chat with Maria.txt", every conversation with
-them in order, no date in the name), each message as "28/06/2025, 16:00 - Nadia: text".
+"""Write the chat suite's corpus again in another layout, to see whether the answers depend on it.
+
+- `whatsapp` (default): WhatsApp exports, one file per contact ("WhatsApp Chat with Maria.txt",
+  every conversation with them in order, no date in the name), each message as
+  "28/06/2025, 16:00 - Nadia: text".
+- `times`: one file per conversation as now ("2025-06-28_chat_with_Maria.txt"), each message
+  stamped with its time only ("[16:00] Nadia: text"): the date is in the file name alone, as in
+  a folder of daily logs or dated notes.
 
     python benchmarks/suites/build.py chat .suites/chat/docs
     python benchmarks/chat_export.py .suites/chat/docs .suites/chat-wa/docs
     rag --index .suites/chat-wa/index ingest .suites/chat-wa/docs
     rag --index .suites/chat-wa/index eval benchmarks/suites/chat/questions.jsonl --split tune
 
-The questions' `sources` name the original files, so retrieval metrics are not comparable; the
-answers are."""
+    python benchmarks/chat_export.py .suites/chat/docs .suites/chat-times/docs --layout times
+
+With `whatsapp` the questions' `sources` name the original files, so retrieval metrics are not
+comparable; the answers are. With `times` the files keep their names."""
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 from collections import defaultdict
@@ -29,16 +37,34 @@ def whatsapp(text: str) -> str:
     return "\n".join(out)
 
 
+def times(text: str) -> str:
+    out = []
+    for line in text.splitlines():
+        m = LINE.match(line)
+        out.append(f"[{m[4]}] {m[5]}" if m else line)
+    return "\n".join(out)
+
+
 def main(argv: list[str]) -> int:
-    src, dst = Path(argv[0]), Path(argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("src", type=Path, help="the chat suite's corpus (build.py chat)")
+    parser.add_argument("dst", type=Path, help="where to write the files")
+    parser.add_argument("--layout", choices=("whatsapp", "times"), default="whatsapp")
+    args = parser.parse_args(argv)
+    args.dst.mkdir(parents=True, exist_ok=True)
+    paths = sorted(args.src.glob("*.txt"))
+    if args.layout == "times":
+        for path in paths:
+            (args.dst / path.name).write_text(times(path.read_text(encoding="utf-8")) + "\n", encoding="utf-8")
+        print(f"{len(paths)} files written to {args.dst}")
+        return 0
     by_contact: dict[str, list[str]] = defaultdict(list)
-    for path in sorted(src.glob("*.txt")):
+    for path in paths:
         contact = NAME.match(path.name)[1].replace("_", " ")
         by_contact[contact].append(whatsapp(path.read_text(encoding="utf-8")))
-    dst.mkdir(parents=True, exist_ok=True)
     for contact, logs in by_contact.items():
-        (dst / f"WhatsApp Chat with {contact}.txt").write_text("\n".join(logs) + "\n", encoding="utf-8")
-    print(f"{len(by_contact)} files written to {dst}")
+        (args.dst / f"WhatsApp Chat with {contact}.txt").write_text("\n".join(logs) + "\n", encoding="utf-8")
+    print(f"{len(by_contact)} files written to {args.dst}")
     return 0
 
 
