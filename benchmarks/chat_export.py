@@ -29,20 +29,13 @@ LINE = re.compile(r"^\[(\d{4})-(\d\d)-(\d\d) (\d\d:\d\d)\] (.*)$")
 NAME = re.compile(r"^\d{4}-\d\d-\d\d_chat_with_(.+)\.txt$")
 
 
-def whatsapp(text: str) -> str:
-    out = []
-    for line in text.splitlines():
-        m = LINE.match(line)
-        out.append(f"{m[3]}/{m[2]}/{m[1]}, {m[4]} - {m[5]}" if m else line)
-    return "\n".join(out)
+# each message's new stamp and text, from its year, month, day, time and text
+STAMPS = {"whatsapp": "{2}/{1}/{0}, {3} - {4}", "times": "[{3}] {4}"}
 
 
-def times(text: str) -> str:
-    out = []
-    for line in text.splitlines():
-        m = LINE.match(line)
-        out.append(f"[{m[4]}] {m[5]}" if m else line)
-    return "\n".join(out)
+def restamped(text: str, layout: str) -> str:
+    return "\n".join(STAMPS[layout].format(*m.groups()) if (m := LINE.match(line)) else line
+                     for line in text.splitlines())
 
 
 def main(argv: list[str]) -> int:
@@ -55,13 +48,14 @@ def main(argv: list[str]) -> int:
     paths = sorted(args.src.glob("*.txt"))
     if args.layout == "times":
         for path in paths:
-            (args.dst / path.name).write_text(times(path.read_text(encoding="utf-8")) + "\n", encoding="utf-8")
+            (args.dst / path.name).write_text(restamped(path.read_text(encoding="utf-8"), "times") + "\n",
+                                             encoding="utf-8")
         print(f"{len(paths)} files written to {args.dst}")
         return 0
     by_contact: dict[str, list[str]] = defaultdict(list)
     for path in paths:
         contact = NAME.match(path.name)[1].replace("_", " ")
-        by_contact[contact].append(whatsapp(path.read_text(encoding="utf-8")))
+        by_contact[contact].append(restamped(path.read_text(encoding="utf-8"), "whatsapp"))
     for contact, logs in by_contact.items():
         (args.dst / f"WhatsApp Chat with {contact}.txt").write_text("\n".join(logs) + "\n", encoding="utf-8")
     print(f"{len(by_contact)} files written to {args.dst}")
