@@ -315,7 +315,9 @@ def evidence(passages) -> dict[int, str]:
     out = {}
     for h in passages:
         date = intervals.name_date(h.chunk.name)
-        out[h.rank] = h.chunk.text if not date or date in h.chunk.text else f"({date})\n{h.chunk.text}"
+        # after the text, so that its own dates come first (`intervals.passage_year`) and no amount
+        # of it reads as the named date's (`years`)
+        out[h.rank] = h.chunk.text if not date or date in h.chunk.text else f"{h.chunk.text}\n({date})"
     return out
 
 
