@@ -129,7 +129,7 @@ _DATES = [  # the most precise first: where two match at one place, the first wi
 
 
 # "2025-03-07_chat_with_Tom.txt", "20250307 notes.md", "2025_03_07.txt": a date a file is named by
-_NAME_DATE = re.compile(r"(?<!\d)(?P<year>1\d{3}|20\d{2})(?P<sep>[-_.]?)(?P<month>0[1-9]|1[0-2])(?P=sep)"
+_NAME_DATE = re.compile(rf"(?<!\d){_YEAR}(?P<sep>[-_.]?)(?P<month>0[1-9]|1[0-2])(?P=sep)"
                         r"(?P<day>0[1-9]|[12]\d|3[01])(?!\d)")
 
 
