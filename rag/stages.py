@@ -348,8 +348,11 @@ def check(turn: Turn, raw: str, settings: Settings) -> Answer:
         compared = turn.compared
         # each side of a comparison may be of its own year: only a year both name is checked
         both_years = years.years(compared.first) & years.years(compared.second) if compared else None
+        # a date only a file's name gives is what that file's own words are dated by: it is not
+        # joined to an event another passage tells of ("first day at the lab on 2025-03-07 [1][2]")
         checks = verify.check(text, read, s.min_overlap, query,
-                              {h.rank: turn.documents.get(h.chunk.source, "") for h in passages}, both_years)
+                              {h.rank: turn.documents.get(h.chunk.source, "") for h in passages}, both_years,
+                              joined={h.rank: h.chunk.text for h in passages})
         if compared and compared.kind in intervals.KINDS:
             checks = with_dates(checks, compared, read)
         elif compared:

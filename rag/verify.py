@@ -370,17 +370,22 @@ def unknown_terms(question: str, documents: str) -> list[str]:
 
 
 def check(text: str, passages: dict[int, str], min_overlap: float = 0.5, question: str = "",
-          documents: dict[int, str] | None = None, asked_years: set[str] | None = None) -> list[SentenceCheck]:
+          documents: dict[int, str] | None = None, asked_years: set[str] | None = None,
+          joined: dict[int, str] | None = None) -> list[SentenceCheck]:
     """Each sentence of a cleaned answer against the passages (n -> text) shown to the model;
     documents (n -> the passage's whole document) is where names may also be found, and where
-    an amount's year is read: it must be one of `asked_years` (default: the question's years)."""
+    an amount's year is read: it must be one of `asked_years` (default: the question's years).
+    `joined` (n -> text) is what a passage gives a sentence it supports together with another
+    passage, when that is less than its text (`stages.evidence`)."""
     documents = documents or {}
+    joined = joined or {}
     asked_years = years.years(question) if asked_years is None else asked_years
 
     paragraph_years = {n: _paragraph_years(p, documents.get(n, "")) for n, p in passages.items()}
 
     def supported(sentence, group):
-        return support(sentence, [passages[n] for n in group], min_overlap,
+        texts = [passages[n] for n in group] if len(group) == 1 else [joined.get(n, passages[n]) for n in group]
+        return support(sentence, texts, min_overlap,
                        " ".join(documents.get(n, "") for n in group), question,
                        frozenset().union(*(paragraph_years[n] for n in group)))
 

@@ -702,6 +702,19 @@ def test_a_date_only_the_file_name_gives_supports_an_answer(bot_over, fake_gener
     assert bot.ask("When did I move to Leeds?").refused
 
 
+def test_a_date_only_a_file_name_gives_is_not_joined_to_another_files_event(bot_over, fake_generator):
+    """A diary's name dates what that diary says, not what another day's diary tells of."""
+    bot = bot_over({"2025-03-07 diary.txt": "Bought a new kettle for the flat. It whistles.\n",
+                    "2025-04-01 diary.txt": "First day at the lab! Met my supervisor, Dr Okafor.\n"})
+    fake_generator.queue("My first day at the lab was on 2025-03-07 [1][2].")
+    answer = bot.ask("When was my first day at the lab?")
+    assert len(answer.passages) == 2 and answer.refused and answer.refusal_reason == "unsupported"
+    fake_generator.queue("My first day at the lab was on 2025-04-01 [1][2].")
+    answer = bot.ask("When was my first day at the lab?")
+    assert not answer.refused
+    assert [c.source.endswith("2025-04-01 diary.txt") for c in answer.citations] == [True]
+
+
 def test_the_time_between_two_events_is_computed_from_their_verified_dates(bot_over, fake_generator):
     answer, prompt = _asked_of_dated_bot(
         bot_over, fake_generator, "How many days passed between Sam's move to Leeds and Sam's first day at the lab?",
