@@ -15,7 +15,7 @@ from .chunking import sentences
 from .errors import LoadError, MissingDependency
 from .types import Document
 
-SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".csv")
+SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".csv", ".eml", ".mbox")
 
 
 @dataclass(frozen=True)
@@ -72,16 +72,66 @@ def title_of(text: str, given: str = "", markdown: bool = False) -> str:
 
 
 def _html(path: Path) -> tuple[str, str]:
+    return html_text(_read_text(path))
+
+
+def html_text(html: str) -> tuple[str, str]:
+    """The text of an HTML page, line by line, and its <title>."""
     try:
         from bs4 import BeautifulSoup
     except ImportError:
         raise MissingDependency("beautifulsoup4", "beautifulsoup4") from None
-    soup = BeautifulSoup(_read_text(path), "html.parser")
+    soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
     title = soup.title.get_text() if soup.title else ""
     lines = (line.strip() for line in soup.get_text("\n").splitlines())
     return "\n".join(line for line in lines if line), title
+
+
+def _email(path: Path) -> tuple[str, str]:
+    """An .eml file: one message as text (`message_text`), and its subject."""
+    from email import message_from_bytes, policy
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    if not any(message[field] for field in ("From", "Date", "Subject")):
+        raise LoadError("not an e-mail message (no From, Date or Subject header)")
+    return message_text(message), str(message["Subject"] or "")
+
+
+def _mbox(path: Path) -> str:
+    """An .mbox mailbox: each of its messages as `message_text`, in the mailbox's order."""
+    import mailbox
+    from email import message_from_bytes, policy
+    box = mailbox.mbox(str(path), create=False)
+    try:
+        texts = [message_text(message_from_bytes(box.get_bytes(key), policy=policy.default)) for key in box.keys()]
+    finally:
+        box.close()
+    return "\n\n".join(texts)
+
+
+def message_text(message) -> str:
+    """An e-mail message as its reader sees it: who sent it to whom, when ("Date: 2025-03-07
+    09:30", as the sender's clock showed it, so that its date reads as any other), its subject,
+    its body (the plain text, else the HTML's text) and the names of its attachments."""
+    from email.utils import parsedate_to_datetime
+    lines = [f"{field}: {' '.join(str(message[field]).split())}" for field in ("From", "To", "Cc")
+             if message[field]]
+    try:
+        lines.append(f"Date: {parsedate_to_datetime(str(message['Date'])):%Y-%m-%d %H:%M}")
+    except (TypeError, ValueError):  # no date, or one that cannot be read
+        pass
+    if message["Subject"]:
+        lines.append(f"Subject: {' '.join(str(message['Subject']).split())}")
+    body = message.get_body(preferencelist=("plain", "html"))
+    text = ""
+    if body is not None:
+        content = body.get_content()
+        text = html_text(content)[0] if body.get_content_type() == "text/html" else content.strip()
+    attached = [part.get_filename() for part in message.iter_attachments() if part.get_filename()]
+    if attached:
+        text += f"\n(Attachments: {', '.join(attached)})"
+    return "\n".join(lines) + "\n\n" + text.strip()
 
 
 def _pdf(path: Path) -> tuple[str, tuple[tuple[int, int], ...], str]:
@@ -167,6 +217,10 @@ def load_file(path: str | Path) -> Document:
             text, given = _docx(path)
         elif suffix == ".csv":
             text = _csv(path)
+        elif suffix == ".eml":
+            text, given = _email(path)
+        elif suffix == ".mbox":
+            text, given = _mbox(path), path.stem
         else:
             text = _read_text(path)
     except OSError as e:

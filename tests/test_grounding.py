@@ -715,6 +715,17 @@ def test_a_date_only_a_file_name_gives_is_not_joined_to_another_files_event(bot_
     assert [c.source.endswith("2025-04-01 diary.txt") for c in answer.citations] == [True]
 
 
+def test_an_emails_date_answers_when_it_was_sent(bot_over, fake_generator):
+    """An e-mail is indexed with its header, its date written as any other ("Date: 2025-03-07 09:30")."""
+    bot = bot_over({"contract.eml": "From: Karen Hollis <karen@hollis.example>\nSubject: Your tenancy contract\n"
+                                    "Date: Fri, 07 Mar 2025 09:30:00 +0000\n\nThe contract for 14 Elm Road is attached.\n"})
+    fake_generator.queue("Karen sent the tenancy contract on 2025-03-07 [1].")
+    answer = bot.ask("When did Karen send the tenancy contract?")
+    assert not answer.refused and answer.citations[0].source.endswith("contract.eml")
+    fake_generator.queue("Karen sent the tenancy contract on 2025-03-08 [1].")
+    assert bot.ask("When did Karen send the tenancy contract?").refused
+
+
 def test_the_time_between_two_events_is_computed_from_their_verified_dates(bot_over, fake_generator):
     answer, prompt = _asked_of_dated_bot(
         bot_over, fake_generator, "How many days passed between Sam's move to Leeds and Sam's first day at the lab?",

@@ -35,8 +35,55 @@ def test_docx_and_csv(tmp_path):
     assert "company: Meta; capex: 65." in text and "Microsoft" in text
 
 
+def _message(sender: str, subject: str, date: str, body: str, html: str = "", attachment: str = ""):
+    from email.message import EmailMessage
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"], m["Date"] = sender, "Nadia Brooks <nadia@example.org>", subject, date
+    m.set_content(body)
+    if html:
+        m.add_alternative(html, subtype="html")
+    if attachment:
+        m.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename=attachment)
+    return m
+
+
+def test_an_email_reads_as_who_wrote_to_whom_when_and_what(tmp_path):
+    m = _message("Karen Hollis <karen@hollis.example>", "Your tenancy contract", "Fri, 07 Mar 2025 09:30:00 +0000",
+                 "Hi Nadia,\n\nThe contract is attached. The rent is £950 a month.", attachment="contract.pdf")
+    (tmp_path / "contract.eml").write_bytes(m.as_bytes())
+    doc = load_file(tmp_path / "contract.eml")
+    assert doc.title == "Your tenancy contract"
+    assert doc.text.splitlines()[:4] == ["From: Karen Hollis <karen@hollis.example>", "To: Nadia Brooks <nadia@example.org>",
+                                         "Date: 2025-03-07 09:30", "Subject: Your tenancy contract"]
+    assert "The rent is £950 a month." in doc.text and doc.text.endswith("(Attachments: contract.pdf)")
+
+
+def test_an_email_with_an_html_body_alone_reads_as_its_text(tmp_path):
+    from email.message import EmailMessage
+    m = EmailMessage()
+    m["From"], m["Subject"], m["Date"] = "jamal@fernhill.example", "Bristol", "Mon, 06 Oct 2025 16:00:00 +0100"
+    m.set_content("<html><body><p>Your talk is in <b>room B</b>.</p><script>x()</script></body></html>", subtype="html")
+    (tmp_path / "talk.eml").write_bytes(m.as_bytes())
+    text = load_file(tmp_path / "talk.eml").text
+    assert "Date: 2025-10-06 16:00" in text and "room B" in text and "<p>" not in text and "x()" not in text
+
+
+def test_a_mailbox_reads_as_its_messages_in_order(tmp_path):
+    import mailbox
+    box = mailbox.mbox(str(tmp_path / "inbox.mbox"))
+    box.add(_message("karen@hollis.example", "Contract", "Fri, 07 Mar 2025 09:30:00 +0000", "The rent is £950."))
+    box.add(_message("vets@greenbank.example", "Booster", "Sat, 12 Jul 2025 09:00:00 +0100", "Pickle is booked in."))
+    box.close()
+    doc = load_file(tmp_path / "inbox.mbox")
+    assert doc.title == "inbox"
+    assert doc.text.index("Date: 2025-03-07 09:30") < doc.text.index("The rent is £950.") \
+        < doc.text.index("Date: 2025-07-12 09:00") < doc.text.index("Pickle is booked in.")
+
+
 @pytest.mark.parametrize("name,content,reason", [
     ("x.exe", b"MZ", "unsupported file type"),
+    ("notes.eml", b"just some words, no headers", "not an e-mail message"),
+    ("empty.mbox", b"", "no text"),
     ("empty.txt", b"   \n", "no text"),
     ("broken.pdf", b"%PDF-1.4 garbage", "PDF"),
     ("broken.docx", b"not a zip", "docx"),
