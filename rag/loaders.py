@@ -111,18 +111,17 @@ def _mbox(path: Path) -> str:
 
 
 def message_text(message) -> str:
-    """An e-mail message as its reader sees it: who sent it to whom, when ("Date: 2025-03-07
-    09:30", as the sender's clock showed it, so that its date reads as any other), its subject,
-    its body (the plain text, else the HTML's text) and the names of its attachments."""
+    """An e-mail message as its reader sees it: who sent it to whom, its subject, when ("Date:
+    2025-03-07 09:30", as the sender's clock showed it, so that its date reads as any other; the
+    line just before the body, which a passage from the body's start reads with it), its body (the
+    plain text, else the HTML's text) and the names of its attachments."""
     from email.utils import parsedate_to_datetime
-    lines = [f"{field}: {' '.join(str(message[field]).split())}" for field in ("From", "To", "Cc")
+    lines = [f"{field}: {' '.join(str(message[field]).split())}" for field in ("From", "To", "Cc", "Subject")
              if message[field]]
     try:
         lines.append(f"Date: {parsedate_to_datetime(str(message['Date'])):%Y-%m-%d %H:%M}")
     except (TypeError, ValueError):  # no date, or one that cannot be read
         pass
-    if message["Subject"]:
-        lines.append(f"Subject: {' '.join(str(message['Subject']).split())}")
     body = message.get_body(preferencelist=("plain", "html"))
     text = ""
     if body is not None:

@@ -54,7 +54,7 @@ def test_an_email_reads_as_who_wrote_to_whom_when_and_what(tmp_path):
     doc = load_file(tmp_path / "contract.eml")
     assert doc.title == "Your tenancy contract"
     assert doc.text.splitlines()[:4] == ["From: Karen Hollis <karen@hollis.example>", "To: Nadia Brooks <nadia@example.org>",
-                                         "Date: 2025-03-07 09:30", "Subject: Your tenancy contract"]
+                                         "Subject: Your tenancy contract", "Date: 2025-03-07 09:30"]
     assert "The rent is £950 a month." in doc.text and doc.text.endswith("(Attachments: contract.pdf)")
 
 

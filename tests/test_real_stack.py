@@ -181,15 +181,21 @@ def test_real_ratio_question_searches_both_sides_and_computes_the_ratio(real_bot
     assert answer.refused or (answer.sentences[-1].computed and "(computed)" in answer.text)
 
 
-def _diary_bot(real_bot, real_settings, tmp_path, named=False):
-    """A diary of six days, each dated by its messages' stamps or, `named`, by its file's name alone."""
+def _diary_bot(real_bot, real_settings, tmp_path, named=""):
+    """A diary of six days, each dated by its messages' stamps, or by its file's name alone
+    (`named="by-date"`), or sent as e-mail (`named="emailed"`)."""
     days = {"2025-03-07": "the van came this morning. I have moved to Leeds.",
             "2025-04-01": "first day at the lab today. The badge works."}
     days |= {f"2025-05-0{n + 1}": f"lunch in the park again, day {n}." for n in range(4)}  # each event is searched for
     docs = tmp_path / "diary"
     docs.mkdir()
     for n, (day, text) in enumerate(days.items()):
-        name, line = (f"{day} diary.txt", f"Sam: {text}") if named else (f"day{n}.txt", f"[{day} 09:00] Sam: {text}")
+        if named == "emailed":
+            y, m, d = day.split("-")
+            name, line = f"day{n}.eml", (f"From: Sam <sam@example.org>\nSubject: Diary\n"
+                                         f"Date: {d} {['Mar', 'Apr', 'May'][int(m) - 3]} {y} 09:00:00 +0000\n\n{text}")
+        else:
+            name, line = (f"{day} diary.txt", f"Sam: {text}") if named else (f"day{n}.txt", f"[{day} 09:00] Sam: {text}")
         (docs / name).write_text(line + "\n")
     bot = rag.Bot(real_settings.replace(index_dir=str(tmp_path / "index")), embedder=real_bot.embedder)
     bot.ingest([docs])
@@ -216,7 +222,7 @@ def test_real_which_came_first_question_names_the_earlier_event_from_the_dates(r
     assert answer.refused or computed or answer.second_look  # worked out, or asked as it is
 
 
-@pytest.mark.parametrize("named", [False, True], ids=["stamped", "named-by-date"])
+@pytest.mark.parametrize("named", ["", "by-date", "emailed"], ids=["stamped", "named-by-date", "emailed"])
 def test_real_interval_question_searches_both_events_and_counts_the_days(named, real_bot, real_settings, tmp_path):
     bot = _diary_bot(real_bot, real_settings, tmp_path, named)
     answer = bot.ask("How many days passed between Sam's move to Leeds and Sam's first day at the lab?")
