@@ -111,15 +111,16 @@ def _mbox(path: Path) -> str:
 
 
 def message_text(message) -> str:
-    """An e-mail message as its reader sees it: who sent it to whom, its subject, when ("Date:
-    2025-03-07 09:30", as the sender's clock showed it, so that its date reads as any other; the
-    line just before the body, which a passage from the body's start reads with it), its body (the
-    plain text, else the HTML's text) and the names of its attachments."""
+    """An e-mail message as its reader sees it: one line of who sent it to whom, its subject and
+    when ("From: ... | To: ... | Subject: ... | Date: 2025-03-07 09:30", the sender's clock, so that
+    its date reads as any other), then its body (the plain text, else the HTML's text) and the
+    names of its attachments. The header is one line: a passage from the body's start reads it
+    whole, and no part of it is dropped as a line that other messages repeat (chunking)."""
     from email.utils import parsedate_to_datetime
-    lines = [f"{field}: {' '.join(str(message[field]).split())}" for field in ("From", "To", "Cc", "Subject")
-             if message[field]]
+    fields = [f"{field}: {' '.join(str(message[field]).split())}" for field in ("From", "To", "Cc", "Subject")
+              if message[field]]
     try:
-        lines.append(f"Date: {parsedate_to_datetime(str(message['Date'])):%Y-%m-%d %H:%M}")
+        fields.append(f"Date: {parsedate_to_datetime(str(message['Date'])):%Y-%m-%d %H:%M}")
     except (TypeError, ValueError):  # no date, or one that cannot be read
         pass
     body = message.get_body(preferencelist=("plain", "html"))
@@ -130,7 +131,7 @@ def message_text(message) -> str:
     attached = [part.get_filename() for part in message.iter_attachments() if part.get_filename()]
     if attached:
         text += f"\n(Attachments: {', '.join(attached)})"
-    return "\n".join(lines) + "\n\n" + text.strip()
+    return " | ".join(fields) + "\n\n" + text.strip()
 
 
 def _pdf(path: Path) -> tuple[str, tuple[tuple[int, int], ...], str]:

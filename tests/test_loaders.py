@@ -1,6 +1,7 @@
 import pytest
 
 from rag.errors import LoadError
+from rag.chunking import chunk_document
 from rag.loaders import expand, load_file
 
 from helpers import make_docx, make_pdf
@@ -53,8 +54,8 @@ def test_an_email_reads_as_who_wrote_to_whom_when_and_what(tmp_path):
     (tmp_path / "contract.eml").write_bytes(m.as_bytes())
     doc = load_file(tmp_path / "contract.eml")
     assert doc.title == "Your tenancy contract"
-    assert doc.text.splitlines()[:4] == ["From: Karen Hollis <karen@hollis.example>", "To: Nadia Brooks <nadia@example.org>",
-                                         "Subject: Your tenancy contract", "Date: 2025-03-07 09:30"]
+    assert doc.text.splitlines()[0] == ("From: Karen Hollis <karen@hollis.example> | To: Nadia Brooks <nadia@example.org>"
+                                        " | Subject: Your tenancy contract | Date: 2025-03-07 09:30")
     assert "The rent is £950 a month." in doc.text and doc.text.endswith("(Attachments: contract.pdf)")
 
 
@@ -71,11 +72,16 @@ def test_an_email_with_an_html_body_alone_reads_as_its_text(tmp_path):
 def test_a_mailbox_reads_as_its_messages_in_order(tmp_path):
     import mailbox
     box = mailbox.mbox(str(tmp_path / "inbox.mbox"))
-    box.add(_message("karen@hollis.example", "Contract", "Fri, 07 Mar 2025 09:30:00 +0000", "The rent is £950."))
+    karen = "Karen Hollis <karen@hollis-lettings.example>"
+    box.add(_message(karen, "Contract", "Fri, 07 Mar 2025 09:30:00 +0000", "The rent is £950."))
     box.add(_message("vets@greenbank.example", "Booster", "Sat, 12 Jul 2025 09:00:00 +0100", "Pickle is booked in."))
+    box.add(_message(karen, "Keys", "Mon, 10 Mar 2025 10:00:00 +0000", "Your keys are ready."))
     box.close()
     doc = load_file(tmp_path / "inbox.mbox")
     assert doc.title == "inbox"
+    # each message keeps its whole header when it is indexed: none is a line that others repeat
+    chunks = chunk_document(doc, 160, 32, lambda t: len(t.split()))
+    assert sum(c.text.count(f"From: {karen}") for c in chunks) == 2
     assert doc.text.index("Date: 2025-03-07 09:30") < doc.text.index("The rent is £950.") \
         < doc.text.index("Date: 2025-07-12 09:00") < doc.text.index("Pickle is booked in.")
 
