@@ -60,8 +60,9 @@ def main(argv: list[str]) -> int:
     for path in paths:
         contact = NAME.match(path.name)[1].replace("_", " ")
         text = path.read_text(encoding="utf-8")
-        first = LINE.match(text.splitlines()[0])
-        heading = "Time: {}-{}-{} {}\n".format(*first.groups()[:4]) if args.layout == "sections" else ""
+        heading = ""
+        if args.layout == "sections":  # the conversation's first stamp, as its heading
+            heading = "Time: {}-{}-{} {}\n".format(*LINE.match(text.splitlines()[0]).groups()[:4])
         by_contact[contact].append(heading + restamped(text, args.layout))
     for contact, logs in by_contact.items():
         name = f"chat_with_{contact.replace(' ', '_')}.txt" if args.layout == "sections" else f"WhatsApp Chat with {contact}.txt"

@@ -36,13 +36,11 @@ def test_docx_and_csv(tmp_path):
     assert "company: Meta; capex: 65." in text and "Microsoft" in text
 
 
-def _message(sender: str, subject: str, date: str, body: str, html: str = "", attachment: str = ""):
+def _message(sender: str, subject: str, date: str, body: str, attachment: str = ""):
     from email.message import EmailMessage
     m = EmailMessage()
     m["From"], m["To"], m["Subject"], m["Date"] = sender, "Nadia Brooks <nadia@example.org>", subject, date
     m.set_content(body)
-    if html:
-        m.add_alternative(html, subtype="html")
     if attachment:
         m.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename=attachment)
     return m
