@@ -17,6 +17,7 @@ import os
 import re
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -35,8 +36,7 @@ def passage(store, row: dict) -> Hit:
     m = SPAN.match(row["chunk_id"])
     base = store_chunk(store, f"{m['base']}:{m['start']}-{m['end']}")
     a, b = (int(m["a"]), int(m["b"])) if m["a"] else (0, len(base.text))
-    chunk = Chunk(id=row["chunk_id"], source=base.source, text=base.text[a:b], start=base.start + a,
-                  end=base.start + b, page=base.page)
+    chunk = replace(base, id=row["chunk_id"], text=base.text[a:b], start=base.start + a, end=base.start + b)
     return Hit(chunk=chunk, score=row.get("score", 0.0), rank=row["n"] if "n" in row else row["rank"])
 
 

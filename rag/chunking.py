@@ -115,12 +115,15 @@ def _split_long(text: str, span: tuple[int, int], size: int, count: Callable[[st
 def chunk_document(doc: Document, size: int, overlap: int, count: Callable[[str], int]) -> list[Chunk]:
     """Pack whole sentences into chunks of at most `size` tokens; each next chunk repeats
     the last sentences of the previous one, up to `overlap` tokens. A chunk never spans a
-    dropped (repeated) paragraph, so its text is always doc.text[start:end]."""
+    dropped (repeated) paragraph, so its text is always doc.text[start:end], nor text that its
+    document's metadata dates differently (two messages of a mailbox)."""
     text = doc.text
     runs: list[list[tuple[int, int]]] = [[]]
     seen: set[str] = set()
     costs: dict[str, int] = {}
     for p in paragraphs(text):
+        if runs[-1] and doc.date_at(p[0]) != doc.date_at(runs[-1][0][0]):
+            runs.append([])
         key = _norm(text[p[0]:p[1]])
         if key in seen and len(key) > 40:
             runs.append([])  # a repeated paragraph breaks the run
@@ -139,7 +142,7 @@ def chunk_document(doc: Document, size: int, overlap: int, count: Callable[[str]
             return
         seen_chunks.add(_norm(body))
         chunks.append(Chunk(id=f"{doc_key}:{start}-{end}", source=doc.source, text=body,
-                            start=start, end=end, page=doc.page_at(start)))
+                            start=start, end=end, page=doc.page_at(start), date=doc.date_at(start)))
 
     for run in runs:
         if not run:

@@ -103,6 +103,5 @@ def _overlap(a: Chunk, a_start: int, a_end: int, b: Chunk, b_start: int, b_end: 
 
 def sub_hit(hit: Hit, start: int, end: int) -> Hit:
     c = hit.chunk
-    chunk = Chunk(id=f"{c.id}@{start}-{end}", source=c.source, text=c.text[start:end],
-                  start=c.start + start, end=c.start + end, page=c.page)
+    chunk = replace(c, id=f"{c.id}@{start}-{end}", text=c.text[start:end], start=c.start + start, end=c.start + end)
     return replace(hit, chunk=chunk)

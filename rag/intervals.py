@@ -142,6 +142,13 @@ def name_date(name: str) -> str | None:
     return f"{m['year']}-{m['month']}-{m['day']}"
 
 
+def header_dates(chunk) -> list[str]:
+    """The dates a passage's header gives the model: its file name's (`name_date`) and its
+    document's metadata's (`Chunk.date`), each once."""
+    dates = [name_date(chunk.name), chunk.date]
+    return [d for n, d in enumerate(dates) if d and d not in dates[:n]]
+
+
 def _month(text: str) -> int:
     if text.isdigit():
         return int(text)

@@ -4,6 +4,7 @@ warning naming the file and why, and the rest of the batch goes on."""
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import os
 import re
@@ -71,12 +72,19 @@ def title_of(text: str, given: str = "", markdown: bool = False) -> str:
     return line
 
 
-def _html(path: Path) -> tuple[str, str]:
+def _html(path: Path) -> tuple[str, str, str | None]:
     return html_text(_read_text(path))
 
 
-def html_text(html: str) -> tuple[str, str]:
-    """The text of an HTML page, line by line, and its <title>."""
+# <meta> fields that give the date a page was published, by property, name or itemprop
+_PUBLISHED = ("article:published_time", "datepublished", "date", "dc.date", "dcterms.date", "dc.date.issued",
+              "dcterms.created", "citation_publication_date", "citation_date")
+_ISO_DAY = re.compile(r"^\s*(\d{4})[-/](\d{2})[-/](\d{2})")
+
+
+def html_text(html: str) -> tuple[str, str, str | None]:
+    """The text of an HTML page, line by line, its <title> and the day it says it was published
+    (a <meta> field of _PUBLISHED, "2025-03-07"), None when it says none."""
     try:
         from bs4 import BeautifulSoup
     except ImportError:
@@ -85,29 +93,63 @@ def html_text(html: str) -> tuple[str, str]:
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
     title = soup.title.get_text() if soup.title else ""
+    published = None
+    for meta in soup.find_all("meta"):
+        key = str(meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
+        if key in _PUBLISHED and (m := _ISO_DAY.match(str(meta.get("content") or ""))):
+            published = _day(_real_day(*map(int, m.groups())))
+            break
     lines = (line.strip() for line in soup.get_text("\n").splitlines())
-    return "\n".join(line for line in lines if line), title
+    return "\n".join(line for line in lines if line), title, published
 
 
-def _email(path: Path) -> tuple[str, str]:
-    """An .eml file: one message as text (`message_text`), and its subject."""
+def _real_day(year: int, month: int, day: int) -> datetime.date | None:
+    try:
+        return datetime.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _day(value) -> str | None:
+    """A metadata date or time as "2025-03-07", None when there is none."""
+    return f"{value:%Y-%m-%d}" if isinstance(value, (datetime.date, datetime.datetime)) else None
+
+
+def _email(path: Path) -> tuple[str, str, str | None]:
+    """An .eml file: one message as text (`message_text`), its subject and the day it was sent."""
     from email import message_from_bytes, policy
     message = message_from_bytes(path.read_bytes(), policy=policy.default)
     if not any(message[field] for field in ("From", "Date", "Subject")):
         raise LoadError("not an e-mail message (no From, Date or Subject header)")
-    return message_text(message), str(message["Subject"] or "")
+    return message_text(message), str(message["Subject"] or ""), _day(_sent(message))
 
 
-def _mbox(path: Path) -> str:
-    """An .mbox mailbox: each of its messages as `message_text`, in the mailbox's order."""
+def _mbox(path: Path) -> tuple[str, tuple[tuple[int, str | None], ...]]:
+    """An .mbox mailbox: each of its messages as `message_text`, in the mailbox's order, and where
+    each message starts, with the day it was sent (None when it has no date)."""
     import mailbox
     from email import message_from_bytes, policy
     box = mailbox.mbox(str(path), create=False)
     try:
-        texts = [message_text(message_from_bytes(box.get_bytes(key), policy=policy.default)) for key in box.keys()]
+        messages = [message_from_bytes(box.get_bytes(key), policy=policy.default) for key in box.keys()]
     finally:
         box.close()
-    return "\n\n".join(texts)
+    texts, dates, offset = [], [], 0
+    for message in messages:
+        texts.append(message_text(message))
+        dates.append((offset, _day(_sent(message))))
+        offset += len(texts[-1]) + 2
+    return "\n\n".join(texts), tuple(dates)
+
+
+def _sent(message):
+    """When an e-mail message was sent, by its Date header (the sender's clock); None when it has
+    none that can be read."""
+    from email.utils import parsedate_to_datetime
+    try:
+        return parsedate_to_datetime(str(message["Date"]))
+    except (TypeError, ValueError):
+        return None
 
 
 def message_text(message) -> str:
@@ -116,13 +158,10 @@ def message_text(message) -> str:
     its date reads as any other), then its body (the plain text, else the HTML's text) and the
     names of its attachments. The header is one line: a passage from the body's start reads it
     whole, and no part of it is dropped as a line that other messages repeat (chunking)."""
-    from email.utils import parsedate_to_datetime
     fields = [f"{field}: {' '.join(str(message[field]).split())}" for field in ("From", "To", "Cc", "Subject")
               if message[field]]
-    try:
-        fields.append(f"Date: {parsedate_to_datetime(str(message['Date'])):%Y-%m-%d %H:%M}")
-    except (TypeError, ValueError):  # no date, or one that cannot be read
-        pass
+    if sent := _sent(message):
+        fields.append(f"Date: {sent:%Y-%m-%d %H:%M}")
     body = message.get_body(preferencelist=("plain", "html"))
     text = ""
     if body is not None:
@@ -134,7 +173,7 @@ def message_text(message) -> str:
     return " | ".join(fields) + "\n\n" + text.strip()
 
 
-def _pdf(path: Path) -> tuple[str, tuple[tuple[int, int], ...], str]:
+def _pdf(path: Path) -> tuple[str, tuple[tuple[int, int], ...], str, str | None]:
     try:
         from pypdf import PdfReader
     except ImportError:
@@ -147,20 +186,30 @@ def _pdf(path: Path) -> tuple[str, tuple[tuple[int, int], ...], str]:
             pages.append((number, offset))
             texts.append(text)
             offset += len(text) + 2
-        title = _pdf_title(reader)
+        title, created = _pdf_metadata(reader)
     except Exception as e:  # pypdf raises many types for damaged files
         raise LoadError(f"not a readable PDF ({e.__class__.__name__}: {e})") from None
-    return "\n\n".join(texts), tuple(pages), title
+    return "\n\n".join(texts), tuple(pages), title, created
 
 
-def _pdf_title(reader) -> str:
+def _pdf_metadata(reader) -> tuple[str, str | None]:
+    """A PDF's title and the day it was created, by its metadata."""
     try:
-        return str((reader.metadata or {}).get("/Title") or "")
-    except Exception:  # damaged metadata: the first line will do
-        return ""
+        metadata = reader.metadata or {}
+    except Exception:  # damaged metadata: the first line will do for a title
+        return "", None
+    title = str(metadata.get("/Title") or "")
+    try:
+        return title, _day(metadata.creation_date) if hasattr(metadata, "creation_date") else None
+    except Exception:  # a date pypdf cannot read
+        return title, None
 
 
-def _docx(path: Path) -> tuple[str, str]:
+# the creation time that python-docx's default template carries, kept by every document it writes
+_DOCX_TEMPLATE_CREATED = datetime.datetime(2013, 12, 23, 23, 15, tzinfo=datetime.timezone.utc)
+
+
+def _docx(path: Path) -> tuple[str, str, str | None]:
     try:
         import docx
     except ImportError:
@@ -180,7 +229,9 @@ def _docx(path: Path) -> tuple[str, str]:
     for table in document.tables:
         for row in table.rows:
             parts.append(" | ".join(cell.text for cell in row.cells))
-    return "\n".join(p for p in parts if p.strip()), document.core_properties.title or ""
+    properties = document.core_properties
+    created = properties.created if properties.created != _DOCX_TEMPLATE_CREATED else None
+    return "\n".join(p for p in parts if p.strip()), properties.title or "", _day(created)
 
 
 def _csv(path: Path) -> str:
@@ -207,20 +258,21 @@ def load_file(path: str | Path) -> Document:
     if suffix not in SUPPORTED:
         raise LoadError(f"unsupported file type '{suffix or path.name}' (supported: {', '.join(SUPPORTED)})")
     pages: tuple = ()
-    given = ""
+    dates: tuple = ()
+    given, date = "", None
     try:
         if suffix in (".html", ".htm"):
-            text, given = _html(path)
+            text, given, date = _html(path)
         elif suffix == ".pdf":
-            text, pages, given = _pdf(path)
+            text, pages, given, date = _pdf(path)
         elif suffix == ".docx":
-            text, given = _docx(path)
+            text, given, date = _docx(path)
         elif suffix == ".csv":
             text = _csv(path)
         elif suffix == ".eml":
-            text, given = _email(path)
+            text, given, date = _email(path)
         elif suffix == ".mbox":
-            text, given = _mbox(path), path.stem
+            (text, dates), given = _mbox(path), path.stem
         else:
             text = _read_text(path)
     except OSError as e:
@@ -234,7 +286,8 @@ def load_file(path: str | Path) -> Document:
     if not text.strip():
         raise LoadError("no text in it (empty, or a scanned PDF without a text layer)")
     title = "" if suffix == ".csv" else title_of(text, given, markdown=suffix in (".md", ".markdown"))
-    return Document(source=str(path.resolve()), text=text, pages=pages, title=title)
+    dates = ((0, date),) if date else dates if any(day for _, day in dates) else ()
+    return Document(source=str(path.resolve()), text=text, pages=pages, title=title, dates=dates)
 
 
 def expand(paths) -> tuple[list[Path], list[Skipped]]:

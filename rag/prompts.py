@@ -28,8 +28,10 @@ def example_answers(prompts_dir: str) -> tuple[str, ...]:
 def format_passages(hits: list[Hit]) -> str:
     blocks = []
     for h in hits:
-        page = f", page {h.chunk.page}" if h.chunk.page is not None else ""
-        blocks.append(f"[{h.rank}] ({h.chunk.name}{page})\n{h.chunk.text.strip()}")
+        c = h.chunk
+        page = f", page {c.page}" if c.page is not None else ""
+        dated = f", dated {c.date}" if c.date and c.date not in c.name and c.date not in c.text else ""
+        blocks.append(f"[{h.rank}] ({c.name}{page}{dated})\n{c.text.strip()}")
     return "\n\n".join(blocks)
 
 

@@ -309,15 +309,15 @@ def generate(turn: Turn, settings: Settings, generator) -> Iterator[str | Draft]
 # ---------- check ----------
 
 def evidence(passages) -> dict[int, str]:
-    """What the model read of each passage, by its number: the text, and the date its header's
-    file name gives (`intervals.name_date`), which may be all that dates the text ("Moved to Leeds
-    today." in "2025-03-07 diary.txt")."""
+    """What the model read of each passage, by its number: the text, and the dates its header
+    gives (`intervals.header_dates`: its file name's, its metadata's), which may be all that dates
+    the text ("Moved to Leeds today." in "2025-03-07 diary.txt")."""
     out = {}
     for h in passages:
-        date = intervals.name_date(h.chunk.name)
         # after the text, so that its own dates come first (`intervals.passage_year`) and no amount
-        # of it reads as the named date's (`years`)
-        out[h.rank] = h.chunk.text if not date or date in h.chunk.text else f"{h.chunk.text}\n({date})"
+        # of it reads as the header's date (`years`)
+        dates = [d for d in intervals.header_dates(h.chunk) if d not in h.chunk.text]
+        out[h.rank] = "\n".join([h.chunk.text] + [f"({d})" for d in dates])
     return out
 
 

@@ -13,10 +13,18 @@ class Document:
     # (page number, start offset in text); empty when the format has no pages
     pages: tuple[tuple[int, int], ...] = ()
     title: str = ""  # from the document itself (loaders.title_of), "" when it has none
+    # (start offset in text, "2025-03-07" or None): the date its metadata gives the text from there on
+    # (a PDF's or .docx's creation date, an HTML page's publication date, each e-mail message's Date);
+    # empty when it gives none
+    dates: tuple[tuple[int, str | None], ...] = ()
 
     def page_at(self, offset: int) -> int | None:
         i = bisect.bisect_right([start for _, start in self.pages], offset)
         return self.pages[i - 1][0] if i else None
+
+    def date_at(self, offset: int) -> str | None:
+        i = bisect.bisect_right([start for start, _ in self.dates], offset)
+        return self.dates[i - 1][1] if i else None
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,7 @@ class Chunk:
     start: int  # character span in the source document's text
     end: int
     page: int | None = None
+    date: str | None = None  # "2025-03-07": the date its document's metadata gives it (Document.date_at)
 
     @property
     def name(self) -> str:
@@ -34,8 +43,11 @@ class Chunk:
 
     @property
     def position(self) -> str:
+        """Where the passage is, for its reader: "p. 2, chars 0-549", and the date its document's
+        metadata gives it ("..., dated 2025-03-07")."""
         where = f"p. {self.page}, " if self.page is not None else ""
-        return f"{where}chars {self.start}-{self.end}"
+        dated = f", dated {self.date}" if self.date else ""
+        return f"{where}chars {self.start}-{self.end}{dated}"
 
 
 @dataclass(frozen=True)
@@ -49,7 +61,7 @@ class Hit:
     def to_dict(self) -> dict:
         c = self.chunk
         return {"n": self.rank, "score": _number(self.score), "chunk_id": c.id, "source": c.source, "name": c.name,
-                "page": c.page, "start": c.start, "end": c.end, "text": c.text,
+                "page": c.page, "date": c.date, "start": c.start, "end": c.end, "text": c.text,
                 "dense": _number(self.dense), "lexical": _number(self.lexical)}
 
 

@@ -702,6 +702,21 @@ def test_a_date_only_the_file_name_gives_supports_an_answer(bot_over, fake_gener
     assert bot.ask("When did I move to Leeds?").refused
 
 
+def test_a_date_only_a_documents_metadata_gives_is_read_and_supports_an_answer(bot_over, fake_generator, make_bot):
+    """A page dated by its metadata alone (here an HTML page's publication date) is read under
+    that date, which supports an answer as a date in its text would."""
+    bot = bot_over({"diary.html": '<html><head><meta name="date" content="2025-03-07"></head>'
+                                  '<body><p>Moved to Leeds today. The van was late and it rained all day.</p></body></html>'})
+    fake_generator.queue("I moved to Leeds on 2025-03-07 [1].")
+    answer = bot.ask("When did I move to Leeds?")
+    assert "[1] (diary.html, dated 2025-03-07)" in fake_generator.seen[-1][-1]["content"]
+    assert not answer.refused and answer.passages[0].chunk.date == "2025-03-07"
+    fake_generator.queue("I moved to Leeds on 2025-03-08 [1].")
+    assert bot.ask("When did I move to Leeds?").refused
+    # the date is kept with each passage in the index
+    assert [c.date for c in make_bot().store.chunks.values()] == ["2025-03-07"]
+
+
 def test_a_date_only_a_file_name_gives_is_not_joined_to_another_files_event(bot_over, fake_generator):
     """A diary's name dates what that diary says, not what another day's diary tells of."""
     bot = bot_over({"2025-03-07 diary.txt": "Bought a new kettle for the flat. It whistles.\n",

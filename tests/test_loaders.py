@@ -84,6 +84,54 @@ def test_a_mailbox_reads_as_its_messages_in_order(tmp_path):
         < doc.text.index("Date: 2025-07-12 09:00") < doc.text.index("Pickle is booked in.")
 
 
+def test_each_message_of_a_mailbox_dates_the_passages_cut_from_it(tmp_path):
+    import mailbox
+    box = mailbox.mbox(str(tmp_path / "inbox.mbox"))
+    box.add(_message("karen@hollis.example", "Contract", "Fri, 07 Mar 2025 09:30:00 +0000", "The rent is £950. " * 30))
+    undated = _message("vets@greenbank.example", "Booster", "", "Pickle is booked in.")
+    del undated["Date"]
+    box.add(undated)
+    box.add(_message("karen@hollis.example", "Keys", "Mon, 10 Mar 2025 10:00:00 +0000", "Your keys are ready."))
+    box.close()
+    doc = load_file(tmp_path / "inbox.mbox")
+    chunks = chunk_document(doc, 64, 16, lambda t: len(t.split()))
+    assert len(chunks) > 3 and all(c.date == "2025-03-07" for c in chunks if "rent" in c.text)
+    # no passage joins two messages, so none is dated by the other's day
+    [pickle] = [c for c in chunks if "Pickle" in c.text]
+    [keys] = [c for c in chunks if "keys" in c.text]
+    assert pickle.date is None and "rent" not in pickle.text and "keys" not in pickle.text
+    assert keys.date == "2025-03-10"
+
+
+def test_a_documents_metadata_dates_it(tmp_path):
+    import datetime
+
+    import docx
+    from pypdf import PdfWriter
+    pdf = make_pdf(tmp_path / "r.pdf", ["First page words.", "Second page words."])
+    writer = PdfWriter(clone_from=str(pdf))
+    writer.add_metadata({"/CreationDate": "D:20241102093000Z"})
+    writer.write(str(pdf))
+    written = make_docx(tmp_path / "w.docx", ["Hello from Word."])
+    d = docx.Document(str(written))
+    d.core_properties.created = datetime.datetime(2025, 3, 7, 9, 0)
+    d.save(str(tmp_path / "dated.docx"))
+    (tmp_path / "news.html").write_text('<html><head><meta property="article:published_time" '
+                                        'content="2025-01-29T18:05:00Z"></head><body><p>Meta pledges.</p></body></html>')
+    (tmp_path / "c.eml").write_bytes(_message("k@h.example", "Keys", "Mon, 10 Mar 2025 10:00:00 +0000", "Ready.").as_bytes())
+    assert load_file(pdf).dates == ((0, "2024-11-02"),)
+    assert load_file(tmp_path / "dated.docx").dates == ((0, "2025-03-07"),)
+    assert load_file(tmp_path / "news.html").dates == ((0, "2025-01-29"),)
+    assert load_file(tmp_path / "c.eml").dates == ((0, "2025-03-10"),)
+    chunks = chunk_document(load_file(pdf), 160, 32, lambda t: len(t.split()))
+    assert [c.date for c in chunks] == ["2024-11-02"]
+    # nothing that merely carries a tool's default: python-docx's template, a page without a date
+    assert load_file(written).dates == ()
+    assert load_file(make_pdf(tmp_path / "plain.pdf", ["Plain page."])).dates == ()
+    (tmp_path / "odd.html").write_text('<meta name="date" content="2025-02-30"><p>Not a day.</p>')
+    assert load_file(tmp_path / "odd.html").dates == ()
+
+
 @pytest.mark.parametrize("name,content,reason", [
     ("x.exe", b"MZ", "unsupported file type"),
     ("notes.eml", b"just some words, no headers", "not an e-mail message"),

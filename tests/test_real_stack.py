@@ -183,13 +183,23 @@ def test_real_ratio_question_searches_both_sides_and_computes_the_ratio(real_bot
 
 def _diary_bot(real_bot, real_settings, tmp_path, named=""):
     """A diary of six days, each dated by its messages' stamps, or by its file's name alone
-    (`named="by-date"`), or sent as e-mail (`named="emailed"`)."""
+    (`named="by-date"`), or sent as e-mail (`named="emailed"`), or by a Word file's creation date
+    alone (`named="word"`)."""
     days = {"2025-03-07": "the van came this morning. I have moved to Leeds.",
             "2025-04-01": "first day at the lab today. The badge works."}
     days |= {f"2025-05-0{n + 1}": f"lunch in the park again, day {n}." for n in range(4)}  # each event is searched for
     docs = tmp_path / "diary"
     docs.mkdir()
     for n, (day, text) in enumerate(days.items()):
+        if named == "word":
+            import datetime
+
+            import docx
+            page = docx.Document()
+            page.add_paragraph(f"Sam: {text}")
+            page.core_properties.created = datetime.datetime.fromisoformat(f"{day}T21:00:00")
+            page.save(str(docs / f"day{n}.docx"))
+            continue
         if named == "emailed":
             y, m, d = day.split("-")
             name, line = f"day{n}.eml", (f"From: Sam <sam@example.org>\nSubject: Diary\n"
@@ -222,7 +232,8 @@ def test_real_which_came_first_question_names_the_earlier_event_from_the_dates(r
     assert answer.refused or computed or answer.second_look  # worked out, or asked as it is
 
 
-@pytest.mark.parametrize("named", ["", "by-date", "emailed"], ids=["stamped", "named-by-date", "emailed"])
+@pytest.mark.parametrize("named", ["", "by-date", "emailed", "word"],
+                         ids=["stamped", "named-by-date", "emailed", "dated-by-metadata"])
 def test_real_interval_question_searches_both_events_and_counts_the_days(named, real_bot, real_settings, tmp_path):
     bot = _diary_bot(real_bot, real_settings, tmp_path, named)
     answer = bot.ask("How many days passed between Sam's move to Leeds and Sam's first day at the lab?")

@@ -98,6 +98,15 @@ def test_sources_mark_the_cited_sentence_and_escape_document_text(make_bot, tmp_
     assert "Cited for: “Plums and grapes are &lt;b&gt;purple&lt;/b&gt;.”" in sources
 
 
+def test_a_passage_dated_by_its_documents_metadata_shows_the_date(bot_over, fake_generator):
+    bot = bot_over({"diary.html": '<meta name="date" content="2025-03-07"><p>Moved to Leeds today.</p>',
+                    "plain.txt": "Moving house is tiring.\n"})
+    fake_generator.queue("On 2025-03-07 [1].")
+    _, (_, sources, _, _) = run_chat(ui.ChatUI(bot), "When did I move to Leeds?")
+    heads = re.findall(r'<div class="rag-head">.*?</div>', sources)
+    assert [("dated 2025-03-07" in h) for h in heads] == [("diary.html" in h) for h in heads] and len(heads) == 2
+
+
 def test_highlight_marks_only_the_shared_words_of_the_best_sentences():
     passage = "Cars are fast. Apples are red and sweet. Trains are long."
     assert render.highlight(passage, ["The apples are red."]) == (

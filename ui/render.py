@@ -114,9 +114,6 @@ def linkify(text: str, turn: int, passages=(), weak=frozenset(), titles=None) ->
     return MARKER.sub(link, html.escape(text, quote=False))
 
 
-def position(page, start, end) -> str:
-    where = f"p. {page}, " if page is not None else ""
-    return f"{where}chars {start}-{end}"
 
 
 def passage_html(turn: int, hit, body: str, note: str = "", badge: str = "", titles=None, cited=True) -> str:
@@ -126,7 +123,7 @@ def passage_html(turn: int, hit, body: str, note: str = "", badge: str = "", tit
             else html.escape(c.name))
     return (f'<div class="rag-source{"" if cited else " rag-uncited"}" id="{anchor(turn, hit.rank)}">'
             f'<div class="rag-head">[{hit.rank}] {name}{badge} '
-            f'<span class="rag-where">· {html.escape(position(c.page, c.start, c.end))}</span></div>'
+            f'<span class="rag-where">· {html.escape(c.position)}</span></div>'
             f'<div class="rag-passage">{body}</div>{note}</div>')
 
 
