@@ -400,6 +400,11 @@ def check(text: str, passages: dict[int, str], min_overlap: float = 0.5, questio
         if ok:
             checks.append(SentenceCheck(plain, _own_support(plain, cited, supported, passages, question), True))
             continue
+        parts = cited_parts(raw, passages)
+        if len(parts) > 1 and all(supported(part, group)[0] for part, group in parts) \
+                and len({bool(content_words(part)) for part, _ in parts}) == 1:
+            checks.append(SentenceCheck(plain, cited, True))
+            continue
         best = _best_support(plain, passages, supported)
         if best:
             checks.append(SentenceCheck(plain, best, True, reattributed=True))
@@ -456,6 +461,32 @@ def _trimmed(sentence: str, cited: tuple[int, ...], missing: tuple[str, ...], pa
     if not group:
         return None
     return SentenceCheck(head, group, True, reattributed=group != cited, dropped=sentence[cuts[-1]:].strip(" ,"))
+
+
+_MARKER_RUN = re.compile(r"((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")  # one claim's markers, as MARKER reads each
+
+
+def cited_parts(sentence: str, passages: dict[int, str]) -> list[tuple[str, tuple[int, ...]]]:
+    """A sentence's parts that each end in their own citations, with them: "Sam moved on 2025-03-07
+    [1] and started on 2025-04-01 [2]" is ("Sam moved on 2025-03-07", (1,)) and ("and started on
+    2025-04-01", (2,)). Empty unless every part that says something cites a passage shown.
+
+    `check` holds a sentence whose parts are each supported by what they cite as supported,
+    though their passages do not support it together: each passage is read with its own
+    header's date, which is not joined to another passage's event. Either every part is a claim
+    of its own, or every part is a bare value whose meaning the question gives ("2025-03-07 [1]
+    and 2025-04-01 [2]" for the dates of two events); a bare value cited apart from the words it
+    goes with ("Sam moved to Leeds [1] on 2025-04-01 [2]") is not a part of its own."""
+    pieces = _MARKER_RUN.split(sentence)
+    if re.search(r"\w", pieces[-1]):
+        return []
+    parts = []
+    for text, run in zip(pieces[0::2], pieces[1::2]):
+        group = tuple(n for n in dict.fromkeys(markers_in(run)) if n in passages)
+        if not group or not re.search(r"\w", text):
+            return []
+        parts.append((text.strip(), group))
+    return parts
 
 
 def _own_support(sentence: str, cited: tuple[int, ...], supported, passages: dict[int, str],

@@ -730,6 +730,24 @@ def test_a_date_only_a_file_name_gives_is_not_joined_to_another_files_event(bot_
     assert [c.source.endswith("2025-04-01 diary.txt") for c in answer.citations] == [True]
 
 
+def test_each_part_of_a_sentence_is_checked_on_the_passage_it_cites(bot_over, fake_generator):
+    """Parts that each cite their own passage read that passage's header date, as a sentence
+    that cites one passage does; a bare date cited apart from its event is not a part."""
+    bot = bot_over({"2025-03-07 diary.txt": "Moved to Leeds today. The van was late.\n",
+                    "2025-04-01 diary.txt": "First day at the lab! Met my supervisor, Dr Okafor.\n"})
+    question = "What were the dates of my move to Leeds and my first day at the lab?"
+    fake_generator.queue("Soon [1].")
+    rank = {h.chunk.name[:10]: h.rank for h in bot.ask(question).passages}
+    leeds, lab = f"[{rank['2025-03-07']}]", f"[{rank['2025-04-01']}]"
+    for draft, refused in [(f"2025-03-07 {leeds} and 2025-04-01 {lab}.", False),
+                           (f"I moved to Leeds on 2025-03-07 {leeds} and my first day at the lab was 2025-04-01 {lab}.", False),
+                           (f"2025-04-01 {leeds} and 2025-03-07 {lab}.", True),
+                           (f"I moved to Leeds {leeds} on 2025-04-01 {lab}.", True)]:
+        fake_generator.queue(draft)
+        answer = bot.ask(question)
+        assert answer.refused is refused, (draft, answer.refusal_reason, answer.sentences)
+
+
 def test_an_emails_date_answers_when_it_was_sent(bot_over, fake_generator):
     """An e-mail is indexed with its header, its date written as any other ("Date: 2025-03-07 09:30")."""
     bot = bot_over({"contract.eml": "From: Karen Hollis <karen@hollis.example>\nSubject: Your tenancy contract\n"
