@@ -82,5 +82,5 @@ def extract(text: str, hits: list[Hit]) -> tuple[Citation, ...]:
             if n in by_rank and n not in out:
                 c = by_rank[n].chunk
                 out[n] = Citation(n=n, chunk_id=c.id, source=c.source, page=c.page, start=c.start,
-                                  end=c.end, text=c.text, sentence=MARKER.sub("", sentence).strip())
+                                  end=c.end, text=c.text, sentence=MARKER.sub("", sentence).strip(), date=c.date)
     return tuple(out.values())

@@ -118,7 +118,8 @@ def _print_sources(answer, out=sys.stdout):
     print("\nSources:", file=out)
     for c in answer.citations:
         page = f"page {c.page}, " if c.page is not None else ""
-        print(f"  [{c.n}] {c.name} ({page}chars {c.start}-{c.end})", file=out)
+        dated = f", dated {c.date}" if c.date else ""
+        print(f"  [{c.n}] {c.name} ({page}chars {c.start}-{c.end}{dated})", file=out)
         print(textwrap.indent(textwrap.fill(" ".join(c.text.split()), 96), "      "), file=out)
 
 

@@ -76,6 +76,7 @@ class Citation:
     text: str  # the passage text
     sentence: str = ""  # the answer sentence that carries the marker
     supported: bool | None = None  # set by citation verification, None = not checked
+    date: str | None = None  # the date the cited passage's document metadata gives it (Chunk.date)
 
     @property
     def name(self) -> str:

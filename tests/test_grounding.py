@@ -1,6 +1,8 @@
 """Compact context, citation verification, abstention and follow-up rewriting (with fakes)."""
 
-from rag import context, conjunction, followup, verify
+import io
+
+from rag import cli, context, conjunction, followup, verify
 from rag.fakes import FakeEmbedder
 from rag.types import Chunk, Hit
 
@@ -711,6 +713,9 @@ def test_a_date_only_a_documents_metadata_gives_is_read_and_supports_an_answer(b
     answer = bot.ask("When did I move to Leeds?")
     assert "[1] (diary.html, dated 2025-03-07)" in fake_generator.seen[-1][-1]["content"]
     assert not answer.refused and answer.passages[0].chunk.date == "2025-03-07"
+    shown = io.StringIO()
+    cli._print_sources(answer, shown)  # as `rag ask` lists the sources
+    assert "[1] diary.html (chars 0-61, dated 2025-03-07)" in shown.getvalue()
     fake_generator.queue("I moved to Leeds on 2025-03-08 [1].")
     assert bot.ask("When did I move to Leeds?").refused
     # the date is kept with each passage in the index
