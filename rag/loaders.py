@@ -99,8 +99,45 @@ def html_text(html: str) -> tuple[str, str, str | None]:
         if key in _PUBLISHED and (m := _ISO_DAY.match(str(meta.get("content") or ""))):
             published = _day(_real_day(*map(int, m.groups())))
             break
-    lines = (line.strip() for line in soup.get_text("\n").splitlines())
-    return "\n".join(line for line in lines if line), title, published
+    return _rendered_text(soup), title, published
+
+
+# elements that a browser shows as blocks of their own; every other element runs on in its line
+_BLOCKS = ("address", "article", "aside", "blockquote", "caption", "dd", "details", "dialog", "div", "dl", "dt",
+           "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+           "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "title", "tr", "ul")
+
+
+def _rendered_text(soup) -> str:
+    """A parsed page's text as a browser lays it out: a line for each block (a paragraph, a
+    heading, a list item, a table row with its cells apart by " | "), the words of inline elements
+    (links, emphasis, citations) run on in their sentence, white space as rendered (a <pre>'s lines
+    kept). One pass over the tree, with a stack of its own: linear in the page, however deep."""
+    from bs4 import NavigableString, Tag
+    parts: list[str] = []
+    stack: list = [(soup, False)]
+    pre, row = 0, None
+    while stack:
+        node, closing = stack.pop()
+        if type(node) is NavigableString:
+            parts.append(str(node) if pre else re.sub(r"\s+", " ", node))
+        elif not isinstance(node, Tag):  # a comment, a doctype, a declaration
+            continue
+        elif closing:
+            pre -= node.name == "pre"
+            parts.append("\n" if node.name in _BLOCKS else "")
+        elif node.name == "br":
+            parts.append("\n")
+        else:
+            if node.name in ("td", "th"):
+                parts.append(" | " if node.parent is row else "")
+                row = node.parent
+            pre += node.name == "pre"
+            parts.append("\n" if node.name in _BLOCKS else "")
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node.contents))
+    lines = (" ".join(line.split()) for line in "".join(parts).splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def _real_day(year: int, month: int, day: int) -> datetime.date | None:

@@ -22,6 +22,20 @@ def test_html_drops_scripts_and_styles(tmp_path):
     assert "alert" not in text and "color" not in text
 
 
+def test_html_reads_as_a_browser_lays_it_out(tmp_path):
+    """Inline elements (links, emphasis, citations, maths) run on in their sentence; blocks,
+    line breaks, table rows and a <pre>'s lines stand apart."""
+    (tmp_path / "p.html").write_text(
+        "<body><p>Momentum is <em>not</em>\n   new: as <a href='#n'>Polyak</a> showed in <d-cite>1964</d-cite>, for\n"
+        "<d-math>\\beta = 0</d-math>, we recover gradient descent.</p><ul><li>One <b>item</b></li><li>Two</li></ul>"
+        "<table><tr><th>optimizer</th><th>rate</th></tr><tr><td>SGD</td><td>0.1</td></tr></table>"
+        "<pre>x = 1\ny = 2</pre>Line one<br>Line two<!-- a comment --></body>")
+    text = load_file(tmp_path / "p.html").text
+    assert text.splitlines() == [
+        "Momentum is not new: as Polyak showed in 1964, for \\beta = 0, we recover gradient descent.",
+        "One item", "Two", "optimizer | rate", "SGD | 0.1", "x = 1", "y = 2", "Line one", "Line two"]
+
+
 def test_pdf_keeps_page_numbers(tmp_path):
     doc = load_file(make_pdf(tmp_path / "r.pdf", ["First page words.", "Second page words."]))
     assert "First page words." in doc.text and "Second page words." in doc.text
