@@ -210,6 +210,11 @@ def message_text(message) -> str:
     return " | ".join(fields) + "\n\n" + text.strip()
 
 
+# the gaps of a justified line ("A  visual  guide  to"), which the model would read as extra tokens;
+# the indentation that opens a line (a code listing) is kept
+_WIDE_GAP = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
+
+
 def _pdf(path: Path) -> tuple[str, tuple[tuple[int, int], ...], str, str | None]:
     try:
         from pypdf import PdfReader
@@ -219,7 +224,7 @@ def _pdf(path: Path) -> tuple[str, tuple[tuple[int, int], ...], str, str | None]
         reader = PdfReader(str(path))
         texts, pages, offset = [], [], 0
         for number, page in enumerate(reader.pages, start=1):
-            text = (page.extract_text() or "").strip()
+            text = _WIDE_GAP.sub(" ", (page.extract_text() or "").strip())
             pages.append((number, offset))
             texts.append(text)
             offset += len(text) + 2

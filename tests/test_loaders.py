@@ -43,6 +43,11 @@ def test_pdf_keeps_page_numbers(tmp_path):
     assert doc.page_at(0) == 1
 
 
+def test_a_justified_pdf_lines_gaps_read_as_single_spaces(tmp_path):
+    doc = load_file(make_pdf(tmp_path / "j.pdf", ["A  visual   guide  to  CTC."]))
+    assert doc.text == "A visual guide to CTC."
+
+
 def test_docx_and_csv(tmp_path):
     assert "Hello from Word." in load_file(make_docx(tmp_path / "w.docx", ["Hello from Word."])).text
     (tmp_path / "t.csv").write_text("company,capex\nMeta,65\nMicrosoft,80\n")

@@ -1,0 +1,99 @@
+"""The papers suite in the formats its users would bring it: the articles' own HTML sources, or
+their text typeset as PDFs. Its questions then name the new files.
+
+    python benchmarks/formats.py html OUT_DIR [--mirror /work/.mirror]
+    python benchmarks/formats.py pdf .suites/papers/docs OUT_DIR        # needs: pip install fpdf2
+    python benchmarks/formats.py questions benchmarks/suites/papers/questions.jsonl pdf > OUT.jsonl
+
+`html` writes each article's `public/index.html` at the commit the suite pins (sha256 checked, as
+`suites/papers/convert.py` reads it). `pdf` typesets each .txt as a paper is printed: justified
+10-point lines on A4, the title at the top of every page after the first, its number at the foot.
+Then, for example:
+
+    rag --index /tmp/papers-pdf ingest OUT_DIR
+    python benchmarks/context.py OUT.jsonl --index /tmp/papers-pdf --split tune
+    rag --index /tmp/papers-pdf eval OUT.jsonl --split tune --out reports/pdf-papers-tune"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "suites" / "papers"))
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def write_html(out: Path, mirror: Path) -> None:
+    from convert import ARTICLES, source
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ARTICLES:
+        (out / f"{name}.html").write_bytes(source(mirror, name))
+
+
+def write_pdfs(texts: Path, out: Path) -> None:
+    from fpdf import FPDF
+
+    class Paper(FPDF):
+        running = ""
+
+        def header(self):
+            if self.page_no() > 1:
+                self.set_font("body", size=8)
+                self.cell(0, 6, self.running, align="C")
+                self.ln(8)
+
+        def footer(self):
+            self.set_y(-12)
+            self.set_font("body", size=8)
+            self.cell(0, 6, str(self.page_no()), align="C")
+
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted(texts.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        pdf = Paper(format="A4")
+        pdf.set_margins(22, 20, 22)
+        pdf.add_font("body", fname=FONT)
+        pdf.running = text.splitlines()[0]
+        pdf.add_page()
+        pdf.set_font("body", size=10)
+        for paragraph in text.split("\n\n"):
+            if paragraph := " ".join(paragraph.split()):
+                pdf.multi_cell(0, 5, paragraph, align="J")
+                pdf.ln(2)
+        pdf.output(str(out / f"{path.stem}.pdf"))
+
+
+def questions(path: Path, ext: str) -> None:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        case = json.loads(line)
+        case["sources"] = [s[:-4] + "." + ext if s.endswith(".txt") else s for s in case.get("sources", [])]
+        print(json.dumps(case, ensure_ascii=False))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("html", help="the articles' HTML sources")
+    s.add_argument("out", type=Path)
+    s.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
+    s = sub.add_parser("pdf", help="each .txt typeset as a PDF")
+    s.add_argument("texts", type=Path)
+    s.add_argument("out", type=Path)
+    s = sub.add_parser("questions", help="the questions, naming the files of another format")
+    s.add_argument("questions", type=Path)
+    s.add_argument("ext", choices=["html", "pdf"])
+    args = parser.parse_args(argv)
+    if args.command == "html":
+        write_html(args.out, args.mirror)
+    elif args.command == "pdf":
+        write_pdfs(args.texts, args.out)
+    else:
+        questions(args.questions, args.ext)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
