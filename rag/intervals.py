@@ -142,10 +142,20 @@ def name_date(name: str) -> str | None:
     return f"{m['year']}-{m['month']}-{m['day']}"
 
 
-def header_dates(chunk) -> list[str]:
-    """The dates a passage's header gives the model: its file name's (`name_date`) and its
-    document's metadata's (`Chunk.date`), each once."""
-    dates = [name_date(chunk.name), chunk.date]
+# "When ...?", "On what date ...?", "Which year ...?", "How long ago ...?"
+_ASKS_WHEN = re.compile(r"^\W*(?:and\s+)?when\b|\b(?:what|which)\s+(?:date|day|year|month)\b"
+                        r"|\bhow\s+long\s+(?:ago|since)\b|\bsince\s+when\b", re.I)
+
+
+def asks_when(question: str, compared: Comparison | None = None) -> bool:
+    """Does the question ask when, or the time between or order of two events?"""
+    return bool(_ASKS_WHEN.search(question)) or bool(compared and compared.kind in KINDS)
+
+
+def header_dates(chunk, when: bool = True) -> list[str]:
+    """The dates a passage's header gives the model: its file name's (`name_date`) and, for a
+    question that asks when (`when`), its document's metadata's (`Chunk.date`), each once."""
+    dates = [name_date(chunk.name), chunk.date if when else None]
     return [d for n, d in enumerate(dates) if d and d not in dates[:n]]
 
 

@@ -25,21 +25,24 @@ def example_answers(prompts_dir: str) -> tuple[str, ...]:
     return tuple(a.strip() for a in found if "{refusal}" not in a)
 
 
-def format_passages(hits: list[Hit]) -> str:
+def format_passages(hits: list[Hit], when: bool = False) -> str:
+    """The passages as the model reads them, each under its number, file name and page; for a
+    question that asks when (`when`), also the date its document's metadata gives it."""
     blocks = []
     for h in hits:
         c = h.chunk
         page = f", page {c.page}" if c.page is not None else ""
-        dated = f", dated {c.date}" if c.date and c.date not in c.name and c.date not in c.text else ""
+        shown = when and c.date and c.date not in c.name and c.date not in c.text
+        dated = f", dated {c.date}" if shown else ""
         blocks.append(f"[{h.rank}] ({c.name}{page}{dated})\n{c.text.strip()}")
     return "\n\n".join(blocks)
 
 
 def answer_messages(prompts_dir: str, question: str, hits: list[Hit],
-                    history: list[tuple[str, str]] = ()) -> list[dict]:
+                    history: list[tuple[str, str]] = (), when: bool = False) -> list[dict]:
     refusal = template(prompts_dir, "refusal")
     user = template(prompts_dir, "answer").format(
-        refusal=refusal, passages=format_passages(hits), question=question.strip())
+        refusal=refusal, passages=format_passages(hits, when), question=question.strip())
     messages = [{"role": "system", "content": template(prompts_dir, "system")}]
     for q, a in history:
         messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]

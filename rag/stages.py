@@ -278,7 +278,8 @@ def asked(turn: Turn, settings: Settings) -> tuple[str, tuple]:
 def prompt(turn: Turn, settings: Settings) -> list[dict]:
     """The messages the model reads for the turn: its passages, and what it is asked."""
     question, history = asked(turn, settings)
-    return answer_messages(settings.prompts_dir, question, list(turn.passages), history)
+    return answer_messages(settings.prompts_dir, question, list(turn.passages), history,
+                           when=intervals.asks_when(turn.query, turn.compared))
 
 
 def lean(turn: Turn, settings: Settings, generator) -> Turn:
@@ -308,15 +309,15 @@ def generate(turn: Turn, settings: Settings, generator) -> Iterator[str | Draft]
 
 # ---------- check ----------
 
-def evidence(passages) -> dict[int, str]:
+def evidence(passages, when: bool = False) -> dict[int, str]:
     """What the model read of each passage, by its number: the text, and the dates its header
-    gives (`intervals.header_dates`: its file name's, its metadata's), which may be all that dates
-    the text ("Moved to Leeds today." in "2025-03-07 diary.txt")."""
+    gives (`intervals.header_dates`: its file name's; its metadata's for a question that asks
+    when), which may be all that dates the text ("Moved to Leeds today." in "2025-03-07 diary.txt")."""
     out = {}
     for h in passages:
         # after the text, so that its own dates come first (`intervals.passage_year`) and no amount
         # of it reads as the header's date (`years`)
-        dates = [d for d in intervals.header_dates(h.chunk) if d not in h.chunk.text]
+        dates = [d for d in intervals.header_dates(h.chunk, when) if d not in h.chunk.text]
         out[h.rank] = "\n".join([h.chunk.text] + [f"({d})" for d in dates])
     return out
 
@@ -326,7 +327,8 @@ def check(turn: Turn, raw: str, settings: Settings) -> Answer:
     passage sentence, each sentence verified against the passages it cites, a comparison worked
     out, and the answer checks (verify.failed_check). The refusal says why (refusal_reason) and
     whether the model ("generate") or the check ("check") decided it."""
-    s, passages, read = settings, list(turn.passages), evidence(turn.passages)
+    s, passages = settings, list(turn.passages)
+    read = evidence(turn.passages, intervals.asks_when(turn.query, turn.compared))
     common = dict(question=turn.question, passages=turn.passages, retrieved=turn.hits, query=turn.query,
                   raw_text=raw, notices=turn.notices, odds=turn.odds)
     refused = dict(text=refusal(s), refused=True, refusal_stage="check")

@@ -718,6 +718,10 @@ def test_a_date_only_a_documents_metadata_gives_is_read_and_supports_an_answer(b
     assert "[1] diary.html (chars 0-61, dated 2025-03-07)" in shown.getvalue()
     fake_generator.queue("I moved to Leeds on 2025-03-08 [1].")
     assert bot.ask("When did I move to Leeds?").refused
+    # a question that does not ask when reads no metadata date, and is not answered with one
+    fake_generator.queue("I moved to Leeds on 2025-03-07 [1].")
+    assert "2025-03-07" not in bot.ask("Where did I move to?").text
+    assert "dated" not in fake_generator.seen[-1][-1]["content"]
     # the date is kept with each passage in the index
     assert [c.date for c in make_bot().store.chunks.values()] == ["2025-03-07"]
 
