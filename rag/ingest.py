@@ -23,7 +23,7 @@ import numpy as np
 from .chunking import chunk_document
 from .embedder import Embedder, token_counter
 from .errors import LoadError
-from .loaders import Skipped, expand, load_file
+from .loaders import Skipped, expand, load_file, reader_version
 from .stores import IndexStore
 from .types import Chunk
 
@@ -145,7 +145,7 @@ class Reader:
                 return item
             known = self.known.get(item.source)
             item.known = known is not None
-            if known == item.sha:
+            if known == (item.sha, reader_version(path)):  # a file its format's reader has changed for is read again
                 item.unchanged = True
                 return item
             if self._stopped:
@@ -195,7 +195,7 @@ def batches(store: IndexStore, embedder: Embedder, paths, chunk_tokens: int, chu
     pending: list[tuple[str, str, list[Chunk], str]] = []
     numbers: dict[str, int] = {}  # source -> its number, for the files pending
     size = 0
-    known = {source: f["sha256"] for source, f in store.manifest.files.items()}
+    known = {source: (f["sha256"], f.get("reader", 1)) for source, f in store.manifest.files.items()}
     count = token_counter(embedder)
     reader = Reader(files, known, lambda doc: chunk_document(doc, chunk_tokens, chunk_overlap, count),
                     batch_chunks)
@@ -267,7 +267,8 @@ def apply(store: IndexStore, batch: Batch) -> None:
     offset = 0
     for source, sha, chunks, title in batch.pending:
         store.remove_source(source)
-        store.add_source(source, sha, chunks, batch.vectors[offset:offset + len(chunks)], now, title=title)
+        store.add_source(source, sha, chunks, batch.vectors[offset:offset + len(chunks)], now, title=title,
+                         reader=reader_version(source))
         offset += len(chunks)
     for source in batch.removed:
         store.remove_source(source)

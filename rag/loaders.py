@@ -17,6 +17,14 @@ from .errors import LoadError, MissingDependency
 from .types import Document
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".csv", ".eml", ".mbox")
+# the version of each format's reader, raised when what it reads from the same file changes (HTML
+# laid out, a PDF's wide gaps, a document's metadata date), so that ingest reads such files again
+READERS = {".html": 2, ".htm": 2, ".pdf": 2, ".docx": 2, ".eml": 2, ".mbox": 2}
+
+
+def reader_version(path: str | Path) -> int:
+    """The version of the reader of a file's format (READERS; 1 for the others)."""
+    return READERS.get(Path(path).suffix.lower(), 1)
 
 
 @dataclass(frozen=True)

@@ -180,7 +180,8 @@ def _read(client, name: str) -> tuple[dict | None, dict[str, dict]]:
             if str(p.id) == STATE:
                 state = dict(p.payload)
             elif not p.payload.get("removed"):
-                files[p.payload["source"]] = {k: p.payload[k] for k in ("sha256", "chunks", "added", "title", "first")}
+                files[p.payload["source"]] = {k: p.payload[k] for k in ("sha256", "chunks", "added", "title", "first")} \
+                    | {"reader": p.payload.get("reader", 1)}
         if offset is None:
             break
     return state, files
@@ -370,7 +371,7 @@ class QdrantStore:
         return removed
 
     def add_source(self, source: str, sha256: str, chunks: list[Chunk], vectors: np.ndarray, added: str,
-                   title: str = ""):
+                   title: str = "", reader: int = 1):
         if source in self._pending or source in self.manifest.files:
             self.remove_source(source)
         first = self.manifest.next_id
@@ -378,7 +379,7 @@ class QdrantStore:
         self.manifest.next_id += len(chunks)
         self._pending[source] = (ids, list(chunks), np.asarray(vectors, dtype="float32"))
         self.manifest.files[source] = {"sha256": sha256, "chunks": len(chunks), "added": added, "title": title,
-                                       "first": first}
+                                       "first": first, "reader": reader}
         self._texts.pop(source, None)
 
     def commit(self) -> None:

@@ -361,7 +361,7 @@ class Store:
         return len(ids)
 
     def add_source(self, source: str, sha256: str, chunks: list[Chunk], vectors: np.ndarray, added: str,
-                   title: str = ""):
+                   title: str = "", reader: int = 1):
         if source in self._by_source:
             self.remove_source(source)
         ids = np.arange(self.manifest.next_id, self.manifest.next_id + len(chunks), dtype="int64")
@@ -371,7 +371,8 @@ class Store:
             self.chunks[vid] = chunk
         self._by_source[source] = ids.tolist()
         self._new.extend(ids.tolist())
-        self.manifest.files[source] = {"sha256": sha256, "chunks": len(chunks), "added": added, "title": title}
+        self.manifest.files[source] = {"sha256": sha256, "chunks": len(chunks), "added": added, "title": title,
+                                       "reader": reader}
         self._changed()
 
     def _changed(self):

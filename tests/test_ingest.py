@@ -19,6 +19,22 @@ def test_second_ingest_of_unchanged_files_embeds_nothing(make_bot, docs_dir, fak
     assert fake_embedder.calls == calls
 
 
+def test_a_file_whose_formats_reader_changed_is_read_again(make_bot, tmp_path, monkeypatch):
+    from rag import loaders
+    docs = tmp_path / "mixed"
+    docs.mkdir()
+    (docs / "page.html").write_text("<p>Momentum is <em>not</em> new.</p>")
+    (docs / "note.txt").write_text("Plain notes.\n")
+    bot = make_bot()
+    assert len(bot.ingest([docs]).added) == 2
+    monkeypatch.setitem(loaders.READERS, ".html", loaders.READERS[".html"] + 1)
+    report = make_bot().ingest([docs])
+    assert [p.rsplit("/", 1)[-1] for p in report.updated] == ["page.html"]
+    assert [p.rsplit("/", 1)[-1] for p in report.unchanged] == ["note.txt"]
+    report = make_bot().ingest([docs])
+    assert len(report.unchanged) == 2 and not report.updated
+
+
 def test_changed_file_is_reembedded_and_old_chunks_go(make_bot, docs_dir):
     bot = make_bot()
     bot.ingest([docs_dir])
