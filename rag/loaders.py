@@ -157,7 +157,7 @@ def _real_day(year: int, month: int, day: int) -> datetime.date | None:
 
 def _day(value) -> str | None:
     """A metadata date or time as "2025-03-07", None when there is none."""
-    return f"{value:%Y-%m-%d}" if isinstance(value, (datetime.date, datetime.datetime)) else None
+    return f"{value:%Y-%m-%d}" if isinstance(value, datetime.date) else None  # a datetime is a date too
 
 
 def _email(path: Path) -> tuple[str, str, str | None]:

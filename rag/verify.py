@@ -15,7 +15,7 @@ from typing import Callable
 
 from . import years
 from .chunking import all_sentences
-from .citations import MARKER, markers, markers_in
+from .citations import MARKER, RUN, markers, markers_in
 from .text import COUNT_WORDS, DIGITS, STOPWORDS, content_words, letters, months_in, number, scale_pattern, stem
 from .types import SentenceCheck
 
@@ -463,9 +463,6 @@ def _trimmed(sentence: str, cited: tuple[int, ...], missing: tuple[str, ...], pa
     return SentenceCheck(head, group, True, reattributed=group != cited, dropped=sentence[cuts[-1]:].strip(" ,"))
 
 
-_MARKER_RUN = re.compile(r"((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")  # one claim's markers, as MARKER reads each
-
-
 def cited_parts(sentence: str, passages: dict[int, str]) -> list[tuple[str, tuple[int, ...]]]:
     """A sentence's parts that each end in their own citations, with them: "Sam moved on 2025-03-07
     [1] and started on 2025-04-01 [2]" is ("Sam moved on 2025-03-07", (1,)) and ("and started on
@@ -477,7 +474,7 @@ def cited_parts(sentence: str, passages: dict[int, str]) -> list[tuple[str, tupl
     of its own, or every part is a bare value whose meaning the question gives ("2025-03-07 [1]
     and 2025-04-01 [2]" for the dates of two events); a bare value cited apart from the words it
     goes with ("Sam moved to Leeds [1] on 2025-04-01 [2]") is not a part of its own."""
-    pieces = _MARKER_RUN.split(sentence)
+    pieces = re.split(f"({RUN.pattern})", sentence)  # the sentence is cleaned: each marker is [n]
     if re.search(r"\w", pieces[-1]):
         return []
     parts = []
