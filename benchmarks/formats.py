@@ -3,11 +3,13 @@ their text typeset as PDFs. Its questions then name the new files.
 
     python benchmarks/formats.py html OUT_DIR [--mirror /work/.mirror]
     python benchmarks/formats.py pdf .suites/papers/docs OUT_DIR        # needs: pip install fpdf2
+    python benchmarks/formats.py pdf .suites/papers/docs OUT_DIR --hyphenate   # and pyphen
     python benchmarks/formats.py questions benchmarks/suites/papers/questions.jsonl pdf > OUT.jsonl
 
 `html` writes each article's `public/index.html` at the commit the suite pins (sha256 checked, as
 `suites/papers/convert.py` reads it). `pdf` typesets each .txt as a paper is printed: justified
-10-point lines on A4, the title at the top of every page after the first, its number at the foot.
+10-point lines on A4, the title at the top of every page after the first, its number at the foot;
+with `--hyphenate`, words are broken at the end of a line as TeX breaks them ("declara-" / "tions").
 Then, for example:
 
     rag --index /tmp/papers-pdf ingest OUT_DIR
@@ -33,8 +35,11 @@ def write_html(out: Path, mirror: Path) -> None:
         (out / f"{name}.html").write_bytes(source(mirror, name))
 
 
-def write_pdfs(texts: Path, out: Path) -> None:
+def write_pdfs(texts: Path, out: Path, hyphenate: bool = False) -> None:
     from fpdf import FPDF
+    if hyphenate:
+        import pyphen
+        syllables = pyphen.Pyphen(lang="en_US")
 
     class Paper(FPDF):
         running = ""
@@ -61,6 +66,9 @@ def write_pdfs(texts: Path, out: Path) -> None:
         pdf.set_font("body", size=10)
         for paragraph in text.split("\n\n"):
             if paragraph := " ".join(paragraph.split()):
+                if hyphenate:  # soft hyphens: fpdf2 may break a line there, and prints a hyphen if it does
+                    paragraph = " ".join(syllables.inserted(w, hyphen="\u00ad") if w.isalpha() else w
+                                         for w in paragraph.split(" "))
                 pdf.multi_cell(0, 5, paragraph, align="J")
                 pdf.ln(2)
         pdf.output(str(out / f"{path.stem}.pdf"))
@@ -82,6 +90,7 @@ def main(argv=None) -> int:
     s = sub.add_parser("pdf", help="each .txt typeset as a PDF")
     s.add_argument("texts", type=Path)
     s.add_argument("out", type=Path)
+    s.add_argument("--hyphenate", action="store_true", help="break words at line ends (needs pyphen)")
     s = sub.add_parser("questions", help="the questions, naming the files of another format")
     s.add_argument("questions", type=Path)
     s.add_argument("ext", choices=["html", "pdf"])
@@ -89,7 +98,7 @@ def main(argv=None) -> int:
     if args.command == "html":
         write_html(args.out, args.mirror)
     elif args.command == "pdf":
-        write_pdfs(args.texts, args.out)
+        write_pdfs(args.texts, args.out, args.hyphenate)
     else:
         questions(args.questions, args.ext)
     return 0

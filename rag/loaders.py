@@ -14,12 +14,13 @@ from pathlib import Path
 
 from .chunking import sentences
 from .errors import LoadError, MissingDependency
+from .text import words
 from .types import Document
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".csv", ".eml", ".mbox")
 # the version of each format's reader, raised when what it reads from the same file changes (HTML
 # laid out, a PDF's wide gaps, a document's metadata date), so that ingest reads such files again
-READERS = {".html": 2, ".htm": 2, ".pdf": 2, ".docx": 2, ".eml": 2, ".mbox": 2}
+READERS = {".html": 2, ".htm": 2, ".pdf": 3, ".docx": 2, ".eml": 2, ".mbox": 2}
 
 
 def reader_version(path: str | Path) -> int:
@@ -221,6 +222,31 @@ def message_text(message) -> str:
 # the gaps of a justified line ("A  visual  guide  to"), which the model would read as extra tokens;
 # the indentation that opens a line (a code listing) is kept
 _WIDE_GAP = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
+# a word a typeset line broke with a hyphen: "machine learn-" / "ing models"
+_BROKEN = re.compile(r"\b([^\W\d_]+)-[ \t]*\n[ \t]*([^\W\d_]+)\b")
+
+
+def join_broken_words(pages: list[str]) -> list[str]:
+    """Each word a PDF's lines broke with a hyphen ("declara-" / "tions"), read whole, so that
+    it is searched, embedded and cited as the word it is. The document's own words decide
+    whether the hyphen stays: it does where the document writes that compound with a hyphen
+    elsewhere ("self-organizing"); it goes where it writes the joined word ("ReLU"); otherwise it
+    stays where the second part is a capitalised word ("non-" / "English") or both parts are
+    words the document uses ("well-" / "known"), and goes everywhere else."""
+    rest = {w for page in pages for w in words(_BROKEN.sub(" ", page))}
+
+    def joined(m: re.Match) -> str:
+        first, second = m.group(1), m.group(2)
+        if f"{first}-{second}".lower() in rest:
+            keep = True
+        elif (first + second).lower() in rest:
+            keep = False
+        else:
+            keep = (second[0].isupper() and second[1:].islower()) or (
+                first.lower() in rest and second.lower() in rest)
+        return f"{first}-{second}" if keep else first + second
+
+    return [_BROKEN.sub(joined, page) for page in pages]
 
 
 def _pdf(path: Path) -> tuple[str, tuple[tuple[int, int], ...], str, str | None]:
@@ -230,11 +256,10 @@ def _pdf(path: Path) -> tuple[str, tuple[tuple[int, int], ...], str, str | None]
         raise MissingDependency("pypdf", "pypdf") from None
     try:
         reader = PdfReader(str(path))
-        texts, pages, offset = [], [], 0
-        for number, page in enumerate(reader.pages, start=1):
-            text = _WIDE_GAP.sub(" ", (page.extract_text() or "").strip())
+        texts = join_broken_words([_WIDE_GAP.sub(" ", (page.extract_text() or "").strip()) for page in reader.pages])
+        pages, offset = [], 0
+        for number, text in enumerate(texts, start=1):
             pages.append((number, offset))
-            texts.append(text)
             offset += len(text) + 2
         title, created = _pdf_metadata(reader)
     except Exception as e:  # pypdf raises many types for damaged files

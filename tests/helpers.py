@@ -10,11 +10,12 @@ BENCH = ROOT.parent / "shared" / "bench-data"
 
 
 def make_pdf(path: Path, pages: list[str]) -> Path:
-    """A minimal valid PDF with one line of Helvetica text per page."""
+    """A minimal valid PDF of Helvetica text, a page per string; a newline in it starts a new line."""
     objects = ["<< /Type /Catalog /Pages 2 0 R >>", None, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     kids = []
     for text in pages:
-        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET"
+        lines = " T* ".join(f"({line}) Tj" for line in text.split("\n"))
+        stream = f"BT /F1 12 Tf 14 TL 72 720 Td {lines} ET"
         objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
         content = len(objects)
         objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "

@@ -48,6 +48,24 @@ def test_a_justified_pdf_lines_gaps_read_as_single_spaces(tmp_path):
     assert doc.text == "A visual guide to CTC."
 
 
+def test_a_word_a_pdf_line_broke_is_read_whole(tmp_path):
+    doc = load_file(make_pdf(tmp_path / "h.pdf", ["The declara-\ntions are read by the parser, and by a non-\nEnglish tool.",
+                                                   "Its self-organizing maps are self-\norganizing.",
+                                                   "They use ReLU and Re-\nLU units."]))
+    assert doc.text.split("\n\n") == ["The declarations are read by the parser, and by a non-English tool.",
+                                       "Its self-organizing maps are self-organizing.",
+                                       "They use ReLU and ReLU units."]
+
+
+def test_a_broken_word_joined_or_kept_by_the_documents_own_words():
+    from rag.loaders import join_broken_words
+    assert join_broken_words(["an en-\ncoding"]) == ["an encoding"]
+    assert join_broken_words(["a well-\nknown fact, well known"]) == ["a well-known fact, well known"]
+    assert join_broken_words(["a some-\ntimes fact, sometimes"]) == ["a sometimes fact, sometimes"]
+    assert join_broken_words(["non-\nEnglish text", "OP-\nTIONAL"]) == ["non-English text", "OPTIONAL"]
+    assert join_broken_words(["2024-\n25 and x-\n1"]) == ["2024-\n25 and x-\n1"]
+
+
 def test_docx_and_csv(tmp_path):
     assert "Hello from Word." in load_file(make_docx(tmp_path / "w.docx", ["Hello from Word."])).text
     (tmp_path / "t.csv").write_text("company,capex\nMeta,65\nMicrosoft,80\n")
