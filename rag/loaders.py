@@ -8,6 +8,7 @@ import datetime
 import io
 import os
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,8 +223,16 @@ def message_text(message) -> str:
 # the gaps of a justified line ("A  visual  guide  to"), which the model would read as extra tokens;
 # the indentation that opens a line (a code listing) is kept
 _WIDE_GAP = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
+# a typeset ligature ("ﬁ", "ﬂ", "ﬃ") as the letters it joins, which search and the model know
+_LIGATURES = str.maketrans({chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)})
 # a word a typeset line broke with a hyphen: "machine learn-" / "ing models"
 _BROKEN = re.compile(r"\b([^\W\d_]+)-[ \t]*\n[ \t]*([^\W\d_]+)\b")
+
+
+def pdf_page_text(extracted: str) -> str:
+    """A page's text as pypdf extracts it, with a justified line's gaps as single spaces and
+    ligatures as their letters ("ﬁnd" is "find")."""
+    return _WIDE_GAP.sub(" ", extracted.strip()).translate(_LIGATURES)
 
 
 def join_broken_words(pages: list[str]) -> list[str]:
@@ -256,7 +265,7 @@ def _pdf(path: Path) -> tuple[str, tuple[tuple[int, int], ...], str, str | None]
         raise MissingDependency("pypdf", "pypdf") from None
     try:
         reader = PdfReader(str(path))
-        texts = join_broken_words([_WIDE_GAP.sub(" ", (page.extract_text() or "").strip()) for page in reader.pages])
+        texts = join_broken_words([pdf_page_text(page.extract_text() or "") for page in reader.pages])
         pages, offset = [], 0
         for number, text in enumerate(texts, start=1):
             pages.append((number, offset))

@@ -48,6 +48,11 @@ def test_a_justified_pdf_lines_gaps_read_as_single_spaces(tmp_path):
     assert doc.text == "A visual guide to CTC."
 
 
+def test_a_pdf_pages_ligatures_read_as_their_letters():
+    from rag.loaders import pdf_page_text
+    assert pdf_page_text(" The ﬁrst  ﬂow is eﬃcient. ") == "The first flow is efficient."
+
+
 def test_a_word_a_pdf_line_broke_is_read_whole(tmp_path):
     doc = load_file(make_pdf(tmp_path / "h.pdf", ["The declara-\ntions are read by the parser, and by a non-\nEnglish tool.",
                                                    "Its self-organizing maps are self-\norganizing.",
