@@ -225,14 +225,17 @@ def message_text(message) -> str:
 _WIDE_GAP = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
 # a typeset ligature ("ﬁ", "ﬂ", "ﬃ") as the letters it joins, which search and the model know
 _LIGATURES = str.maketrans({chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)})
+# the dots that lead a table of contents' entry to its page number ("2.3 Naming . . . . . . 3")
+_LEADERS = re.compile(r"(?:[ \t]*\.){4,}[ \t]*")
 # a word a typeset line broke with a hyphen: "machine learn-" / "ing models"
 _BROKEN = re.compile(r"\b([^\W\d_]+)-[ \t]*\n[ \t]*([^\W\d_]+)\b")
 
 
 def pdf_page_text(extracted: str) -> str:
-    """A page's text as pypdf extracts it, with a justified line's gaps as single spaces and
-    ligatures as their letters ("ﬁnd" is "find")."""
-    return _WIDE_GAP.sub(" ", extracted.strip()).translate(_LIGATURES)
+    """A page's text as pypdf extracts it, with a justified line's gaps as single spaces,
+    ligatures as their letters ("ﬁnd" is "find"), and a contents entry's leader dots as one
+    ellipsis ("2.3 Naming … 3"): the model and the embedder read each dot as a token."""
+    return _LEADERS.sub(" … ", _WIDE_GAP.sub(" ", extracted.strip())).translate(_LIGATURES)
 
 
 def join_broken_words(pages: list[str]) -> list[str]:

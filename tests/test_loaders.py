@@ -53,6 +53,12 @@ def test_a_pdf_pages_ligatures_read_as_their_letters():
     assert pdf_page_text(" The ﬁrst  ﬂow is eﬃcient. ") == "The first flow is efficient."
 
 
+def test_a_pdf_contents_leader_dots_read_as_one_ellipsis():
+    from rag.loaders import pdf_page_text
+    assert pdf_page_text("2.3 Naming . . . . . . . . 3\n2.4 Notes........12\nWait... so 1.2.3 it is.") == (
+        "2.3 Naming … 3\n2.4 Notes … 12\nWait... so 1.2.3 it is.")
+
+
 def test_a_word_a_pdf_line_broke_is_read_whole(tmp_path):
     doc = load_file(make_pdf(tmp_path / "h.pdf", ["The declara-\ntions are read by the parser, and by a non-\nEnglish tool.",
                                                    "Its self-organizing maps are self-\norganizing.",
