@@ -4,12 +4,15 @@ their text typeset as PDFs. Its questions then name the new files.
     python benchmarks/formats.py html OUT_DIR [--mirror /work/.mirror]
     python benchmarks/formats.py pdf .suites/papers/docs OUT_DIR        # needs: pip install fpdf2
     python benchmarks/formats.py pdf .suites/papers/docs OUT_DIR --hyphenate   # and pyphen
+    python benchmarks/formats.py pdf .suites/papers/docs OUT_DIR --ligatures
     python benchmarks/formats.py questions benchmarks/suites/papers/questions.jsonl pdf > OUT.jsonl
 
 `html` writes each article's `public/index.html` at the commit the suite pins (sha256 checked, as
 `suites/papers/convert.py` reads it). `pdf` typesets each .txt as a paper is printed: justified
 10-point lines on A4, the title at the top of every page after the first, its number at the foot;
-with `--hyphenate`, words are broken at the end of a line as TeX breaks them ("declara-" / "tions").
+with `--hyphenate`, words are broken at the end of a line as TeX breaks them ("declara-" / "tions");
+with `--ligatures`, "fi", "fl", "ff", "ffi" and "ffl" are printed as one glyph each, as TeX prints them,
+which a PDF's text layer then gives as "ﬁ" (U+FB01) and its kin.
 Then, for example:
 
     rag --index /tmp/papers-pdf ingest OUT_DIR
@@ -35,7 +38,10 @@ def write_html(out: Path, mirror: Path) -> None:
         (out / f"{name}.html").write_bytes(source(mirror, name))
 
 
-def write_pdfs(texts: Path, out: Path, hyphenate: bool = False) -> None:
+LIGATURES = {"ffi": "\ufb03", "ffl": "\ufb04", "ff": "\ufb00", "fi": "\ufb01", "fl": "\ufb02"}
+
+
+def write_pdfs(texts: Path, out: Path, hyphenate: bool = False, ligatures: bool = False) -> None:
     from fpdf import FPDF
     if hyphenate:
         import pyphen
@@ -66,6 +72,9 @@ def write_pdfs(texts: Path, out: Path, hyphenate: bool = False) -> None:
         pdf.set_font("body", size=10)
         for paragraph in text.split("\n\n"):
             if paragraph := " ".join(paragraph.split()):
+                if ligatures:
+                    for letters, glyph in LIGATURES.items():
+                        paragraph = paragraph.replace(letters, glyph)
                 if hyphenate:  # soft hyphens: fpdf2 may break a line there, and prints a hyphen if it does
                     paragraph = " ".join(syllables.inserted(w, hyphen="\u00ad") if w.isalpha() else w
                                          for w in paragraph.split(" "))
@@ -91,6 +100,7 @@ def main(argv=None) -> int:
     s.add_argument("texts", type=Path)
     s.add_argument("out", type=Path)
     s.add_argument("--hyphenate", action="store_true", help="break words at line ends (needs pyphen)")
+    s.add_argument("--ligatures", action="store_true", help="print fi, fl, ff, ffi, ffl as ligatures")
     s = sub.add_parser("questions", help="the questions, naming the files of another format")
     s.add_argument("questions", type=Path)
     s.add_argument("ext", choices=["html", "pdf"])
@@ -98,7 +108,7 @@ def main(argv=None) -> int:
     if args.command == "html":
         write_html(args.out, args.mirror)
     elif args.command == "pdf":
-        write_pdfs(args.texts, args.out, args.hyphenate)
+        write_pdfs(args.texts, args.out, args.hyphenate, args.ligatures)
     else:
         questions(args.questions, args.ext)
     return 0
