@@ -227,15 +227,20 @@ _WIDE_GAP = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
 _LIGATURES = str.maketrans({chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)})
 # the dots that lead a table of contents' entry to its page number ("2.3 Naming . . . . . . 3")
 _LEADERS = re.compile(r"(?:[ \t]*\.){4,}[ \t]*")
+# a soft hyphen (U+00AD): invisible, where a word may be broken; a text layer may give it at a
+# line's end, on a line of its own or inside a word ("Wert\xadpapier")
+_SOFT_HYPHEN = re.compile(r"[ \t]*\n?[ \t]*\u00ad[ \t]*\n?[ \t]*")
 # a word a typeset line broke with a hyphen: "machine learn-" / "ing models"
-_BROKEN = re.compile(r"\b([^\W\d_]+)-[ \t]*\n[ \t]*([^\W\d_]+)\b")
+_BROKEN = re.compile(r"\b([^\W\d_]+)([-\u2010])[ \t]*\n[ \t]*([^\W\d_]+)\b")
 
 
 def pdf_page_text(extracted: str) -> str:
     """A page's text as pypdf extracts it, with a justified line's gaps as single spaces,
-    ligatures as their letters ("ﬁnd" is "find"), and a contents entry's leader dots as one
-    ellipsis ("2.3 Naming … 3"): the model and the embedder read each dot as a token."""
-    return _LEADERS.sub(" … ", _WIDE_GAP.sub(" ", extracted.strip())).translate(_LIGATURES)
+    ligatures as their letters ("ﬁnd" is "find"), a word broken at a soft hyphen whole, and a
+    contents entry's leader dots as one ellipsis ("2.3 Naming … 3"): the model and the embedder
+    read each dot as a token."""
+    text = _SOFT_HYPHEN.sub("", _WIDE_GAP.sub(" ", extracted.strip()))
+    return _LEADERS.sub(" … ", text).translate(_LIGATURES)
 
 
 def join_broken_words(pages: list[str]) -> list[str]:
@@ -248,7 +253,7 @@ def join_broken_words(pages: list[str]) -> list[str]:
     rest = {w for page in pages for w in words(_BROKEN.sub(" ", page))}
 
     def joined(m: re.Match) -> str:
-        first, second = m.group(1), m.group(2)
+        first, hyphen, second = m.groups()
         if f"{first}-{second}".lower() in rest:
             keep = True
         elif (first + second).lower() in rest:
@@ -256,7 +261,7 @@ def join_broken_words(pages: list[str]) -> list[str]:
         else:
             keep = (second[0].isupper() and second[1:].islower()) or (
                 first.lower() in rest and second.lower() in rest)
-        return f"{first}-{second}" if keep else first + second
+        return f"{first}{hyphen}{second}" if keep else first + second
 
     return [_BROKEN.sub(joined, page) for page in pages]
 

@@ -53,6 +53,12 @@ def test_a_pdf_pages_ligatures_read_as_their_letters():
     assert pdf_page_text(" The ﬁrst  ﬂow is eﬃcient. ") == "The first flow is efficient."
 
 
+def test_a_word_broken_at_a_pdfs_soft_hyphen_is_read_whole():
+    from rag.loaders import pdf_page_text
+    assert pdf_page_text("Po\n\u00ad\nlitik und Immo\u00ad\nbilien, ein Wert\u00adpapier-\nindex") == (
+        "Politik und Immobilien, ein Wertpapier-\nindex")
+
+
 def test_a_pdf_contents_leader_dots_read_as_one_ellipsis():
     from rag.loaders import pdf_page_text
     assert pdf_page_text("2.3 Naming . . . . . . . . 3\n2.4 Notes........12\nWait... so 1.2.3 it is.") == (
@@ -74,6 +80,8 @@ def test_a_broken_word_joined_or_kept_by_the_documents_own_words():
     assert join_broken_words(["a well-\nknown fact, well known"]) == ["a well-known fact, well known"]
     assert join_broken_words(["a some-\ntimes fact, sometimes"]) == ["a sometimes fact, sometimes"]
     assert join_broken_words(["non-\nEnglish text", "OP-\nTIONAL"]) == ["non-English text", "OPTIONAL"]
+    assert join_broken_words(["an en\u2010\ncoding, a well\u2010\nknown well known"]) == [
+        "an encoding, a well\u2010known well known"]
     assert join_broken_words(["2024-\n25 and x-\n1"]) == ["2024-\n25 and x-\n1"]
 
 
