@@ -6,6 +6,7 @@ their text typeset as PDFs. Its questions then name the new files.
     python benchmarks/formats.py pdf .suites/papers/docs OUT_DIR --hyphenate   # and pyphen
     python benchmarks/formats.py pdf .suites/papers/docs OUT_DIR --ligatures
     python benchmarks/formats.py questions benchmarks/suites/papers/questions.jsonl pdf > OUT.jsonl
+    python benchmarks/formats.py questions benchmarks/suites/web/questions.jsonl md > OUT.jsonl
 
 `html` writes each article's `public/index.html` at the commit the suite pins (sha256 checked, as
 `suites/papers/convert.py` reads it). `pdf` typesets each .txt as a paper is printed: justified
@@ -86,7 +87,7 @@ def write_pdfs(texts: Path, out: Path, hyphenate: bool = False, ligatures: bool 
 def questions(path: Path, ext: str) -> None:
     for line in path.read_text(encoding="utf-8").splitlines():
         case = json.loads(line)
-        case["sources"] = [s[:-4] + "." + ext if s.endswith(".txt") else s for s in case.get("sources", [])]
+        case["sources"] = [str(Path(s).with_suffix("." + ext)) for s in case.get("sources", [])]
         print(json.dumps(case, ensure_ascii=False))
 
 
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
     s.add_argument("--ligatures", action="store_true", help="print fi, fl, ff, ffi, ffl as ligatures")
     s = sub.add_parser("questions", help="the questions, naming the files of another format")
     s.add_argument("questions", type=Path)
-    s.add_argument("ext", choices=["html", "pdf"])
+    s.add_argument("ext", choices=["html", "pdf", "md"])
     args = parser.parse_args(argv)
     if args.command == "html":
         write_html(args.out, args.mirror)
