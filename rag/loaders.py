@@ -21,7 +21,7 @@ from .types import Document
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".csv", ".eml", ".mbox")
 # the version of each format's reader, raised when what it reads from the same file changes (HTML
 # laid out, a PDF's wide gaps, a document's metadata date), so that ingest reads such files again
-READERS = {".html": 2, ".htm": 2, ".pdf": 3, ".docx": 2, ".eml": 2, ".mbox": 2}
+READERS = {".html": 2, ".htm": 2, ".pdf": 3, ".docx": 2, ".eml": 2, ".mbox": 2, ".md": 2, ".markdown": 2}
 
 
 def reader_version(path: str | Path) -> int:
@@ -84,6 +84,20 @@ def title_of(text: str, given: str = "", markdown: bool = False) -> str:
 
 def _html(path: Path) -> tuple[str, str, str | None]:
     return html_text(_read_text(path))
+
+
+# the front matter that opens a Markdown note (Jekyll, Hugo, Obsidian): "---", "key: value" lines, "---"
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+_FIELD = re.compile(r"^(\w+)[ \t]*:[ \t]*(.*?)[ \t]*$", re.M)
+
+
+def front_matter(text: str) -> tuple[str, str | None]:
+    """The title and the day a Markdown note's front matter gives ("title: Move", "date:
+    2025-03-07", or "created:"), "" and None where it gives none. The note's text keeps it."""
+    m = _FRONT_MATTER.match(text)
+    fields = {key.lower(): value.strip("'\"") for key, value in _FIELD.findall(m.group(1))} if m else {}
+    days = (_ISO_DAY.match(fields.get(key, "")) for key in ("date", "created"))
+    return fields.get("title", ""), next((_day(_real_day(*map(int, d.groups()))) for d in days if d), None)
 
 
 # <meta> fields that give the date a page was published, by property, name or itemprop
@@ -355,6 +369,10 @@ def load_file(path: str | Path) -> Document:
     try:
         if suffix in (".html", ".htm"):
             text, given, date = _html(path)
+        elif suffix in (".md", ".markdown"):
+            text = _read_text(path)
+            given, date = front_matter(text)
+            given = given or title_of(_FRONT_MATTER.sub("", text, count=1), markdown=True)
         elif suffix == ".pdf":
             text, pages, given, date = _pdf(path)
         elif suffix == ".docx":

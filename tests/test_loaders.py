@@ -36,6 +36,18 @@ def test_html_reads_as_a_browser_lays_it_out(tmp_path):
         "One item", "Two", "optimizer | rate", "SGD | 0.1", "x = 1", "y = 2", "Line one", "Line two"]
 
 
+def test_a_markdown_notes_front_matter_gives_its_title_and_date(tmp_path):
+    (tmp_path / "n.md").write_text('---\ntitle: "Moving day"\ndate: 2025-03-07T09:30\ntags: [move]\n---\n# Leeds\nThe van came.')
+    doc = load_file(tmp_path / "n.md")
+    assert (doc.title, doc.dates) == ("Moving day", ((0, "2025-03-07"),))
+    assert doc.text.startswith("---\ntitle:") and doc.text.endswith("The van came.")
+    (tmp_path / "c.md").write_text("---\ncreated: 2025-04-01\n---\nFirst day at the lab.")
+    assert (load_file(tmp_path / "c.md").title, load_file(tmp_path / "c.md").dates) == (
+        "First day at the lab.", ((0, "2025-04-01"),))
+    (tmp_path / "rule.md").write_text("Intro.\n\n---\ndate: 2025-03-07\n---\n# Notes")
+    assert (load_file(tmp_path / "rule.md").title, load_file(tmp_path / "rule.md").dates) == ("Notes", ())
+
+
 def test_pdf_keeps_page_numbers(tmp_path):
     doc = load_file(make_pdf(tmp_path / "r.pdf", ["First page words.", "Second page words."]))
     assert "First page words." in doc.text and "Second page words." in doc.text
