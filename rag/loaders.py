@@ -21,7 +21,7 @@ from .types import Document
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".csv", ".eml", ".mbox")
 # the version of each format's reader, raised when what it reads from the same file changes (HTML
 # laid out, a PDF's wide gaps, a document's metadata date), so that ingest reads such files again
-READERS = {".html": 2, ".htm": 2, ".pdf": 3, ".docx": 2, ".eml": 2, ".mbox": 2, ".md": 2, ".markdown": 2}
+READERS = {".html": 3, ".htm": 3, ".pdf": 3, ".docx": 2, ".eml": 2, ".mbox": 2, ".md": 2, ".markdown": 2}
 
 
 def reader_version(path: str | Path) -> int:
@@ -132,11 +132,17 @@ _BLOCKS = ("address", "article", "aside", "blockquote", "caption", "dd", "detail
            "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "title", "tr", "ul")
 
 
+# an image's alt text of at least this many words is read where the image stands ("Minimum Rust
+# version: 1.31", a figure described for a screen reader); a shorter one is a label ("logo", "build-info")
+ALT_WORDS = 3
+
+
 def _rendered_text(soup) -> str:
     """A parsed page's text as a browser lays it out: a line for each block (a paragraph, a
     heading, a list item, a table row with its cells apart by " | "), the words of inline elements
-    (links, emphasis, citations) run on in their sentence, white space as rendered (a <pre>'s lines
-    kept). One pass over the tree, with a stack of its own: linear in the page, however deep."""
+    (links, emphasis, citations) run on in their sentence, an image as its alt text when that
+    describes it (ALT_WORDS), white space as rendered (a <pre>'s lines kept). One pass over the
+    tree, with a stack of its own: linear in the page, however deep."""
     from bs4 import NavigableString, Tag
     parts: list[str] = []
     stack: list = [(soup, False)]
@@ -152,6 +158,9 @@ def _rendered_text(soup) -> str:
             parts.append("\n" if node.name in _BLOCKS else "")
         elif node.name == "br":
             parts.append("\n")
+        elif node.name == "img":
+            alt = " ".join(str(node.get("alt") or "").split())
+            parts.append(f" {alt} " if len(alt.split()) >= ALT_WORDS else "")
         else:
             if node.name in ("td", "th"):
                 parts.append(" | " if node.parent is row else "")

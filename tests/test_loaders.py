@@ -266,3 +266,13 @@ def rag_open_titles(bot):
 def test_a_title_keeps_an_abbreviation_whole(tmp_path):
     (tmp_path / "n.txt").write_text("U.S. markets panicked on Monday. Nvidia fell.\n")
     assert load_file(tmp_path / "n.txt").title == "U.S. markets panicked on Monday."
+
+
+def test_an_html_images_alt_text_is_read_when_it_describes_the_image(tmp_path):
+    (tmp_path / "p.html").write_text(
+        '<body><h2>let-else <img alt="Minimum Rust version: 1.65" src="b.svg"></h2><img alt="logo" src="l.png">'
+        '<p>The stack:</p><figure><img src="f.svg" alt="A box labelled Cons  holds an i32."></figure>'
+        '<img alt="build-info" src="i.png"><img src="x.png"></body>')
+    assert load_file(tmp_path / "p.html").text.splitlines() == [
+        "let-else Minimum Rust version: 1.65", "The stack:", "A box labelled Cons holds an i32."]
+
