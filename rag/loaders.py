@@ -7,18 +7,20 @@ import csv
 import datetime
 import io
 import os
+import posixpath
 import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from .chunking import sentences
 from .errors import LoadError, MissingDependency
 from .text import words
 from .types import Document
 
-SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".csv", ".eml", ".mbox")
+SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".epub", ".csv", ".eml", ".mbox")
 # the version of each format's reader, raised when what it reads from the same file changes (HTML
 # laid out, a PDF's wide gaps, a document's metadata date), so that ingest reads such files again
 READERS = {".html": 3, ".htm": 3, ".pdf": 3, ".docx": 2, ".eml": 2, ".mbox": 2, ".md": 2, ".markdown": 2}
@@ -38,7 +40,7 @@ class Skipped:
         return f"skipped {self.path}: {self.reason}"
 
 
-MAX_DOCX_UNPACKED = 256 << 20  # a .docx that unpacks to more is refused (a zip bomb)
+MAX_UNPACKED = 256 << 20  # a .docx or .epub that unpacks to more is refused (a zip bomb)
 # characters that text does not hold: C0 controls other than whitespace, C1 controls, U+FFFD
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f-\x9f\ufffd]")
 
@@ -329,13 +331,7 @@ def _docx(path: Path) -> tuple[str, str, str | None]:
         import docx
     except ImportError:
         raise MissingDependency("python-docx", "python-docx") from None
-    try:
-        with zipfile.ZipFile(path) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise LoadError("not a readable .docx (not a zip archive)") from None
-    if unpacked > MAX_DOCX_UNPACKED:
-        raise LoadError(f"not read: it unpacks to {unpacked >> 20} MB (over {MAX_DOCX_UNPACKED >> 20} MB)")
+    _unpacked_size(path, ".docx")
     try:
         document = docx.Document(str(path))
     except Exception as e:
@@ -347,6 +343,61 @@ def _docx(path: Path) -> tuple[str, str, str | None]:
     properties = document.core_properties
     created = properties.created if properties.created != _DOCX_TEMPLATE_CREATED else None
     return "\n".join(p for p in parts if p.strip()), properties.title or "", _day(created)
+
+
+def _unpacked_size(path: Path, kind: str) -> None:
+    """LoadError unless the file is a zip archive that unpacks to at most MAX_UNPACKED bytes."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise LoadError(f"not a readable {kind} (not a zip archive)") from None
+    if unpacked > MAX_UNPACKED:
+        raise LoadError(f"not read: it unpacks to {unpacked >> 20} MB (over {MAX_UNPACKED >> 20} MB)")
+
+
+_OPF = "{http://www.idpf.org/2007/opf}"
+_DC = "{http://purl.org/dc/elements/1.1/}"
+
+
+def _epub(path: Path) -> tuple[str, str, str | None]:
+    """An e-book (.epub): its chapters' text in reading order (the package's spine, without its
+    table of contents), its title and the day its metadata says it was published."""
+    from xml.etree import ElementTree
+    _unpacked_size(path, ".epub")
+    with zipfile.ZipFile(path) as book:
+        names = set(book.namelist())
+        if "META-INF/container.xml" not in names:
+            raise LoadError("not a readable .epub (no META-INF/container.xml)")
+        container = ElementTree.fromstring(book.read("META-INF/container.xml"))
+        rootfile = next((e.get("full-path") for e in container.iter() if e.tag.endswith("rootfile")), None)
+        if rootfile not in names:
+            raise LoadError("not a readable .epub (its package file is missing)")
+        package = ElementTree.fromstring(book.read(rootfile))
+        base = rootfile.rpartition("/")[0]
+        items = {item.get("id"): item for item in package.iter(f"{_OPF}item")}
+        chapters = []
+        for ref in package.iter(f"{_OPF}itemref"):
+            item = items.get(ref.get("idref"))
+            if item is None or "nav" in (item.get("properties") or "").split():
+                continue
+            name = posixpath.normpath(posixpath.join(base, unquote(item.get("href") or "")))
+            if name in names and "html" in (item.get("media-type") or ""):
+                text, heading, _ = html_text(decode(book.read(name)))
+                chapters.append(text.removeprefix(" ".join(heading.split()) + "\n"))  # the book's title, in every chapter
+        encrypted = "META-INF/encryption.xml" in names and any(
+            name.endswith((".xhtml", ".html", ".htm")) for name in _encrypted(book.read("META-INF/encryption.xml")))
+    if encrypted:
+        raise LoadError("not read: its text is encrypted (an e-book with DRM)")
+    published = _ISO_DAY.match(package.findtext(f".//{_DC}date") or "")
+    day = _day(_real_day(*map(int, published.groups()))) if published else None
+    return "\n\n".join(c for c in chapters if c.strip()), package.findtext(f".//{_DC}title") or "", day
+
+
+def _encrypted(encryption: bytes) -> list[str]:
+    """The files an .epub's META-INF/encryption.xml says are encrypted."""
+    from xml.etree import ElementTree
+    return [ref.get("URI") or "" for ref in ElementTree.fromstring(encryption).iter() if ref.tag.endswith("CipherReference")]
 
 
 def _csv(path: Path) -> str:
@@ -386,6 +437,8 @@ def load_file(path: str | Path) -> Document:
             text, pages, given, date = _pdf(path)
         elif suffix == ".docx":
             text, given, date = _docx(path)
+        elif suffix == ".epub":
+            text, given, date = _epub(path)
         elif suffix == ".csv":
             text = _csv(path)
         elif suffix == ".eml":

@@ -41,3 +41,37 @@ def make_docx(path: Path, paragraphs: list[str]) -> Path:
         d.add_paragraph(p)
     d.save(str(path))
     return path
+
+
+def make_epub(path: Path, chapters: list[tuple[str, str]], title: str = "A Book", date: str = "2024-05-01",
+              encrypted: bool = False) -> Path:
+    """A minimal EPUB 3: a nav document and the chapters (file name, XHTML body), listed in the
+    manifest in reverse and in the spine in order, under OEBPS/ with the package file (a file
+    name is written as its manifest's URL: "two%20b.xhtml" is "two b.xhtml")."""
+    import zipfile
+    from urllib.parse import unquote
+    items = [f'<item id="c{n}" href="{name}" media-type="application/xhtml+xml"/>'
+             for n, (name, _) in reversed(list(enumerate(chapters)))]
+    spine = "".join(f'<itemref idref="c{n}"/>' for n in range(len(chapters)))
+    package = (f'<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
+               f'<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{title}</dc:title>'
+               f'<dc:date>{date}</dc:date></metadata><manifest>'
+               f'<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>{"".join(items)}'
+               f'</manifest><spine><itemref idref="nav"/>{spine}</spine></package>')
+    with zipfile.ZipFile(path, "w") as book:
+        book.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        book.writestr("META-INF/container.xml",
+                      '<?xml version="1.0"?><container xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
+                      'version="1.0"><rootfiles><rootfile full-path="OEBPS/content.opf" '
+                      'media-type="application/oebps-package+xml"/></rootfiles></container>')
+        book.writestr("OEBPS/content.opf", package)
+        book.writestr("OEBPS/nav.xhtml", "<html><body><nav><ol><li>Contents</li></ol></nav></body></html>")
+        for name, body in chapters:
+            book.writestr(f"OEBPS/{unquote(name)}", f"<html><head><title>{title}</title></head><body>{body}</body></html>")
+        if encrypted:
+            book.writestr("META-INF/encryption.xml",
+                          '<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
+                          'xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData><enc:CipherData>'
+                          f'<enc:CipherReference URI="OEBPS/{chapters[0][0]}"/></enc:CipherData></enc:EncryptedData>'
+                          '</encryption>')
+    return path

@@ -4,7 +4,7 @@ from rag.errors import LoadError
 from rag.chunking import chunk_document
 from rag.loaders import expand, load_file
 
-from helpers import make_docx, make_pdf
+from helpers import make_docx, make_epub, make_pdf
 
 
 def test_text_and_markdown(tmp_path):
@@ -276,3 +276,20 @@ def test_an_html_images_alt_text_is_read_when_it_describes_the_image(tmp_path):
     assert load_file(tmp_path / "p.html").text.splitlines() == [
         "let-else Minimum Rust version: 1.65", "The stack:", "A box labelled Cons holds an i32."]
 
+
+def test_an_epub_reads_its_chapters_in_reading_order_with_its_title_and_date(tmp_path):
+    book = make_epub(tmp_path / "b.epub", [("one.xhtml", "<h1>Chapter 1</h1><p>Rain in <em>Leeds</em>.</p>"),
+                                          ("text/two%20b.xhtml", "<h1>Chapter 2</h1><p>Sun in Porto.</p>")],
+                     title="Two Cities", date="2024-05-01T00:00:00Z")
+    doc = load_file(book)
+    assert (doc.title, doc.dates) == ("Two Cities", ((0, "2024-05-01"),))
+    # the table of contents (nav) is not read as a chapter, nor the <title> each chapter repeats
+    assert doc.text == "Chapter 1\nRain in Leeds.\n\nChapter 2\nSun in Porto."
+
+
+def test_an_epub_that_is_not_one_or_is_encrypted_is_skipped_with_a_reason(tmp_path):
+    (tmp_path / "fake.epub").write_bytes(b"not a zip")
+    with pytest.raises(LoadError, match="not a zip archive"):
+        load_file(tmp_path / "fake.epub")
+    with pytest.raises(LoadError, match="encrypted"):
+        load_file(make_epub(tmp_path / "drm.epub", [("one.xhtml", "<p>x</p>")], encrypted=True))
