@@ -13,7 +13,7 @@ from rag.errors import ConfigError, LoadError, RagError
 from rag.loaders import decode, expand, load_file
 from rag.types import Document
 
-from helpers import make_pdf
+from helpers import make_epub, make_pdf
 
 
 # ---------- files ----------
@@ -39,7 +39,25 @@ def hostile_folder(root):
     (root / "rows.csv").write_text("id,fruit,colour\n" + "".join(f"{i},fig{i},purple\n" for i in range(200_000)))
     encrypted_pdf(root / "locked.pdf")
     make_pdf(root / "blank.pdf", [""])
+    make_epub(root / "good.epub", [("one.xhtml", "<p>Quinces are yellow.</p>")])
+    (root / "bomb.epub").write_bytes(zip_bomb())
+    laughs_epub(root / "laughs.epub")
     return root
+
+
+def laughs_epub(path):
+    """An e-book whose package file expands an entity a billion times ("billion laughs")."""
+    make_epub(path, [("one.xhtml", "<p>x</p>")])
+    entities = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    with zipfile.ZipFile(path) as book:
+        files = {name: book.read(name) for name in book.namelist()}
+    files["OEBPS/content.opf"] = (f'<?xml version="1.0"?><!DOCTYPE p [<!ENTITY l0 "lol">{entities}]>'
+                                  '<package xmlns="http://www.idpf.org/2007/opf"><metadata '
+                                  'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>&l9;</dc:title>'
+                                  '</metadata></package>').encode()
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in files.items():
+            book.writestr(name, data)
 
 
 def encrypted_pdf(path):
@@ -67,7 +85,7 @@ def test_a_folder_of_bad_files_gives_one_line_each_and_indexes_every_good_file(m
     report = bot.ingest([folder], warn=warnings.append)
     added = sorted(os.path.basename(p) for p in report.added)
     assert set(added) - {"nested.html"} == {"good.md", "good.txt", "latin1.txt", "new\nline name.txt", "utf16.txt",
-                                            "rows.csv"}
+                                            "rows.csv", "good.epub"}
     reasons = {os.path.basename(s.path): s.reason for s in report.skipped}
     assert reasons["random.txt"] == "binary content, not text"
     assert reasons["elf.md"] == "binary content, not text"
@@ -77,6 +95,8 @@ def test_a_folder_of_bad_files_gives_one_line_each_and_indexes_every_good_file(m
     assert "no text" in reasons["blank.pdf"]
     assert "unpacks to 300 MB" in reasons["bomb.docx"]
     assert "docx" in reasons["notzip.docx"]
+    assert "unpacks to 300 MB" in reasons["bomb.epub"]
+    assert "amplification" in reasons["laughs.epub"]
     assert "nested too deeply" in reasons.get("nested.html", "") or "nested.html" in added
     assert "CSV" in reasons["wide.csv"]
     assert "loop" in reasons["loop.txt"] and "leads nowhere" in reasons["dangling.txt"]
@@ -84,7 +104,7 @@ def test_a_folder_of_bad_files_gives_one_line_each_and_indexes_every_good_file(m
     assert len(warnings) == len(report.skipped) and all("\n" not in w.split(": ", 1)[1] for w in warnings
                                                           if "line name" not in w)
     texts = " ".join(c.text for c in make_bot().store.chunks.values())
-    assert "Café crème" in texts and "Plums are purple" in texts
+    assert "Café crème" in texts and "Plums are purple" in texts and "Quinces are yellow" in texts
     assert "Bananas are yellow" in texts  # indexed before, still there
 
 
