@@ -20,7 +20,7 @@ from .errors import LoadError, MissingDependency
 from .text import words
 from .types import Document
 
-SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".epub", ".csv", ".eml", ".mbox")
+SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx", ".epub", ".csv", ".eml", ".mbox")
 # the version of each format's reader, raised when what it reads from the same file changes (HTML
 # laid out, a PDF's wide gaps, a document's metadata date), so that ingest reads such files again
 READERS = {".html": 3, ".htm": 3, ".pdf": 3, ".docx": 2, ".eml": 2, ".mbox": 2, ".md": 2, ".markdown": 2}
@@ -40,7 +40,7 @@ class Skipped:
         return f"skipped {self.path}: {self.reason}"
 
 
-MAX_UNPACKED = 256 << 20  # a .docx or .epub that unpacks to more is refused (a zip bomb)
+MAX_UNPACKED = 256 << 20  # a .docx, .pptx or .epub that unpacks to more is refused (a zip bomb)
 # characters that text does not hold: C0 controls other than whitespace, C1 controls, U+FFFD
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f-\x9f\ufffd]")
 
@@ -345,6 +345,51 @@ def _docx(path: Path) -> tuple[str, str, str | None]:
     return "\n".join(p for p in parts if p.strip()), properties.title or "", _day(created)
 
 
+# the creation time that python-pptx's default template carries, kept by every deck it writes
+_PPTX_TEMPLATE_CREATED = datetime.datetime(2013, 1, 27, 9, 14, 16)
+
+
+def _pptx(path: Path) -> tuple[str, tuple[tuple[int, int], ...], str, str | None]:
+    """A slide deck (.pptx): each slide's text (its shapes' paragraphs in the deck's order, a
+    table's rows with their cells apart by " | ", then the speaker's notes) as a page of its own,
+    so that a passage is cited by its slide's number; the deck's title and the day it was created."""
+    try:
+        import pptx
+    except ImportError:
+        raise MissingDependency("python-pptx", "python-pptx") from None
+    _unpacked_size(path, ".pptx")
+    try:
+        deck = pptx.Presentation(str(path))
+    except Exception as e:
+        raise LoadError(f"not a readable .pptx ({e.__class__.__name__})") from None
+    texts = []
+    for slide in deck.slides:
+        lines = _shape_lines(slide.shapes)
+        if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
+            lines.append(slide.notes_slide.notes_text_frame.text)
+        texts.append("\n".join(line for line in lines if line.strip()))
+    pages, offset = [], 0
+    for number, text in enumerate(texts, start=1):
+        pages.append((number, offset))
+        offset += len(text) + 2
+    properties = deck.core_properties
+    created = properties.created if properties.created != _PPTX_TEMPLATE_CREATED else None
+    return "\n\n".join(texts), tuple(pages), properties.title or "", _day(created)
+
+
+def _shape_lines(shapes) -> list[str]:
+    """The lines of a slide's shapes, a group's shapes in turn."""
+    lines: list[str] = []
+    for shape in shapes:
+        if shape.shape_type == 6:  # MSO_SHAPE_TYPE.GROUP
+            lines += _shape_lines(shape.shapes)
+        elif shape.has_text_frame:
+            lines += [paragraph.text for paragraph in shape.text_frame.paragraphs]
+        elif getattr(shape, "has_table", False) and shape.has_table:
+            lines += [" | ".join(cell.text for cell in row.cells) for row in shape.table.rows]
+    return lines
+
+
 def _unpacked_size(path: Path, kind: str) -> None:
     """LoadError unless the file is a zip archive that unpacks to at most MAX_UNPACKED bytes."""
     try:
@@ -437,6 +482,8 @@ def load_file(path: str | Path) -> Document:
             text, pages, given, date = _pdf(path)
         elif suffix == ".docx":
             text, given, date = _docx(path)
+        elif suffix == ".pptx":
+            text, pages, given, date = _pptx(path)
         elif suffix == ".epub":
             text, given, date = _epub(path)
         elif suffix == ".csv":

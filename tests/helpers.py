@@ -75,3 +75,30 @@ def make_epub(path: Path, chapters: list[tuple[str, str]], title: str = "A Book"
                           f'<enc:CipherReference URI="OEBPS/{chapters[0][0]}"/></enc:CipherData></enc:EncryptedData>'
                           '</encryption>')
     return path
+
+
+def make_pptx(path: Path, slides: list[tuple[str, list[str], str]], table: list[list[str]] | None = None) -> Path:
+    """A slide deck with python-pptx: each slide a title, bullet lines (the first in a group
+    shape beside the others) and speaker notes; a table on the last slide when given."""
+    import pptx
+    from pptx.util import Inches
+    deck = pptx.Presentation()
+    for title, bullets, notes in slides:
+        slide = deck.slides.add_slide(deck.slide_layouts[5])  # title only
+        slide.shapes.title.text = title
+        if bullets:
+            group = slide.shapes.add_group_shape()
+            group.shapes.add_textbox(Inches(1), Inches(2), Inches(6), Inches(1)).text_frame.text = bullets[0]
+            box = slide.shapes.add_textbox(Inches(1), Inches(3), Inches(6), Inches(2)).text_frame
+            box.text = bullets[1] if len(bullets) > 1 else ""
+            for line in bullets[2:]:
+                box.add_paragraph().text = line
+        if notes:
+            slide.notes_slide.notes_text_frame.text = notes
+    if table:
+        shape = slide.shapes.add_table(len(table), len(table[0]), Inches(1), Inches(5), Inches(6), Inches(1))
+        for r, row in enumerate(table):
+            for c, value in enumerate(row):
+                shape.table.cell(r, c).text = value
+    deck.save(str(path))
+    return path

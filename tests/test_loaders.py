@@ -4,7 +4,7 @@ from rag.errors import LoadError
 from rag.chunking import chunk_document
 from rag.loaders import expand, load_file
 
-from helpers import make_docx, make_epub, make_pdf
+from helpers import make_docx, make_epub, make_pdf, make_pptx
 
 
 def test_text_and_markdown(tmp_path):
@@ -293,3 +293,19 @@ def test_an_epub_that_is_not_one_or_is_encrypted_is_skipped_with_a_reason(tmp_pa
         load_file(tmp_path / "fake.epub")
     with pytest.raises(LoadError, match="encrypted"):
         load_file(make_epub(tmp_path / "drm.epub", [("one.xhtml", "<p>x</p>")], encrypted=True))
+
+
+def test_a_slide_decks_slides_are_its_pages_with_their_notes_and_tables(tmp_path):
+    deck = make_pptx(tmp_path / "q3.pptx", [
+        ("Q3 review", ["Revenue grew 12%", "Churn fell", "Hiring paused"], "Say the churn figure is provisional."),
+        ("Next steps", ["Open the Leeds office"], "")], table=[["region", "target"], ["North", "£2m"]])
+    doc = load_file(deck)
+    assert doc.title == "Q3 review"
+    assert doc.text.split("\n\n") == [
+        "Q3 review\nRevenue grew 12%\nChurn fell\nHiring paused\nSay the churn figure is provisional.",
+        "Next steps\nOpen the Leeds office\nregion | target\nNorth | £2m"]
+    assert doc.page_at(doc.text.index("Open the Leeds")) == 2 and doc.page_at(0) == 1
+    assert doc.dates == ()  # python-pptx's template date is not the deck's
+    (tmp_path / "fake.pptx").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(LoadError, match="pptx"):
+        load_file(tmp_path / "fake.pptx")
