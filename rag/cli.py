@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("ingest", parents=[common], help="add or update files and folders in the index")
-    s.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (.txt .md .html .pdf .docx .pptx .epub .csv .eml .mbox)")
+    s.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (.txt .md .html .pdf .docx .pptx .epub .csv .xlsx .eml .mbox)")
 
     s = sub.add_parser("ask", parents=[common], help="answer one question, then list the sources")
     s.add_argument("question")

@@ -20,7 +20,7 @@ from .errors import LoadError, MissingDependency
 from .text import words
 from .types import Document
 
-SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx", ".epub", ".csv", ".eml", ".mbox")
+SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx", ".epub", ".csv", ".xlsx", ".eml", ".mbox")
 # the version of each format's reader, raised when what it reads from the same file changes (HTML
 # laid out, a PDF's wide gaps, a document's metadata date), so that ingest reads such files again
 READERS = {".html": 3, ".htm": 3, ".pdf": 3, ".docx": 2, ".eml": 2, ".mbox": 2, ".md": 2, ".markdown": 2}
@@ -40,7 +40,7 @@ class Skipped:
         return f"skipped {self.path}: {self.reason}"
 
 
-MAX_UNPACKED = 256 << 20  # a .docx, .pptx or .epub that unpacks to more is refused (a zip bomb)
+MAX_UNPACKED = 256 << 20  # a .docx, .pptx, .xlsx or .epub that unpacks to more is refused (a zip bomb)
 # characters that text does not hold: C0 controls other than whitespace, C1 controls, U+FFFD
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f-\x9f\ufffd]")
 
@@ -450,6 +450,46 @@ def _csv(path: Path) -> str:
         rows = list(csv.reader(io.StringIO(_read_text(path))))
     except csv.Error as e:
         raise LoadError(f"not a readable CSV ({e})") from None
+    return _table_text(rows)
+
+
+def _xlsx(path: Path) -> str:
+    """A workbook (.xlsx): each sheet read as a CSV file is (`_table_text`, its first row that holds
+    anything the header), the values its cells show last (not their formulas), a date as
+    "2025-03-07"; with more than one sheet, each opens with its name ("Sheet: Budget")."""
+    try:
+        import openpyxl
+    except ImportError:
+        raise MissingDependency("openpyxl", "openpyxl") from None
+    _unpacked_size(path, ".xlsx")
+    try:
+        book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
+    except Exception as e:
+        raise LoadError(f"not a readable .xlsx ({e.__class__.__name__})") from None
+    try:
+        sheets = [(sheet.title, [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)])
+                  for sheet in book.worksheets]
+    finally:
+        book.close()
+    texts = []
+    for title, rows in sheets:
+        rows = [row for row in rows if any(row)]
+        if rows:
+            texts.append((f"Sheet: {title}\n" if len(sheets) > 1 else "") + _table_text(rows))
+    return "\n\n".join(texts)
+
+
+def _cell_text(value) -> str:
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
+        return f"{value:%Y-%m-%d}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _table_text(rows: list[list[str]]) -> str:
+    """A table's rows as text, its first row the header: each other row one line of "column:
+    value" pairs, its empty cells left out."""
     if not rows:
         return ""
     header, body = rows[0], rows[1:]
@@ -457,7 +497,7 @@ def _csv(path: Path) -> str:
         return ", ".join(header)
     lines = []
     for row in body:
-        pairs = [f"{h}: {v}" for h, v in zip(header, row) if v.strip()]
+        pairs = [f"{h}: {v}" if h.strip() else v for h, v in zip(header, row) if v.strip()]
         lines.append("; ".join(pairs) + ".")
     return "\n".join(lines)
 
@@ -488,6 +528,8 @@ def load_file(path: str | Path) -> Document:
             text, given, date = _epub(path)
         elif suffix == ".csv":
             text = _csv(path)
+        elif suffix == ".xlsx":
+            text = _xlsx(path)
         elif suffix == ".eml":
             text, given, date = _email(path)
         elif suffix == ".mbox":
@@ -504,7 +546,7 @@ def load_file(path: str | Path) -> Document:
         raise LoadError(f"could not be read ({e.__class__.__name__}: {str(e)[:120]})") from None
     if not text.strip():
         raise LoadError("no text in it (empty, or a scanned PDF without a text layer)")
-    title = "" if suffix == ".csv" else title_of(text, given, markdown=suffix in (".md", ".markdown"))
+    title = "" if suffix in (".csv", ".xlsx") else title_of(text, given, markdown=suffix in (".md", ".markdown"))
     dates = ((0, date),) if date else dates if any(day for _, day in dates) else ()
     return Document(source=str(path.resolve()), text=text, pages=pages, title=title, dates=dates)
 

@@ -309,3 +309,26 @@ def test_a_slide_decks_slides_are_its_pages_with_their_notes_and_tables(tmp_path
     (tmp_path / "fake.pptx").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(LoadError, match="pptx"):
         load_file(tmp_path / "fake.pptx")
+
+
+def test_a_workbooks_sheets_read_as_rows_of_column_value_pairs(tmp_path):
+    import datetime
+    import openpyxl
+    book = openpyxl.Workbook()
+    budget = book.active
+    budget.title = "Budget"
+    budget.append([])
+    budget.append(["item", "cost", "paid on"])
+    budget.append(["van hire", 120.0, datetime.datetime(2025, 5, 3)])
+    budget.append(["boxes", 18.5, None])
+    book.create_sheet("Notes").append(["Deposit back in June"])
+    book.save(tmp_path / "move.xlsx")
+    doc = load_file(tmp_path / "move.xlsx")
+    assert doc.text == ("Sheet: Budget\nitem: van hire; cost: 120; paid on: 2025-05-03.\nitem: boxes; cost: 18.5.\n\n"
+                        "Sheet: Notes\nDeposit back in June")
+    del book["Notes"]
+    book.save(tmp_path / "one.xlsx")
+    assert load_file(tmp_path / "one.xlsx").text.startswith("item: van hire;")
+    (tmp_path / "fake.xlsx").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(LoadError, match="xlsx"):
+        load_file(tmp_path / "fake.xlsx")
