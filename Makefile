@@ -53,7 +53,7 @@ eval-dev: models
 
 # the development suites (benchmarks/suites): SPLIT=tune (default) or heldout; reports in reports/
 SPLIT ?= tune
-SUITES ?= chat manual encyclopedia papers
+SUITES ?= chat manual encyclopedia papers email
 eval-suites: models
 	for s in $(SUITES); do \
 	  $(PY) benchmarks/suites/build.py $$s .suites/$$s/docs >/dev/null && \

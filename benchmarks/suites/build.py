@@ -1,12 +1,14 @@
 """Write the corpus of a development suite into a folder.
 
-    python benchmarks/suites/build.py chat|manual|encyclopedia|papers OUT_DIR [--shared DIR] [--mirror DIR]
+    python benchmarks/suites/build.py chat|email|manual|encyclopedia|papers OUT_DIR [--shared DIR] [--mirror DIR]
 
 Plain Python 3.11 standard library. The output is deterministic (same input, same bytes) and the
 number of files written is printed. OUT_DIR is created if needed; files already in it are left
 alone, except the ones this script writes, which are overwritten.
 
 - chat:          copies benchmarks/suites/chat/corpus/*.txt (an original CC0 corpus in this repo).
+- email:         copies benchmarks/suites/email/corpus/*.eml and *.mbox unchanged (an original CC0
+                 mailbox in this repo).
 - manual:        every topic of pydoc_data.topics.topics (the Python language reference topics that
                  ship with CPython, PSF License) as TOPIC.txt. The text depends on the Python version:
                  the questions were written against Python 3.11.7.
@@ -46,6 +48,7 @@ CORPUS_SHA256 = {
     "manual": "e42285c98a76016e98a31c08d11ebbdef122bde2aad828acdd08277e479dabee",
     "encyclopedia": "990d9b42a55364ca9993cd929f40a374fa4c56868ee0f9192fbb2ccad62b57df",
     "papers": "4e0880e7211731cb4964e8ced2a3b8f95bb9eb18bee69c0ac25725b388ff4c15",
+    "email": "d0204fcb478223cf47a866404ab7f6c28b3ad9b39b3e3be4c0e03a2d1e308506",
 }
 MANUAL_PYTHON = "3.11.7"
 
@@ -63,6 +66,16 @@ def chat_files(shared: Path) -> dict[str, str]:
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))}
     if not files:
         sys.exit(f"build.py: no chat files in {folder}")
+    return files
+
+
+def email_files(shared: Path) -> dict[str, str]:
+    folder = HERE / "email" / "corpus"
+    paths = sorted([*folder.glob("*.eml"), *folder.glob("*.mbox")])
+    # read as bytes and decoded, so that the text (and the file written) is byte for byte the file's
+    files = {p.name: p.read_bytes().decode("utf-8") for p in paths}
+    if not files:
+        sys.exit(f"build.py: no e-mail files in {folder}")
     return files
 
 
@@ -108,8 +121,8 @@ def papers_files(shared: Path, mirror: Path = MIRROR) -> dict[str, str]:
     return convert.corpus(mirror)
 
 
-SUITES = {"chat": chat_files, "manual": manual_files, "encyclopedia": encyclopedia_files,
-          "papers": papers_files}
+SUITES = {"chat": chat_files, "email": email_files, "manual": manual_files,
+          "encyclopedia": encyclopedia_files, "papers": papers_files}
 
 
 def build(name: str, out_dir: Path, shared: Path = SHARED, mirror: Path = MIRROR) -> dict[str, str]:

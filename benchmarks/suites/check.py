@@ -1,6 +1,6 @@
 """Check the development suites: fields, tags, split, gold answers in their sources.
 
-    python benchmarks/suites/check.py [NAME ...]      (default: chat manual encyclopedia papers)
+    python benchmarks/suites/check.py [NAME ...]      (default: chat manual encyclopedia papers email)
 
 Plain Python 3.11 standard library; builds each corpus into a temporary folder with build.py.
 For every question it checks:
@@ -13,7 +13,10 @@ For every question it checks:
 - yes-no: the first gold answer is "Yes" or "No"; follow-up: a history; two-docs: two or more
   sources;
 - every source is a file of the built corpus; chat files are named DATE_chat_with_NAME.txt and
-  hold one message a line, "[YYYY-MM-DD HH:MM] Name: text", in time order;
+  hold one message a line, "[YYYY-MM-DD HH:MM] Name: text", in time order; every email .eml file
+  parses with the standard library's email package, has From, Date (readable, its day and time
+  those of the file name DATE_HHMM_slug.eml), Subject and Message-ID, and the .mbox files parse
+  with mailbox.mbox, each message with From, Date and Subject;
 - gold in source, for answerable questions that are not yes-no: some gold answer occurs in the
   text of its sources (case-insensitive, whitespace collapsed); for a list question it is also
   enough that every item of a gold answer ("a, b and c") occurs;
@@ -45,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-SUITES = ("chat", "manual", "encyclopedia", "papers")
+SUITES = ("chat", "manual", "encyclopedia", "papers", "email")
 FIELDS = ("id", "question", "answers", "sources", "answerable", "history", "tags", "split")
 TAGS = ("single-fact", "yes-no", "when", "which-first", "two-docs", "list", "number", "follow-up",
         "unanswerable", "how-long", "before-after")
@@ -104,6 +107,61 @@ def check_chat_corpus(files: dict[str, str]) -> list[str]:
     return problems
 
 
+EMAIL_NAME = re.compile(r"^(\d{4}-\d\d-\d\d)_(\d\d)(\d\d)_[a-z0-9-]+\.eml$")
+
+
+def check_email_corpus(files: dict[str, str]) -> list[str]:
+    """Every .eml parses (email package), has From, Date, Subject and Message-ID, its Date readable
+    and on the day and time of its name (the sender's clock); every .mbox parses (mailbox.mbox),
+    each message with From, Date and Subject."""
+    import email
+    import mailbox
+    from email import policy
+    from email.utils import parsedate_to_datetime
+    problems = []
+    for fname, text in sorted(files.items()):
+        if fname.endswith(".eml"):
+            m = EMAIL_NAME.match(fname)
+            if not m:
+                problems.append(f"email corpus: {fname}: name is not DATE_HHMM_slug.eml")
+            try:
+                message = email.message_from_bytes(text.encode("utf-8"), policy=policy.default)
+            except Exception as e:  # noqa: BLE001 - any parser failure is a problem to report
+                problems.append(f"email corpus: {fname}: does not parse ({e})")
+                continue
+            missing = [h for h in ("From", "Date", "Subject", "Message-ID") if not message[h]]
+            if missing:
+                problems.append(f"email corpus: {fname}: no {', '.join(missing)} header")
+                continue
+            try:
+                sent = parsedate_to_datetime(str(message["Date"]))
+            except (TypeError, ValueError):
+                problems.append(f"email corpus: {fname}: Date {message['Date']!r} cannot be read")
+                continue
+            if m and f"{sent:%Y-%m-%d %H%M}" != f"{m.group(1)} {m.group(2)}{m.group(3)}":
+                problems.append(f"email corpus: {fname}: Date {message['Date']} is not the name's day and time")
+            if message.get_body(preferencelist=("plain",)) is None:
+                problems.append(f"email corpus: {fname}: no text/plain part")
+        elif fname.endswith(".mbox"):
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / fname
+                path.write_bytes(text.encode("utf-8"))
+                box = mailbox.mbox(str(path), create=False)
+                try:
+                    messages = [email.message_from_bytes(box.get_bytes(k), policy=policy.default) for k in box.keys()]
+                finally:
+                    box.close()
+            if not messages:
+                problems.append(f"email corpus: {fname}: no messages")
+            for n, message in enumerate(messages, 1):
+                missing = [h for h in ("From", "Date", "Subject") if not message[h]]
+                if missing:
+                    problems.append(f"email corpus: {fname}: message {n} has no {', '.join(missing)} header")
+        else:
+            problems.append(f"email corpus: {fname}: neither .eml nor .mbox")
+    return problems
+
+
 def check_fields(q: dict, where: str) -> list[str]:
     problems = []
     keys = set(q)
@@ -144,6 +202,8 @@ def check_suite(name: str) -> tuple[list[str], dict]:
     corpus_all = squash("\n".join(files.values()))
     if name == "chat":
         problems += check_chat_corpus(files)
+    if name == "email":
+        problems += check_email_corpus(files)
     absent_path = HERE / name / "absent_terms.json"
     absent = json.loads(absent_path.read_text(encoding="utf-8")) if absent_path.exists() else {}
 
