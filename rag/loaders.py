@@ -23,7 +23,7 @@ from .types import Document
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx", ".epub", ".csv", ".xlsx", ".eml", ".mbox")
 # the version of each format's reader, raised when what it reads from the same file changes (HTML
 # laid out, a PDF's wide gaps, a document's metadata date), so that ingest reads such files again
-READERS = {".html": 3, ".htm": 3, ".pdf": 3, ".docx": 2, ".eml": 2, ".mbox": 2, ".md": 2, ".markdown": 2}
+READERS = {".html": 3, ".htm": 3, ".pdf": 3, ".docx": 2, ".eml": 3, ".mbox": 3, ".md": 2, ".markdown": 2}
 
 
 def reader_version(path: str | Path) -> int:
@@ -196,6 +196,13 @@ def _email(path: Path) -> tuple[str, str, str | None]:
     return message_text(message), str(message["Subject"] or ""), _day(_sent(message))
 
 
+# a body line a mailbox escaped so that it would not read as a message's start (">From Monday ..."),
+# and one escaped again (">>From", mboxrd): one ">" is the mailbox's, not the writer's
+_FROM_ESCAPE = re.compile(rb"(?m)^>(>*From )")
+# a quoted blank line of a reply (">", "> >"): blank
+_QUOTED_BLANK = re.compile(r"(?m)^[ \t]*>[> \t]*$")
+
+
 def _mbox(path: Path) -> tuple[str, tuple[tuple[int, str | None], ...]]:
     """An .mbox mailbox: each of its messages as `message_text`, in the mailbox's order, and where
     each message starts, with the day it was sent (None when it has no date)."""
@@ -203,7 +210,8 @@ def _mbox(path: Path) -> tuple[str, tuple[tuple[int, str | None], ...]]:
     from email import message_from_bytes, policy
     box = mailbox.mbox(str(path), create=False)
     try:
-        messages = [message_from_bytes(box.get_bytes(key), policy=policy.default) for key in box.keys()]
+        messages = [message_from_bytes(_FROM_ESCAPE.sub(rb"\1", box.get_bytes(key)), policy=policy.default)
+                    for key in box.keys()]
     finally:
         box.close()
     texts, dates, offset = [], [], 0
@@ -228,8 +236,9 @@ def message_text(message) -> str:
     """An e-mail message as its reader sees it: one line of who sent it to whom, its subject and
     when ("From: ... | To: ... | Subject: ... | Date: 2025-03-07 09:30", the sender's clock, so that
     its date reads as any other), then its body (the plain text, else the HTML's text) and the
-    names of its attachments. The header is one line: a passage from the body's start reads it
-    whole, and no part of it is dropped as a line that other messages repeat (chunking)."""
+    names of its attachments; a reply's quoted blank lines (">") are blank. The header is one line:
+    a passage from the body's start reads it whole, and no part of it is dropped as a line that
+    other messages repeat (chunking)."""
     fields = [f"{field}: {' '.join(str(message[field]).split())}" for field in ("From", "To", "Cc", "Subject")
               if message[field]]
     if sent := _sent(message):
@@ -239,6 +248,7 @@ def message_text(message) -> str:
     if body is not None:
         content = body.get_content()
         text = html_text(content)[0] if body.get_content_type() == "text/html" else content.strip()
+    text = _QUOTED_BLANK.sub("", text)
     attached = [part.get_filename() for part in message.iter_attachments() if part.get_filename()]
     if attached:
         text += f"\n(Attachments: {', '.join(attached)})"

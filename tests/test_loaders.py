@@ -152,6 +152,17 @@ def test_a_mailbox_reads_as_its_messages_in_order(tmp_path):
         < doc.text.index("Date: 2025-07-12 09:00") < doc.text.index("Pickle is booked in.")
 
 
+def test_a_mailboxs_from_escapes_and_a_replys_quoted_blank_lines_are_not_read(tmp_path):
+    import mailbox
+    box = mailbox.mbox(str(tmp_path / "club.mbox"))  # the mailbox writes the body's "From " as ">From "
+    box.add(_message("sec@club.example", "Track", "Fri, 28 Feb 2025 18:00:00 +0000",
+                     "From Wednesday 5 March we meet at 7pm.\n\n> On Tue, Sam wrote:\n> Which night?\n>\n> > Tuesdays?\n"))
+    box.close()
+    assert ">From" in (tmp_path / "club.mbox").read_text()
+    text = load_file(tmp_path / "club.mbox").text
+    assert text.endswith("From Wednesday 5 March we meet at 7pm.\n\n> On Tue, Sam wrote:\n> Which night?\n\n> > Tuesdays?")
+
+
 def test_each_message_of_a_mailbox_dates_the_passages_cut_from_it(tmp_path):
     import mailbox
     box = mailbox.mbox(str(tmp_path / "inbox.mbox"))
