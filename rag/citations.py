@@ -48,7 +48,7 @@ def numbered(text: str, hits: list[Hit] | tuple[Hit, ...]) -> str:
     if not first:
         return text
     names = "|".join(re.escape(name) for name in sorted(first, key=len, reverse=True))
-    cited = re.compile(rf"\s*[\[(]\s*({names})(?:,\s*page\s*\d+)?\s*[\])]")
+    cited = re.compile(rf"\s*[\[(]\s*({names})(?:,\s*(?:page|slide)\s*\d+)?\s*[\])]")
     return cited.sub(lambda m: f" [{first[m.group(1)]}]", text)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from . import followup
 from .config import load_settings
 from .errors import RagError
+from .types import page_label
 
 # flag -> setting; each is also a RAG_* variable and a key in rag.toml
 SETTING_FLAGS = {
@@ -117,7 +118,7 @@ def _print_sources(answer, out=sys.stdout):
         return
     print("\nSources:", file=out)
     for c in answer.citations:
-        page = f"page {c.page}, " if c.page is not None else ""
+        page = f"{page_label(c.source, c.page)}, " if c.page is not None else ""
         dated = f", dated {c.date}" if c.date else ""
         print(f"  [{c.n}] {c.name} ({page}chars {c.start}-{c.end}{dated})", file=out)
         print(textwrap.indent(textwrap.fill(" ".join(c.text.split()), 96), "      "), file=out)

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import ConfigError
-from .types import Hit
+from .types import Hit, page_label
 
 
 @lru_cache(maxsize=32)
@@ -31,7 +31,7 @@ def format_passages(hits: list[Hit], when: bool = False) -> str:
     blocks = []
     for h in hits:
         c = h.chunk
-        page = f", page {c.page}" if c.page is not None else ""
+        page = f", {page_label(c.source, c.page)}" if c.page is not None else ""
         shown = when and c.date and c.date not in c.name and c.date not in c.text
         dated = f", dated {c.date}" if shown else ""
         blocks.append(f"[{h.rank}] ({c.name}{page}{dated})\n{c.text.strip()}")

@@ -27,6 +27,14 @@ class Document:
         return self.dates[i - 1][1] if i else None
 
 
+def page_label(source: str, page: int | None) -> str:
+    """Where in its file a passage is, as its reader names it: "slide 3" in a slide deck, "page 3"
+    elsewhere, "" when the format has no pages."""
+    if page is None:
+        return ""
+    return f"{'slide' if source.lower().endswith('.pptx') else 'page'} {page}"
+
+
 @dataclass(frozen=True)
 class Chunk:
     id: str  # stable: "<source sha>:<start>-<end>"
@@ -43,9 +51,9 @@ class Chunk:
 
     @property
     def position(self) -> str:
-        """Where the passage is, for its reader: "p. 2, chars 0-549", and the date its document's
-        metadata gives it ("..., dated 2025-03-07")."""
-        where = f"p. {self.page}, " if self.page is not None else ""
+        """Where the passage is, for its reader: "page 2, chars 0-549" ("slide 2" in a deck), and
+        the date its document's metadata gives it ("..., dated 2025-03-07")."""
+        where = f"{page_label(self.source, self.page)}, " if self.page is not None else ""
         dated = f", dated {self.date}" if self.date else ""
         return f"{where}chars {self.start}-{self.end}{dated}"
 

@@ -66,3 +66,13 @@ def test_a_passage_cited_by_its_file_name_gets_its_number():
     # a name no passage has, and a file named in the sentence's own words, stay as written
     assert numbered("See [other.txt]; f1.txt is long [1].", shown) == "See [other.txt]; f1.txt is long [1]."
     assert clean_markers(numbered("Too [f3.txt] [3].", shown), 4) == "Too [3]."
+
+
+def test_a_slide_decks_passages_are_placed_by_slide():
+    from rag.prompts import format_passages
+    slide = Hit(chunk=Chunk(id="d1", source="/d/Q3 review.pptx", text="Churn fell.", start=0, end=11, page=2),
+                score=0.9, rank=1)
+    page = Hit(chunk=Chunk(id="p1", source="/d/paper.pdf", text="Loss fell.", start=0, end=10, page=2), score=0.8, rank=2)
+    assert format_passages([slide, page]) == "[1] (Q3 review.pptx, slide 2)\nChurn fell.\n\n[2] (paper.pdf, page 2)\nLoss fell."
+    assert slide.chunk.position == "slide 2, chars 0-11" and page.chunk.position == "page 2, chars 0-10"
+    assert numbered("Churn fell (Q3 review.pptx, slide 2).", [slide, page]) == "Churn fell [1]."
