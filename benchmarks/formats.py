@@ -1,5 +1,5 @@
-"""The papers suite in the formats its users would bring it: the articles' own HTML sources, or
-their text typeset as PDFs. Its questions then name the new files.
+"""A suite in the formats its users would bring it: the papers' own HTML sources, or their text
+typeset as PDFs; the web suite's book as one EPUB. Its questions then name the new files.
 
     python benchmarks/formats.py html OUT_DIR [--mirror /work/.mirror]
     python benchmarks/formats.py pdf .suites/papers/docs OUT_DIR        # needs: pip install fpdf2
@@ -7,6 +7,9 @@ their text typeset as PDFs. Its questions then name the new files.
     python benchmarks/formats.py pdf .suites/papers/docs OUT_DIR --ligatures
     python benchmarks/formats.py questions benchmarks/suites/papers/questions.jsonl pdf > OUT.jsonl
     python benchmarks/formats.py questions benchmarks/suites/web/questions.jsonl md > OUT.jsonl
+    python benchmarks/formats.py epub CARGO/src/doc/src OUT_DIR/cargo-book.epub \\
+        --title "The Cargo Book" --date 2026-01-22
+    python benchmarks/formats.py questions benchmarks/suites/web/questions.jsonl epub --book cargo-book.epub > OUT.jsonl
 
 `html` writes each article's `public/index.html` at the commit the suite pins (sha256 checked, as
 `suites/papers/convert.py` reads it). `pdf` typesets each .txt as a paper is printed: justified
@@ -14,6 +17,9 @@ their text typeset as PDFs. Its questions then name the new files.
 with `--hyphenate`, words are broken at the end of a line as TeX breaks them ("declara-" / "tions");
 with `--ligatures`, "fi", "fl", "ff", "ffi" and "ffl" are printed as one glyph each, as TeX prints them,
 which a PDF's text layer then gives as "ﬁ" (U+FB01) and its kin.
+`epub` makes an mdBook (CARGO: the files of rust-lang/cargo at tag 0.96.0, whose `src/doc/src`
+holds the Cargo Book's Markdown, see `suites/web/PROVENANCE.md`) into one EPUB with pandoc, its
+chapters in SUMMARY.md's order; `questions --book` names that one file as every question's source.
 Then, for example:
 
     rag --index /tmp/papers-pdf ingest OUT_DIR
@@ -84,10 +90,23 @@ def write_pdfs(texts: Path, out: Path, hyphenate: bool = False, ligatures: bool 
         pdf.output(str(out / f"{path.stem}.pdf"))
 
 
-def questions(path: Path, ext: str) -> None:
+def write_epub(book: Path, out: Path, title: str, date: str = "") -> None:
+    """An mdBook's chapters (its SUMMARY.md's links, in order) made into one EPUB by pandoc."""
+    import re
+    import subprocess
+    chapters = [c for c in re.findall(r"\]\(([^)]+\.md)\)", (book / "SUMMARY.md").read_text(encoding="utf-8"))
+                if (book / c).is_file()]
+    dated = ["--metadata", f"date={date}"] if date else []
+    subprocess.run(["pandoc", "-f", "markdown", "-t", "epub3", "--metadata", f"title={title}", *dated, "-o",
+                    str(out.resolve()), *chapters], cwd=book, check=True)
+    print(f"{len(chapters)} chapters written to {out}")
+
+
+def questions(path: Path, ext: str, book: str = "") -> None:
     for line in path.read_text(encoding="utf-8").splitlines():
         case = json.loads(line)
-        case["sources"] = [str(Path(s).with_suffix("." + ext)) for s in case.get("sources", [])]
+        sources = case.get("sources", [])
+        case["sources"] = ([book] if sources else []) if book else [str(Path(s).with_suffix("." + ext)) for s in sources]
         print(json.dumps(case, ensure_ascii=False))
 
 
@@ -102,16 +121,24 @@ def main(argv=None) -> int:
     s.add_argument("out", type=Path)
     s.add_argument("--hyphenate", action="store_true", help="break words at line ends (needs pyphen)")
     s.add_argument("--ligatures", action="store_true", help="print fi, fl, ff, ffi, ffl as ligatures")
+    s = sub.add_parser("epub", help="an mdBook's Markdown sources as one EPUB (needs pandoc)")
+    s.add_argument("book", type=Path, help="the folder of its SUMMARY.md")
+    s.add_argument("out", type=Path)
+    s.add_argument("--title", default="Book")
+    s.add_argument("--date", default="", help="its publication date, 2025-03-07")
     s = sub.add_parser("questions", help="the questions, naming the files of another format")
     s.add_argument("questions", type=Path)
-    s.add_argument("ext", choices=["html", "pdf", "md"])
+    s.add_argument("ext", choices=["html", "pdf", "md", "epub"])
+    s.add_argument("--book", default="", help="one file that holds every source (an e-book): its name")
     args = parser.parse_args(argv)
     if args.command == "html":
         write_html(args.out, args.mirror)
     elif args.command == "pdf":
         write_pdfs(args.texts, args.out, args.hyphenate, args.ligatures)
+    elif args.command == "epub":
+        write_epub(args.book, args.out, args.title, args.date)
     else:
-        questions(args.questions, args.ext)
+        questions(args.questions, args.ext, args.book)
     return 0
 
 
