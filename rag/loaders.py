@@ -309,14 +309,19 @@ def _pdf(path: Path) -> tuple[str, tuple[tuple[int, int], ...], str, str | None]
     try:
         reader = PdfReader(str(path))
         texts = join_broken_words([pdf_page_text(page.extract_text() or "") for page in reader.pages])
-        pages, offset = [], 0
-        for number, text in enumerate(texts, start=1):
-            pages.append((number, offset))
-            offset += len(text) + 2
         title, created = _pdf_metadata(reader)
     except Exception as e:  # pypdf raises many types for damaged files
         raise LoadError(f"not a readable PDF ({e.__class__.__name__}: {e})") from None
-    return "\n\n".join(texts), tuple(pages), title, created
+    return *_paged(texts), title, created
+
+
+def _paged(texts: list[str]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Pages' texts as one text, a blank line between pages, and where each page starts."""
+    pages, offset = [], 0
+    for number, text in enumerate(texts, start=1):
+        pages.append((number, offset))
+        offset += len(text) + 2
+    return "\n\n".join(texts), tuple(pages)
 
 
 def _pdf_metadata(reader) -> tuple[str, str | None]:
@@ -337,15 +342,7 @@ _DOCX_TEMPLATE_CREATED = datetime.datetime(2013, 12, 23, 23, 15, tzinfo=datetime
 
 
 def _docx(path: Path) -> tuple[str, str, str | None]:
-    try:
-        import docx
-    except ImportError:
-        raise MissingDependency("python-docx", "python-docx") from None
-    _unpacked_size(path, ".docx")
-    try:
-        document = docx.Document(str(path))
-    except Exception as e:
-        raise LoadError(f"not a readable .docx ({e.__class__.__name__})") from None
+    document = _office_file(path, "python-docx", "docx", lambda docx: docx.Document(str(path)))
     parts = [p.text for p in document.paragraphs]
     for table in document.tables:
         for row in table.rows:
@@ -363,28 +360,16 @@ def _pptx(path: Path) -> tuple[str, tuple[tuple[int, int], ...], str, str | None
     """A slide deck (.pptx): each slide's text (its shapes' paragraphs in the deck's order, a
     table's rows with their cells apart by " | ", then the speaker's notes) as a page of its own,
     so that a passage is cited by its slide's number; the deck's title and the day it was created."""
-    try:
-        import pptx
-    except ImportError:
-        raise MissingDependency("python-pptx", "python-pptx") from None
-    _unpacked_size(path, ".pptx")
-    try:
-        deck = pptx.Presentation(str(path))
-    except Exception as e:
-        raise LoadError(f"not a readable .pptx ({e.__class__.__name__})") from None
+    deck = _office_file(path, "python-pptx", "pptx", lambda pptx: pptx.Presentation(str(path)))
     texts = []
     for slide in deck.slides:
         lines = _shape_lines(slide.shapes)
         if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
             lines.append(slide.notes_slide.notes_text_frame.text)
         texts.append("\n".join(line for line in lines if line.strip()))
-    pages, offset = [], 0
-    for number, text in enumerate(texts, start=1):
-        pages.append((number, offset))
-        offset += len(text) + 2
     properties = deck.core_properties
     created = properties.created if properties.created != _PPTX_TEMPLATE_CREATED else None
-    return "\n\n".join(texts), tuple(pages), properties.title or "", _day(created)
+    return *_paged(texts), properties.title or "", _day(created)
 
 
 def _shape_lines(shapes) -> list[str]:
@@ -398,6 +383,21 @@ def _shape_lines(shapes) -> list[str]:
         elif getattr(shape, "has_table", False) and shape.has_table:
             lines += [" | ".join(cell.text for cell in row.cells) for row in shape.table.rows]
     return lines
+
+
+def _office_file(path: Path, package: str, module: str, open_with):
+    """An Office file (a zip archive of XML) opened by the library that reads it: `open_with(module)`;
+    MissingDependency without the library, LoadError for a zip bomb or a file it cannot open."""
+    import importlib
+    try:
+        library = importlib.import_module(module)
+    except ImportError:
+        raise MissingDependency(package, package) from None
+    _unpacked_size(path, path.suffix.lower())
+    try:
+        return open_with(library)
+    except Exception as e:
+        raise LoadError(f"not a readable {path.suffix.lower()} ({e.__class__.__name__})") from None
 
 
 def _unpacked_size(path: Path, kind: str) -> None:
@@ -467,15 +467,8 @@ def _xlsx(path: Path) -> str:
     """A workbook (.xlsx): each sheet read as a CSV file is (`_table_text`, its first row that holds
     anything the header), the values its cells show last (not their formulas), a date as
     "2025-03-07"; with more than one sheet, each opens with its name ("Sheet: Budget")."""
-    try:
-        import openpyxl
-    except ImportError:
-        raise MissingDependency("openpyxl", "openpyxl") from None
-    _unpacked_size(path, ".xlsx")
-    try:
-        book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
-    except Exception as e:
-        raise LoadError(f"not a readable .xlsx ({e.__class__.__name__})") from None
+    book = _office_file(path, "openpyxl", "openpyxl",
+                        lambda openpyxl: openpyxl.load_workbook(str(path), read_only=True, data_only=True))
     try:
         sheets = [(sheet.title, [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)])
                   for sheet in book.worksheets]
