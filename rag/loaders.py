@@ -374,13 +374,14 @@ def _pptx(path: Path) -> tuple[str, tuple[tuple[int, int], ...], str, str | None
 
 def _shape_lines(shapes) -> list[str]:
     """The lines of a slide's shapes, a group's shapes in turn."""
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
     lines: list[str] = []
     for shape in shapes:
-        if shape.shape_type == 6:  # MSO_SHAPE_TYPE.GROUP
+        if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
             lines += _shape_lines(shape.shapes)
         elif shape.has_text_frame:
             lines += [paragraph.text for paragraph in shape.text_frame.paragraphs]
-        elif getattr(shape, "has_table", False) and shape.has_table:
+        elif getattr(shape, "has_table", False):  # a graphic frame holds a table, a chart or a diagram
             lines += [" | ".join(cell.text for cell in row.cells) for row in shape.table.rows]
     return lines
 
@@ -424,6 +425,9 @@ def _epub(path: Path) -> tuple[str, str, str | None]:
         names = set(book.namelist())
         if "META-INF/container.xml" not in names:
             raise LoadError("not a readable .epub (no META-INF/container.xml)")
+        if "META-INF/encryption.xml" in names and any(
+                name.endswith((".xhtml", ".html", ".htm")) for name in _encrypted(book.read("META-INF/encryption.xml"))):
+            raise LoadError("not read: its text is encrypted (an e-book with DRM)")
         container = ElementTree.fromstring(book.read("META-INF/container.xml"))
         rootfile = next((e.get("full-path") for e in container.iter() if e.tag.endswith("rootfile")), None)
         if rootfile not in names:
@@ -440,10 +444,6 @@ def _epub(path: Path) -> tuple[str, str, str | None]:
             if name in names and "html" in (item.get("media-type") or ""):
                 text, heading, _ = html_text(decode(book.read(name)))
                 chapters.append(text.removeprefix(" ".join(heading.split()) + "\n"))  # the book's title, in every chapter
-        encrypted = "META-INF/encryption.xml" in names and any(
-            name.endswith((".xhtml", ".html", ".htm")) for name in _encrypted(book.read("META-INF/encryption.xml")))
-    if encrypted:
-        raise LoadError("not read: its text is encrypted (an e-book with DRM)")
     published = _ISO_DAY.match(package.findtext(f".//{_DC}date") or "")
     day = _day(_real_day(*map(int, published.groups()))) if published else None
     return "\n\n".join(c for c in chapters if c.strip()), package.findtext(f".//{_DC}title") or "", day
